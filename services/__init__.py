@@ -1,0 +1,1 @@
+"""The rules of the product. Nothing here imports discord; time comes from an injected clock."""

@@ -1,0 +1,1 @@
+"""Persistence: one aiosqlite connection, numbered SQL migrations, typed repository functions."""
