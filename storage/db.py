@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -61,3 +62,14 @@ class Database:
     async def close(self) -> None:
         await self.conn.close()
         log.debug("database closed path=%s", self.path)
+
+
+def to_epoch(instant: datetime) -> int:
+    """Instants are stored as INTEGER unix seconds (UTC); naive datetimes are refused."""
+    if instant.tzinfo is None:
+        raise ValueError("refusing to store a naive datetime")
+    return int(instant.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
