@@ -1,0 +1,6 @@
+"""Discord adapters: read the interaction, call one service, render the result.
+
+``EXTENSIONS`` is the one list of cogs the bot loads.
+"""
+
+EXTENSIONS: tuple[str, ...] = ("cogs.setup",)

@@ -48,16 +48,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+        COMMIT itself can fail (a deferred foreign key, a busy lock in rollback-journal mode); it sits inside the
+        ``try`` so that the transaction is rolled back then too, instead of staying open on the shared connection
+        and breaking every later ``BEGIN``. The ROLLBACK is skipped when SQLite has already ended the transaction,
+        so it cannot hide the original error.
+        """
         async with self._tx_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
+                raise
 
     async def close(self) -> None:
         await self.conn.close()

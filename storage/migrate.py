@@ -54,9 +54,7 @@ def _statements(sql: str) -> list[str]:
             if buffer.strip():
                 statements.append(buffer.strip())
             buffer = ""
-    if buffer.strip() and not all(
-        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
-    ):
+    if buffer.strip() and not all(part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()):
         raise ValueError("migration ends with an incomplete statement")
     return statements
 
@@ -85,6 +83,9 @@ async def migrate(db: Database, migrations: list[Migration] | None = None) -> in
         if migration.version <= version:
             continue
         async with db.transaction() as conn:
+            # Another process may have applied this migration while we waited for the write lock.
+            if await current_version(db) >= migration.version:
+                continue
             for statement in _statements(migration.sql):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {migration.version}")

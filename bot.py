@@ -1,0 +1,230 @@
+"""Porchlight's entry point: Settings -> storage (migrate) -> services -> PorchlightBot -> run.
+
+``python bot.py`` runs against Discord with the token from ``.env``; ``python bot.py --demo`` runs the scripted demo
+against the local Discord twin, no account needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from cogs import EXTENSIONS
+from cogs._ui import PorchlightTree
+from discord_endpoints import point_discord_at
+from services.clock import Clock, SystemClock
+from services.command_sync import CommandSyncLedger, commands_digest
+from services.jobs import JobDispatcher
+from services.setup import SetupService
+from settings import Settings
+from storage.db import Database
+from storage.migrate import DatabaseTooNew, migrate
+
+log = logging.getLogger("porchlight")
+
+# Exactly what PRODUCT.md lists: the help, queue and roster channels' needs, plus Manage Roles (mentor role) and
+# Manage Channels (temporary voice rooms) for the optional features.
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_private_threads=True,
+    manage_threads=True,
+    read_message_history=True,
+    embed_links=True,
+    manage_roles=True,
+    manage_channels=True,
+)
+SCOPES = ("bot", "applications.commands")
+
+# Tasks discord.py starts for each interaction or event; shutdown waits for these to finish.
+_HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-", "discord.py: ")
+DRAIN_TIMEOUT = 10.0
+
+
+def porchlight_intents() -> discord.Intents:
+    """No privileged intents: guilds (channels, roles, threads) and guild messages (thread activity, no content)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    return intents
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    clock: Clock
+    setup: SetupService
+    command_sync: CommandSyncLedger
+    jobs: JobDispatcher
+
+
+def build_services(db: Database, clock: Clock) -> Services:
+    return Services(
+        clock=clock,
+        setup=SetupService(db, clock),
+        command_sync=CommandSyncLedger(db),
+        jobs=JobDispatcher(db, clock, worker="bot"),
+    )
+
+
+class PorchlightBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        services: Services,
+        run_jobs: bool = True,
+        **client_options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=porchlight_intents(),
+            tree_cls=PorchlightTree,
+            # Nobody is ever pinged unless a message opts in explicitly (e.g. an escalation naming one role).
+            allowed_mentions=discord.AllowedMentions.none(),
+            **client_options,
+        )
+        self.settings = settings
+        self.db = db
+        self.services = services
+        self.run_jobs = run_jobs
+        self.draining = False
+        self._jobs_task: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        if self.run_jobs:
+            self._jobs_task = asyncio.create_task(self._run_jobs(), name="porchlight-jobs")
+        assert self.application_id is not None
+        log.info("invite url: %s", invite_url(self.application_id))
+        log.info("intents: %s (no privileged intents)", ", ".join(name for name, on in self.intents if on))
+
+    async def sync_commands(self) -> bool:
+        """Sync to the dev guild when set, else globally; skip when the payload has not changed since last time."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        scope = f"guild:{guild.id}" if guild else "global"
+        digest = commands_digest([command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)])
+        if await self.services.command_sync.is_current(scope, digest):
+            log.info("commands unchanged since last sync scope=%s", scope)
+            return False
+        await self.tree.sync(guild=guild)
+        await self.services.command_sync.record(scope, digest)
+        log.info("commands synced scope=%s", scope)
+        return True
+
+    async def _run_jobs(self) -> None:
+        await self.wait_until_ready()
+        await self.services.jobs.run_forever()
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("ready as user=%s guilds=%d", self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop accepting work, let in-flight handlers finish, stop the job loop, then disconnect and close the db."""
+        if self.draining:
+            return
+        self.draining = True
+        log.info("shutting down: draining in-flight handlers")
+        current = asyncio.current_task()
+        in_flight = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+        ]
+        if in_flight:
+            _, pending = await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT)
+            if pending:
+                log.warning("shutdown: %d handlers still running after %.0fs", len(pending), DRAIN_TIMEOUT)
+        if self._jobs_task is not None:
+            self._jobs_task.cancel()
+            await asyncio.gather(self._jobs_task, return_exceptions=True)
+        await super().close()
+        await self.db.close()
+        log.info("shut down cleanly")
+
+
+async def create_bot(
+    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True, **client_options: Any
+) -> PorchlightBot:
+    """Open and migrate the database, build the services and the bot. The bot owns the database from here on."""
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    db = await Database.open(settings.database_path)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    services = build_services(db, clock or SystemClock())
+    return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
+
+
+async def run(settings: Settings) -> None:
+    assert settings.token is not None
+    bot = await create_bot(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    try:
+        await bot.start(settings.token.get_secret_value())
+    finally:
+        await bot.close()
+
+
+NO_TOKEN = """\
+Porchlight needs a bot token to connect to Discord.
+  1. Open https://discord.com/developers/applications, create an application, open "Bot" and reset the token.
+  2. Copy .env.example to .env and put the token in PORCHLIGHT_TOKEN.
+  3. Run `make run` again; it prints the invite link for your server.
+To try Porchlight without a Discord account, run `make demo` (a local Discord twin, no token needed)."""
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--demo", action="store_true", help="run the scripted demo against the local Discord twin")
+    args = parser.parse_args(argv)
+    if args.demo:
+        from demo.run import run_demo
+
+        return asyncio.run(run_demo())
+    settings = Settings()
+    configure_logging(settings.log_level)
+    if settings.token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(run(settings))
+    except DatabaseTooNew as error:
+        print(error, file=sys.stderr)
+        return 1
+    except discord.LoginFailure:
+        print("Discord refused the token in PORCHLIGHT_TOKEN. Reset it in the Developer Portal and update .env.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""What every cog shares: answering ephemerally whatever state the interaction is in, and turning errors into
+messages a member can act on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from services.errors import PorchlightError
+
+log = logging.getLogger(__name__)
+
+SOMETHING_BROKE = (
+    "Something went wrong on Porchlight's side and it has been logged (without anything you wrote). "
+    "Please try again in a minute; if it keeps happening, tell a moderator."
+)
+RESTARTING = "Porchlight is restarting. Please try again in a minute."
+
+
+async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
+    """Answer ephemerally, whether or not the interaction was already acknowledged (deferred or answered)."""
+    kwargs.setdefault("ephemeral", True)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, **kwargs)
+    else:
+        await interaction.response.send_message(content, **kwargs)
+
+
+def _describe_check_failure(error: app_commands.CheckFailure) -> str:
+    if isinstance(error, app_commands.MissingPermissions):
+        names = ", ".join(p.replace("_", " ").replace("guild", "server").title() for p in error.missing_permissions)
+        return f"You need the {names} permission to use this command. Ask a server admin if this is unexpected."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works inside a server, not in DMs."
+    return "You can't use this command here."
+
+
+async def answer_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """The one place errors become messages. Domain errors are shown as written; anything else is logged with ids
+    only (never member text) and answered with a neutral apology."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, PorchlightError):
+        message = original.message
+    elif isinstance(original, app_commands.CheckFailure):
+        message = _describe_check_failure(original)
+    else:
+        command = interaction.command.qualified_name if interaction.command else None
+        data = interaction.data or {}
+        log.error(
+            "interaction failed id=%s command=%s custom_id=%s guild=%s user=%s error=%s",
+            interaction.id,
+            command,
+            data.get("custom_id"),
+            interaction.guild_id,
+            interaction.user.id,
+            type(original).__name__,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        message = SOMETHING_BROKE
+    try:
+        await reply(interaction, message)
+    except discord.HTTPException:
+        log.warning("could not deliver error message interaction=%s", interaction.id)
+
+
+class PorchlightTree(app_commands.CommandTree[Any]):
+    """Refuses new work while the bot drains for shutdown, and routes every command error through answer_error."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if getattr(self.client, "draining", False):
+            await reply(interaction, RESTARTING)
+            return False
+        return True
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
+        await answer_error(interaction, error)

@@ -1,0 +1,24 @@
+"""The only place that reads the environment. Built once in ``bot.main()`` and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from discord_endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORCHLIGHT_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    token: SecretStr | None = Field(default=None, description="The bot token from the Developer Portal.")
+    database_path: Path = Field(default=Path("porchlight.db"), description="SQLite file; created if missing.")
+    log_level: LogLevel = "INFO"
+    discord_api_base: str = Field(default=DISCORD_API_BASE, description="REST base, e.g. a REST proxy.")
+    discord_gateway_url: str = Field(default=DISCORD_GATEWAY_URL, description="Gateway websocket URL.")
+    dev_guild_id: int | None = Field(default=None, description="Sync commands to this one guild instantly.")
