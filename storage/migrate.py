@@ -83,12 +83,13 @@ async def migrate(db: Database, migrations: list[Migration] | None = None) -> in
         if migration.version <= version:
             continue
         async with db.transaction() as conn:
-            # Another process may have applied this migration while we waited for the write lock.
-            if await current_version(db) >= migration.version:
-                continue
-            for statement in _statements(migration.sql):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {migration.version}")
-        log.info("migration applied version=%d name=%s", migration.version, migration.name)
+            # Another process starting at the same time may have applied it while we waited for the write lock.
+            applied_elsewhere = await current_version(db) >= migration.version
+            if not applied_elsewhere:
+                for statement in _statements(migration.sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {migration.version}")
+        if not applied_elsewhere:
+            log.info("migration applied version=%d name=%s", migration.version, migration.name)
         version = migration.version
     return version

@@ -1,0 +1,314 @@
+"""The jobs table: everything scheduled (reminders, follow-ups, escalations) is a row run by one dispatcher.
+
+Life of a job: ``pending`` -> (claimed) ``running`` -> ``done`` | ``failed`` | ``skipped``, or back to ``pending``
+for a retry; a pending job can be ``cancelled``. A claim increments ``attempts``, and the ``attempts`` value of a
+claim is its fencing token: the ``mark_*`` functions given ``attempt=`` only touch the row while that claim still
+holds it, so a worker whose lease expired cannot overwrite the outcome recorded by the worker that took over.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from storage.db import from_epoch, to_epoch
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class DuplicateJob(Exception):
+    """A job with this dedupe key is running right now, so it cannot be replaced; schedule again once it ends."""
+
+    def __init__(self, dedupe_key: str) -> None:
+        super().__init__(f"a job with dedupe key {dedupe_key!r} is running and cannot be replaced")
+        self.dedupe_key = dedupe_key
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    guild_id: int | None
+    user_id: int | None
+    payload: dict[str, Any]
+    due_at: datetime
+    status: JobStatus
+    attempts: int
+    max_attempts: int
+    last_error: str | None
+    claimed_by: str | None
+    lease_until: datetime | None
+    dedupe_key: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _opt_instant(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        payload=json.loads(row["payload"]),
+        due_at=from_epoch(row["due_at"]),
+        status=JobStatus(row["status"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        last_error=row["last_error"],
+        claimed_by=row["claimed_by"],
+        lease_until=_opt_instant(row["lease_until"]),
+        dedupe_key=row["dedupe_key"],
+        created_at=from_epoch(row["created_at"]),
+        finished_at=_opt_instant(row["finished_at"]),
+    )
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> list[Job]:
+    async with conn.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    return [_job(row) for row in rows]
+
+
+async def get(conn: aiosqlite.Connection, job_id: int) -> Job | None:
+    found = await _all(conn, "SELECT * FROM jobs WHERE id = ?", (job_id,))
+    return found[0] if found else None
+
+
+async def schedule(
+    conn: aiosqlite.Connection,
+    *,
+    kind: str,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+    guild_id: int | None = None,
+    user_id: int | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int = 5,
+    now: datetime,
+) -> Job:
+    """Add a pending job. With a ``dedupe_key`` that a pending job already holds, that job is replaced in place
+    (same id; new kind, ids, payload, due time; attempts reset), so a newer check-in moves the follow-up instead
+    of adding a second one. One statement, so it needs no transaction to be atomic.
+
+    Raises :class:`DuplicateJob` when the job holding the key is running at this moment.
+    """
+    encoded = json.dumps(payload or {})
+    rows = await _all(
+        conn,
+        """
+        INSERT INTO jobs (kind, guild_id, user_id, payload, due_at, status, max_attempts, dedupe_key, created_at)
+        VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+        ON CONFLICT (dedupe_key) WHERE status IN ('pending', 'running') DO UPDATE SET
+            kind = excluded.kind,
+            guild_id = excluded.guild_id,
+            user_id = excluded.user_id,
+            payload = excluded.payload,
+            due_at = excluded.due_at,
+            max_attempts = excluded.max_attempts,
+            attempts = 0,
+            last_error = NULL
+        WHERE jobs.status = 'pending'
+        RETURNING *
+        """,
+        (kind, guild_id, user_id, encoded, to_epoch(due_at), max_attempts, dedupe_key, to_epoch(now)),
+    )
+    if not rows:
+        assert dedupe_key is not None  # only a conflict on the key can leave the upsert without a row
+        raise DuplicateJob(dedupe_key)
+    return rows[0]
+
+
+async def cancel(
+    conn: aiosqlite.Connection,
+    *,
+    kind: str | None = None,
+    dedupe_key: str | None = None,
+    guild_id: int | None = None,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Cancel the pending jobs matching every filter given; return how many. Running jobs are left to finish.
+
+    At least one filter is required, so a mistaken call cannot cancel everything.
+    """
+    if kind is None and dedupe_key is None and guild_id is None and user_id is None:
+        raise ValueError("cancel needs at least one of kind, dedupe_key, guild_id, user_id")
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET status = 'cancelled', finished_at = ?
+        WHERE status = 'pending'
+          AND (? IS NULL OR kind = ?)
+          AND (? IS NULL OR dedupe_key = ?)
+          AND (? IS NULL OR guild_id = ?)
+          AND (? IS NULL OR user_id = ?)
+        """,
+        (
+            None if now is None else to_epoch(now),
+            kind,
+            kind,
+            dedupe_key,
+            dedupe_key,
+            guild_id,
+            guild_id,
+            user_id,
+            user_id,
+        ),
+    )
+    return cur.rowcount
+
+
+async def claim_due(
+    conn: aiosqlite.Connection, *, now: datetime, worker: str, lease_seconds: int, limit: int
+) -> list[Job]:
+    """Claim up to ``limit`` jobs for ``worker``: pending jobs that are due, and running jobs whose lease has
+    expired (their worker crashed or hung). One ``UPDATE ... RETURNING`` statement.
+
+    The caller must hold ``BEGIN IMMEDIATE`` (``Database.transaction()``): the write lock is then taken before
+    anything is read, so two dispatchers, on two connections or in two processes, never claim the same job.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("claim_due must run inside Database.transaction() (BEGIN IMMEDIATE)")
+    at = to_epoch(now)
+    claimed = await _all(
+        conn,
+        """
+        UPDATE jobs
+        SET status = 'running', claimed_by = ?, lease_until = ?, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM jobs
+            WHERE (status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until <= ?)
+            ORDER BY due_at, id
+            LIMIT ?
+        )
+        RETURNING *
+        """,
+        (worker, at + lease_seconds, at, at, limit),
+    )
+    return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
+
+
+async def renew_lease(conn: aiosqlite.Connection, *, job_id: int, attempt: int, lease_until: datetime) -> bool:
+    """Extend this claim's lease; False when the claim is no longer ours (expired and taken by another worker)."""
+    cur = await conn.execute(
+        "UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'running' AND attempts = ?",
+        (to_epoch(lease_until), job_id, attempt),
+    )
+    return cur.rowcount > 0
+
+
+async def _finish(
+    conn: aiosqlite.Connection,
+    *,
+    job_id: int,
+    attempt: int | None,
+    status: JobStatus,
+    error: str | None,
+    now: datetime,
+) -> bool:
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET status = ?, last_error = ?, lease_until = NULL, finished_at = ?
+        WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)
+        """,
+        (status.value, error, to_epoch(now), job_id, attempt, attempt),
+    )
+    return cur.rowcount > 0
+
+
+async def mark_done(conn: aiosqlite.Connection, *, job_id: int, now: datetime, attempt: int | None = None) -> bool:
+    """Record success. False when the job is not running (under claim ``attempt``, when given)."""
+    return await _finish(conn, job_id=job_id, attempt=attempt, status=JobStatus.DONE, error=None, now=now)
+
+
+async def mark_skipped(
+    conn: aiosqlite.Connection, *, job_id: int, reason: str, now: datetime, attempt: int | None = None
+) -> bool:
+    """Record that the job was deliberately not run (e.g. far too late to be useful); ``reason`` is our text."""
+    return await _finish(conn, job_id=job_id, attempt=attempt, status=JobStatus.SKIPPED, error=reason, now=now)
+
+
+async def mark_failed_or_retry(
+    conn: aiosqlite.Connection,
+    *,
+    job_id: int,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+    attempt: int | None = None,
+) -> bool:
+    """Record a failed attempt: back to pending at ``retry_at``, or ``failed`` for good when it is None."""
+    if retry_at is None:
+        return await _finish(conn, job_id=job_id, attempt=attempt, status=JobStatus.FAILED, error=error, now=now)
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET status = 'pending', due_at = ?, last_error = ?, claimed_by = NULL, lease_until = NULL
+        WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)
+        """,
+        (to_epoch(retry_at), error, job_id, attempt, attempt),
+    )
+    return cur.rowcount > 0
+
+
+async def pending(
+    conn: aiosqlite.Connection, *, kind: str | None = None, user_id: int | None = None, guild_id: int | None = None
+) -> list[Job]:
+    """Pending jobs matching every filter given, soonest first."""
+    return await _all(
+        conn,
+        """
+        SELECT * FROM jobs
+        WHERE status = 'pending'
+          AND (? IS NULL OR kind = ?)
+          AND (? IS NULL OR user_id = ?)
+          AND (? IS NULL OR guild_id = ?)
+        ORDER BY due_at, id
+        """,
+        (kind, kind, user_id, user_id, guild_id, guild_id),
+    )
+
+
+async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+    """When the next job becomes claimable: the earliest pending due time or running lease expiry."""
+    async with conn.execute(
+        """
+        SELECT MIN(t) FROM (
+            SELECT MIN(due_at) AS t FROM jobs WHERE status = 'pending'
+            UNION ALL
+            SELECT MIN(lease_until) AS t FROM jobs WHERE status = 'running'
+        )
+        """
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None or row[0] is None else from_epoch(row[0])
+
+
+async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int) -> int:
+    """Delete every job about one member (for /privacy delete), whatever its status; return how many."""
+    cur = await conn.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+    return cur.rowcount
+
+
+async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int:
+    """Delete jobs that ended (done, failed, skipped, cancelled) before ``before``; return how many."""
+    cur = await conn.execute(
+        "DELETE FROM jobs WHERE status IN ('done', 'failed', 'skipped', 'cancelled') AND finished_at < ?",
+        (to_epoch(before),),
+    )
+    return cur.rowcount

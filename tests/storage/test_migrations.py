@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+from storage.migrate import DatabaseTooNew, current_version, load_migrations, migrate
+
+
+async def _tables(db: Database) -> list[str]:
+    async with db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def _schema(db: Database) -> list[tuple[str, str]]:
+    async with db.conn.execute("SELECT name, sql FROM sqlite_master ORDER BY name") as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def test_migrating_an_empty_database_creates_the_tables_and_sets_user_version(db_path: Path) -> None:
+    db = await Database.open(db_path)
+    try:
+        version = await migrate(db)
+        assert version == len(load_migrations()) == await current_version(db)
+        assert {"guild_config", "jobs", "meta"} <= set(await _tables(db))
+    finally:
+        await db.close()
+
+
+async def test_running_migrations_again_changes_nothing(db: Database) -> None:
+    before = (await _schema(db), await current_version(db))
+    assert await migrate(db) == before[1]
+    assert (await _schema(db), await current_version(db)) == before
+
+
+async def test_a_failing_migration_leaves_the_database_exactly_as_it_was(tmp_path: Path, db_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_good.sql").write_text("CREATE TABLE kept (id INTEGER PRIMARY KEY) STRICT;\n")
+    (migrations / "0002_broken.sql").write_text(
+        "CREATE TABLE half_done (id INTEGER PRIMARY KEY) STRICT;\n"
+        "INSERT INTO kept (id) VALUES (1);\n"
+        "INSERT INTO no_such_table (id) VALUES (1);\n"
+    )
+    db = await Database.open(db_path)
+    try:
+        await migrate(db, load_migrations(migrations)[:1])
+        before = (await _schema(db), await current_version(db))
+        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+            await migrate(db, load_migrations(migrations))
+        assert (await _schema(db), await current_version(db)) == before == (before[0], 1)
+        assert await _tables(db) == ["kept"]
+        async with db.conn.execute("SELECT COUNT(*) FROM kept") as cur:
+            assert (await cur.fetchone())[0] == 0  # type: ignore[index]
+        assert not db.conn.in_transaction  # the connection is usable afterwards
+    finally:
+        await db.close()
+
+
+async def test_a_database_from_a_newer_porchlight_is_refused_with_a_clear_message(db: Database) -> None:
+    newer = len(load_migrations()) + 1
+    await db.conn.execute(f"PRAGMA user_version = {newer}")
+    with pytest.raises(DatabaseTooNew, match=rf"schema version {newer}.*only knows up to {newer - 1}.*Upgrade"):
+        await migrate(db)
+
+
+async def test_two_processes_starting_together_apply_each_migration_once(db_path: Path) -> None:
+    import asyncio
+
+    first, second = await Database.open(db_path), await Database.open(db_path)
+    try:
+        versions = await asyncio.gather(migrate(first), migrate(second))
+        assert versions == [len(load_migrations())] * 2
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_tables_are_strict_and_reject_a_wrong_type(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="cannot store TEXT value in INTEGER column"):
+        await db.conn.execute(
+            "INSERT INTO jobs (kind, due_at, status, created_at) VALUES ('x', 'tomorrow', 'pending', 0)"
+        )
