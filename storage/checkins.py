@@ -1,0 +1,386 @@
+"""Check-ins, reminder schedules and DM delivery bookkeeping: typed repository functions over migration 0002.
+
+Every function takes a connection (``db.conn`` or the one yielded by ``db.transaction()``) so callers decide what is
+atomic. Statuses, sources and cadences are plain strings here; ``services/`` owns their meaning.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import from_epoch, to_epoch
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("on_track", "stuck", "rut", "hired")
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    id: int
+    guild_id: int
+    user_id: int
+    status: str
+    note: str | None
+    share_with_helpers: bool
+    source: str
+    dedupe_key: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinAggregate:
+    """One guild's check-ins in ``[start, end)``.
+
+    ``members_by_status`` counts each member once, by their latest status in the window, so the values add up to
+    ``members``. ``shared`` counts members who asked (at least once in the window) to be reached out to.
+    """
+
+    start: datetime
+    end: datetime
+    members_by_status: dict[str, int]
+    members: int
+    shared: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSchedule:
+    guild_id: int
+    user_id: int
+    cadence: str
+    local_time: str  # "HH:MM", the member's wall-clock time
+    timezone: str  # IANA name
+    weekday: int | None  # 0 = Monday, only for weekly
+    paused: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DmDelivery:
+    user_id: int
+    consecutive_failures: int
+    last_failure_at: datetime | None
+    notice_pending: bool
+
+
+def _checkin(row: sqlite3.Row) -> Checkin:
+    return Checkin(
+        id=int(row["id"]),
+        guild_id=int(row["guild_id"]),
+        user_id=int(row["user_id"]),
+        status=str(row["status"]),
+        note=row["note"],
+        share_with_helpers=bool(row["share_with_helpers"]),
+        source=str(row["source"]),
+        dedupe_key=row["dedupe_key"],
+        created_at=from_epoch(int(row["created_at"])),
+    )
+
+
+def _schedule(row: sqlite3.Row) -> ReminderSchedule:
+    return ReminderSchedule(
+        guild_id=int(row["guild_id"]),
+        user_id=int(row["user_id"]),
+        cadence=str(row["cadence"]),
+        local_time=str(row["local_time"]),
+        timezone=str(row["timezone"]),
+        weekday=None if row["weekday"] is None else int(row["weekday"]),
+        paused=bool(row["paused"]),
+        created_at=from_epoch(int(row["created_at"])),
+        updated_at=from_epoch(int(row["updated_at"])),
+    )
+
+
+def _delivery(row: sqlite3.Row) -> DmDelivery:
+    return DmDelivery(
+        user_id=int(row["user_id"]),
+        consecutive_failures=int(row["consecutive_failures"]),
+        last_failure_at=None if row["last_failure_at"] is None else from_epoch(int(row["last_failure_at"])),
+        notice_pending=bool(row["notice_pending"]),
+    )
+
+
+# --- check-ins -----------------------------------------------------------------------------------------------------
+
+
+async def insert_checkin(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    status: str,
+    note: str | None,
+    share_with_helpers: bool,
+    source: str,
+    created_at: datetime,
+    dedupe_key: str | None = None,
+) -> tuple[Checkin, bool]:
+    """Store a check-in; return it and whether it is new.
+
+    With a ``dedupe_key`` that this member already used in this guild, nothing is written and the stored row comes
+    back with ``False`` (a double-pressed button records one check-in). The schema's unique index decides, so two
+    concurrent presses cannot both insert.
+    """
+    async with conn.execute(
+        "INSERT INTO checkins (guild_id, user_id, status, note, share_with_helpers, source, dedupe_key, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
+        (
+            guild_id,
+            user_id,
+            status,
+            note,
+            int(share_with_helpers),
+            source,
+            dedupe_key,
+            to_epoch(created_at),
+        ),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        return _checkin(row), True
+    async with conn.execute(
+        "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND dedupe_key = ?",
+        (guild_id, user_id, dedupe_key),
+    ) as cur:
+        existing = await cur.fetchone()
+    if existing is None:  # pragma: no cover - only a non-dedupe constraint could get here, and those raise
+        raise RuntimeError("check-in insert was ignored but no existing row matches its dedupe key")
+    log.info("checkin dedupe hit checkin_id=%d", existing["id"])
+    return _checkin(existing), False
+
+
+async def get_checkin(conn: aiosqlite.Connection, checkin_id: int) -> Checkin | None:
+    async with conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _checkin(row)
+
+
+async def recent_checkins(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    limit: int = 12,
+    *,
+    before_id: int | None = None,
+) -> list[Checkin]:
+    """The member's check-ins in this guild, newest first; ``before_id`` skips that row and everything newer."""
+    sql = "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ?"
+    params: list[Any] = [guild_id, user_id]
+    if before_id is not None:
+        sql += " AND (created_at, id) < (SELECT created_at, id FROM checkins WHERE id = ?)"
+        params.append(before_id)
+    sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+    params.append(limit)
+    async with conn.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    return [_checkin(r) for r in rows]
+
+
+async def checkin_instants(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[datetime]:
+    """When the member checked in, newest first (for streaks)."""
+    async with conn.execute(
+        "SELECT created_at FROM checkins WHERE guild_id = ? AND user_id = ? ORDER BY created_at DESC",
+        (guild_id, user_id),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [from_epoch(int(r[0])) for r in rows]
+
+
+async def checkins_between(
+    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
+) -> CheckinAggregate:
+    """Raw counts for ``[start, end)``. These are small numbers about real people: callers must make them safe."""
+    bounds = (guild_id, to_epoch(start), to_epoch(end))
+    by_status = dict.fromkeys(STATUSES, 0)
+    async with conn.execute(
+        "WITH ranked AS ("
+        "  SELECT status, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS rn"
+        "  FROM checkins WHERE guild_id = ? AND created_at >= ? AND created_at < ?"
+        ") SELECT status, COUNT(*) FROM ranked WHERE rn = 1 GROUP BY status",
+        bounds,
+    ) as cur:
+        for status, count in await cur.fetchall():
+            by_status[str(status)] = int(count)
+    async with conn.execute(
+        "SELECT COUNT(DISTINCT user_id),"
+        " COUNT(DISTINCT CASE WHEN share_with_helpers = 1 THEN user_id END)"
+        " FROM checkins WHERE guild_id = ? AND created_at >= ? AND created_at < ?",
+        bounds,
+    ) as cur:
+        row = await cur.fetchone()
+    members, shared = (int(row[0]), int(row[1])) if row else (0, 0)
+    return CheckinAggregate(start=start, end=end, members_by_status=by_status, members=members, shared=shared)
+
+
+# --- reminder schedules --------------------------------------------------------------------------------------------
+
+
+async def upsert_reminder_schedule(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    cadence: str,
+    local_time: str,
+    timezone: str,
+    weekday: int | None,
+    now: datetime,
+) -> ReminderSchedule:
+    """Create or replace the member's schedule in this guild; a replaced schedule is no longer paused."""
+    async with conn.execute(
+        "INSERT INTO reminder_schedules"
+        " (guild_id, user_id, cadence, local_time, timezone, weekday, paused, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)"
+        " ON CONFLICT (guild_id, user_id) DO UPDATE SET cadence = excluded.cadence,"
+        " local_time = excluded.local_time, timezone = excluded.timezone, weekday = excluded.weekday,"
+        " paused = 0, updated_at = excluded.updated_at"
+        " RETURNING *",
+        (guild_id, user_id, cadence, local_time, timezone, weekday, to_epoch(now), to_epoch(now)),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _schedule(row)
+
+
+async def get_reminder_schedule(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> ReminderSchedule | None:
+    async with conn.execute(
+        "SELECT * FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _schedule(row)
+
+
+async def user_reminder_schedules(conn: aiosqlite.Connection, user_id: int) -> list[ReminderSchedule]:
+    """The member's schedules in every guild (DM delivery is per user)."""
+    async with conn.execute("SELECT * FROM reminder_schedules WHERE user_id = ? ORDER BY guild_id", (user_id,)) as cur:
+        rows = await cur.fetchall()
+    return [_schedule(r) for r in rows]
+
+
+async def active_reminder_schedules(conn: aiosqlite.Connection) -> list[ReminderSchedule]:
+    """Every schedule that is not paused (for re-arming jobs after a restart)."""
+    async with conn.execute("SELECT * FROM reminder_schedules WHERE paused = 0 ORDER BY guild_id, user_id") as cur:
+        rows = await cur.fetchall()
+    return [_schedule(r) for r in rows]
+
+
+async def delete_reminder_schedule(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+    async with conn.execute(
+        "DELETE FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ) as cur:
+        return cur.rowcount > 0
+
+
+async def set_paused(conn: aiosqlite.Connection, guild_id: int, user_id: int, paused: bool, now: datetime) -> bool:
+    """Pause or resume one schedule; False when there is none or it already was in that state."""
+    async with conn.execute(
+        "UPDATE reminder_schedules SET paused = ?, updated_at = ? WHERE guild_id = ? AND user_id = ? AND paused != ?",
+        (int(paused), to_epoch(now), guild_id, user_id, int(paused)),
+    ) as cur:
+        return cur.rowcount > 0
+
+
+async def pause_user_schedules(conn: aiosqlite.Connection, user_id: int, now: datetime) -> int:
+    """Pause the member's schedules in every guild; return how many were running."""
+    async with conn.execute(
+        "UPDATE reminder_schedules SET paused = 1, updated_at = ? WHERE user_id = ? AND paused = 0",
+        (to_epoch(now), user_id),
+    ) as cur:
+        return cur.rowcount
+
+
+# --- DM delivery ---------------------------------------------------------------------------------------------------
+
+
+async def record_dm_failure(conn: aiosqlite.Connection, user_id: int, at: datetime) -> DmDelivery:
+    """Count one more failed DM in a row and mark that the member must be told."""
+    async with conn.execute(
+        "INSERT INTO dm_delivery (user_id, consecutive_failures, last_failure_at, notice_pending)"
+        " VALUES (?, 1, ?, 1)"
+        " ON CONFLICT (user_id) DO UPDATE SET consecutive_failures = consecutive_failures + 1,"
+        " last_failure_at = excluded.last_failure_at, notice_pending = 1"
+        " RETURNING *",
+        (user_id, to_epoch(at)),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _delivery(row)
+
+
+async def record_dm_success(conn: aiosqlite.Connection, user_id: int, *, clear_notice: bool) -> None:
+    """A DM got through: the run of failures is over. The notice stays unless ``clear_notice``."""
+    await conn.execute(
+        "UPDATE dm_delivery SET consecutive_failures = 0,"
+        " notice_pending = CASE WHEN ? THEN 0 ELSE notice_pending END WHERE user_id = ?",
+        (int(clear_notice), user_id),
+    )
+
+
+async def get_dm_delivery(conn: aiosqlite.Connection, user_id: int) -> DmDelivery | None:
+    async with conn.execute("SELECT * FROM dm_delivery WHERE user_id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _delivery(row)
+
+
+async def take_dm_notice(conn: aiosqlite.Connection, user_id: int) -> DmDelivery | None:
+    """Clear a pending notice in one statement and return the state it was taken from; None if none was pending."""
+    async with conn.execute(
+        "UPDATE dm_delivery SET notice_pending = 0 WHERE user_id = ? AND notice_pending = 1 RETURNING *",
+        (user_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _delivery(row)
+
+
+# --- privacy -------------------------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> dict[str, Any]:
+    """Everything this feature keeps about the member, as JSON-ready values (instants in ISO 8601 UTC)."""
+    checkins = await recent_checkins(conn, guild_id, user_id, limit=-1)  # LIMIT -1: no limit in SQLite
+    schedule = await get_reminder_schedule(conn, guild_id, user_id)
+    delivery = await get_dm_delivery(conn, user_id)
+
+    def dump(obj: Any) -> dict[str, Any]:
+        return {key: _jsonable(value) for key, value in asdict(obj).items()}
+
+    return {
+        "checkins": [
+            {k: v for k, v in dump(c).items() if k not in ("guild_id", "user_id", "dedupe_key")}
+            for c in reversed(checkins)
+        ],
+        "reminder_schedule": None
+        if schedule is None
+        else {k: v for k, v in dump(schedule).items() if k not in ("guild_id", "user_id")},
+        "dm_delivery": None if delivery is None else {k: v for k, v in dump(delivery).items() if k != "user_id"},
+    }
+
+
+async def delete_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    """Delete the member's check-ins and reminder schedule in this guild, and their DM delivery record.
+
+    The DM record is per user, not per guild; it is only bookkeeping, so losing it elsewhere just restarts the
+    failure count. Returns the number of rows deleted. Pending jobs are the service's to cancel.
+    """
+    deleted = 0
+    for sql, params in (
+        ("DELETE FROM checkins WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
+        ("DELETE FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
+        ("DELETE FROM dm_delivery WHERE user_id = ?", (user_id,)),
+    ):
+        async with conn.execute(sql, params) as cur:
+            deleted += cur.rowcount
+    return deleted
