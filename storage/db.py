@@ -56,14 +56,41 @@ class Database:
         so it cannot hide the original error.
         """
         async with self._tx_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self._run_to_end("BEGIN IMMEDIATE")  # a failed BEGIN leaves no transaction to roll back
                 yield self.conn
-                await self.conn.execute("COMMIT")
+                await self._run_to_end("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
-                    await self.conn.execute("ROLLBACK")
+                    await self._run_to_end("ROLLBACK")
                 raise
+
+    async def _run_to_end(self, statement: str) -> None:
+        """Run a transaction-boundary statement to its end even if the caller is cancelled meanwhile.
+
+        aiosqlite runs statements on its own thread, and cancelling the await does not stop them: a cancelled
+        ``BEGIN`` would still open a transaction that nobody ends (every later ``BEGIN`` on this shared connection
+        then fails), and a ROLLBACK after a cancelled ``COMMIT`` would run after the COMMIT and fail. So the
+        statement is awaited to completion first and the cancellation is delivered afterwards.
+        """
+
+        async def run() -> None:
+            await self.conn.execute(statement)
+
+        task = asyncio.ensure_future(run())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            while not task.done():
+                try:
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    continue  # a second cancel: still wait, one CancelledError is raised below
+                except Exception:
+                    break
+            if not task.cancelled():
+                task.exception()  # retrieved: the caller's cancellation is what propagates
+            raise
 
     async def close(self) -> None:
         await self.conn.close()

@@ -83,3 +83,24 @@ async def test_tables_are_strict_and_reject_a_wrong_type(db: Database) -> None:
         await db.conn.execute(
             "INSERT INTO jobs (kind, due_at, status, created_at) VALUES ('x', 'tomorrow', 'pending', 0)"
         )
+
+
+async def test_cancelling_a_task_while_it_begins_a_transaction_leaves_none_open(db: Database) -> None:
+    import asyncio
+
+    entered = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            entered.set()
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0)  # one turn: the task is now awaiting BEGIN IMMEDIATE on aiosqlite's thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await db.conn.execute("SELECT 1")  # statements run in order: anything queued before has finished
+    assert not entered.is_set() and not db.conn.in_transaction
+    async with db.transaction() as conn:  # the shared connection still works
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
