@@ -1,0 +1,23 @@
+"""A local, in-memory Discord that an unmodified discord.py client talks to over HTTP and websocket."""
+
+from twin.people import BotDidNotAnswer, MessageView, Modal, Person, Visible
+from twin.server import Faults, RequestRecord, Twin
+from twin.state import Application, Channel, Guild, Member, Message, Role, User
+
+__all__ = [
+    "Application",
+    "BotDidNotAnswer",
+    "Channel",
+    "Faults",
+    "Guild",
+    "Member",
+    "Message",
+    "MessageView",
+    "Modal",
+    "Person",
+    "RequestRecord",
+    "Role",
+    "Twin",
+    "User",
+    "Visible",
+]

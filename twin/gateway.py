@@ -1,0 +1,277 @@
+"""The twin's gateway: HELLO, IDENTIFY/READY, GUILD_CREATE, heartbeats, RESUME and intent-filtered dispatch.
+
+Each IDENTIFY opens a session that keeps every dispatched frame, so RESUME replays exactly what the client missed.
+Frames are written by one writer task per connection, in sequence order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from twin.state import DM, Application, Channel, Guild, Scope
+
+if TYPE_CHECKING:
+    from twin.server import Twin
+
+log = logging.getLogger(__name__)
+
+GUILDS = 1 << 0
+GUILD_MEMBERS = 1 << 1
+GUILD_MESSAGES = 1 << 9
+DIRECT_MESSAGES = 1 << 12
+MESSAGE_CONTENT = 1 << 15
+
+HEARTBEAT_INTERVAL_MS = 41250
+
+
+@dataclass
+class Session:
+    """One gateway session of one application; outlives its websocket until it is invalidated."""
+
+    id: str
+    app: Application
+    intents: int
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    sent_seq: int = 0
+    ws: web.WebSocketResponse | None = None
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def seq(self) -> int:
+        return len(self.frames)
+
+    def push(self, event: str, data: dict[str, Any]) -> None:
+        self.frames.append({"op": 0, "t": event, "s": self.seq + 1, "d": data})
+        self.wakeup.set()
+
+
+class Gateway:
+    """Serves /gateway and fans state events out to sessions according to intents and visibility."""
+
+    def __init__(self, twin: Twin) -> None:
+        self.twin = twin
+        self.sessions: dict[str, Session] = {}
+        self.connected: dict[int, asyncio.Event] = {}
+        self._transports: dict[int, asyncio.BaseTransport | None] = {}
+        twin.state.listeners.append(self.on_event)
+
+    # ------------------------------------------------------------------ websocket
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        self._transports[id(ws)] = request.transport
+        await self._send(ws, {"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": None, "t": None})
+        session: Session | None = None
+        writer: asyncio.Task[None] | None = None
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                if op == 1:
+                    await self._send(ws, {"op": 11, "d": None, "s": None, "t": None})
+                elif op == 2:
+                    session = await self._identify(ws, frame["d"])
+                elif op == 6:
+                    session = await self._resume(ws, frame["d"])
+                else:
+                    continue
+                if session is not None and writer is None:
+                    writer = asyncio.create_task(self._writer(session, ws))
+                if session is None and op in (2, 6):
+                    break
+        finally:
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+            self._transports.pop(id(ws), None)
+            if session is not None and session.ws is ws:
+                session.ws = None
+                self.connected.setdefault(session.app.id, asyncio.Event()).clear()
+        return ws
+
+    async def _send(self, ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+        await ws.send_str(json.dumps(frame))
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        app = self.twin.state.app_by_token(str(data.get("token", "")))
+        if app is None:
+            log.info("gateway identify with an unknown token")
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return None
+        session = Session(id=secrets.token_hex(16), app=app, intents=int(data.get("intents", 0)))
+        self.sessions[session.id] = session
+        session.ws = ws
+        guilds = [g for g in self.twin.state.guilds.values() if app.bot.id in g.members]
+        session.push(
+            "READY",
+            {
+                "v": 10,
+                "user": {**app.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0},
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+                "session_id": session.id,
+                "session_type": "normal",
+                "resume_gateway_url": self.twin.gateway_url,
+                "application": {"id": str(app.id), "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+                "presences": [],
+                "guild_join_requests": [],
+                "geo_ordered_rtc_regions": [],
+                "user_settings": {},
+                "shard": [0, 1],
+            },
+        )
+        for guild in guilds:
+            session.push("GUILD_CREATE", self.guild_create(guild, session))
+        self.connected.setdefault(app.id, asyncio.Event()).set()
+        log.info("session %s identified for application %s", session.id, app.id)
+        return session
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        session = self.sessions.get(str(data.get("session_id")))
+        if session is None or session.app.token != data.get("token"):
+            log.info("resume of unknown session; invalidating")
+            await self._send(ws, {"op": 9, "d": False, "s": None, "t": None})
+            return None
+        if session.ws is not None and session.ws is not ws:
+            with contextlib.suppress(Exception):
+                await session.ws.close(code=4000)
+        session.ws = ws
+        session.sent_seq = int(data.get("seq") or 0)
+        replay = session.frames[session.sent_seq :]
+        for frame in replay:
+            await self._send(ws, frame)
+        session.sent_seq = session.seq
+        await self._send(ws, {"op": 0, "t": "RESUMED", "s": None, "d": {}})
+        self.connected.setdefault(session.app.id, asyncio.Event()).set()
+        log.info("session %s resumed, %d events replayed", session.id, len(replay))
+        return session
+
+    async def _writer(self, session: Session, ws: web.WebSocketResponse) -> None:
+        while not ws.closed:
+            session.wakeup.clear()
+            while session.sent_seq < session.seq and session.ws is ws:
+                frame = session.frames[session.sent_seq]
+                await self._send(ws, frame)
+                session.sent_seq = frame["s"]
+            await session.wakeup.wait()
+
+    # ------------------------------------------------------------------ control
+
+    def sessions_of(self, app: Application) -> list[Session]:
+        return [s for s in self.sessions.values() if s.app.id == app.id]
+
+    async def drop(self, app: Application) -> None:
+        """Abruptly close the app's sockets (no close frame): the client must resume."""
+        for session in self.sessions_of(app):
+            ws, session.ws = session.ws, None
+            if ws is not None:
+                self.connected.setdefault(app.id, asyncio.Event()).clear()
+                transport = self._transports.get(id(ws))
+                if isinstance(transport, asyncio.Transport):
+                    transport.abort()
+
+    async def request_reconnect(self, app: Application) -> None:
+        """Send op 7 RECONNECT; the client reconnects and resumes."""
+        for session in self.sessions_of(app):
+            if session.ws is not None:
+                self.connected.setdefault(app.id, asyncio.Event()).clear()
+                await self._send(session.ws, {"op": 7, "d": None, "s": None, "t": None})
+
+    async def close(self) -> None:
+        for session in self.sessions.values():
+            if session.ws is not None:
+                with contextlib.suppress(Exception):
+                    await session.ws.close(code=1001)
+
+    # ------------------------------------------------------------------ payloads
+
+    def guild_create(self, guild: Guild, session: Session) -> dict[str, Any]:
+        state = self.twin.state
+        bot_id = session.app.bot.id
+        members = list(guild.members.values())
+        if not session.intents & GUILD_MEMBERS:
+            members = [m for m in members if m.id == bot_id]
+        channels = [c for c in guild.channels.values() if not c.is_thread]
+        threads = [c for c in guild.threads() if not c.archived and state.can_view(bot_id, c)]
+        return {
+            **guild.payload(),
+            "unavailable": False,
+            "large": False,
+            "joined_at": guild.members[bot_id].joined_at.isoformat(),
+            "member_count": len(guild.members),
+            "members": [m.payload() for m in members],
+            "channels": [c.payload() for c in channels],
+            "threads": [self._thread_for(c, bot_id) for c in threads],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    def _thread_for(self, thread: Channel, bot_id: int) -> dict[str, Any]:
+        data = thread.payload()
+        if bot_id in thread.members:
+            data["member"] = thread.members[bot_id].payload(thread.id)
+        return data
+
+    # ------------------------------------------------------------------ fan-out
+
+    def on_event(self, event: str, data: dict[str, Any], scope: Scope) -> None:
+        for session in list(self.sessions.values()):
+            payload = self._for_session(session, event, data, scope)
+            if payload is not None:
+                session.push(event, payload)
+
+    def _for_session(self, session: Session, event: str, data: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
+        state = self.twin.state
+        bot_id = session.app.bot.id
+        if scope.application_id is not None and scope.application_id != session.app.id:
+            return None
+        if scope.user_ids and bot_id not in scope.user_ids:
+            return None
+        if scope.guild_id is not None and event not in ("GUILD_DELETE",):
+            guild = state.guilds.get(scope.guild_id)
+            if guild is None or bot_id not in guild.members:
+                return None
+        if scope.intent and not session.intents & scope.intent:
+            return None
+        if scope.channel_id is not None:
+            channel = state.channel(scope.channel_id)
+            if channel is not None and not state.can_view(bot_id, channel):
+                return None
+        if event == "THREAD_MEMBERS_UPDATE" and not session.intents & GUILD_MEMBERS:
+            return _thread_members_for_self(data, bot_id)
+        if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not session.intents & MESSAGE_CONTENT:
+            return _without_content(data, bot_id, state.channel(int(data["channel_id"])))
+        return data
+
+
+def _thread_members_for_self(data: dict[str, Any], bot_id: int) -> dict[str, Any] | None:
+    added = [m for m in data.get("added_members", []) if int(m["user_id"]) == bot_id]
+    removed = [r for r in data.get("removed_member_ids", []) if int(r) == bot_id]
+    if not added and not removed:
+        return None
+    return {**data, "added_members": added, "removed_member_ids": removed}
+
+
+def _without_content(data: dict[str, Any], bot_id: int, channel: Channel | None) -> dict[str, Any]:
+    """What a bot without the MESSAGE_CONTENT intent receives."""
+    author = data.get("author", {})
+    mentioned = any(int(u["id"]) == bot_id for u in data.get("mentions", []))
+    if int(author.get("id", 0)) == bot_id or mentioned or (channel is not None and channel.type == DM):
+        return data
+    return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
