@@ -20,9 +20,11 @@ from discord.ext import commands
 from cogs import EXTENSIONS
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
+from services.checkins import CheckinService
 from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
 from services.jobs import JobDispatcher
+from services.reminders import ReminderService
 from services.setup import SetupService
 from settings import Settings
 from storage.db import Database
@@ -68,14 +70,19 @@ class Services:
     setup: SetupService
     command_sync: CommandSyncLedger
     jobs: JobDispatcher
+    checkins: CheckinService
+    reminders: ReminderService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
+    jobs = JobDispatcher(db, clock, worker="bot")
     return Services(
         clock=clock,
         setup=SetupService(db, clock),
         command_sync=CommandSyncLedger(db),
-        jobs=JobDispatcher(db, clock, worker="bot"),
+        jobs=jobs,
+        checkins=CheckinService(db, jobs, clock),
+        reminders=ReminderService(db, jobs, clock),
     )
 
 
