@@ -340,7 +340,8 @@ class Twin:
                 if text in record.text:
                     seen_by.append(f"{user.username} saw it in {record.where}")
         if seen_by:
-            raise AssertionError(f"{text!r} is visible beyond {sorted(allowed_ids)}: " + "; ".join(seen_by))
+            names = sorted(self.state.users[i].username for i in allowed_ids if i in self.state.users)
+            raise AssertionError(f"{text!r} is visible beyond {names}: " + "; ".join(seen_by))
 
     # ------------------------------------------------------------------ messages
 

@@ -16,6 +16,7 @@ BOT_PERMISSIONS = discord.Permissions(
     send_messages_in_threads=True,
     create_private_threads=True,
     create_public_threads=True,
+    manage_threads=True,
     embed_links=True,
     attach_files=True,
     read_message_history=True,
@@ -36,6 +37,7 @@ class World:
     bob: Person
     carol: Person
     mod: Person
+    owner: Person
     bot: BareBot
 
 
@@ -48,7 +50,9 @@ async def twin() -> AsyncIterator[Twin]:
 @pytest.fixture
 async def world(twin: Twin) -> AsyncIterator[World]:
     app = twin.create_application("Bare", token="bare-token")
-    guild = twin.create_guild("Job Seekers")
+    owner_user = twin.create_user("owner")
+    guild = twin.create_guild("Job Seekers", owner=owner_user)
+    owner = twin.member(guild, "owner")
     twin.add_bot(guild, app, permissions=BOT_PERMISSIONS)
     helpers = twin.create_role(guild, "helpers", mentionable=True)
     moderators = twin.create_role(guild, "moderators", discord.Permissions(manage_threads=True))
@@ -64,4 +68,4 @@ async def world(twin: Twin) -> AsyncIterator[World]:
     bot = BareBot()
     async with running_bot(twin, bot, app.token):
         yield World(twin, app, guild, general, help_channel, announcements, helpers, moderators,
-                    alice, bob, carol, mod, bot)  # fmt: skip
+                    alice, bob, carol, mod, owner, bot)  # fmt: skip
