@@ -15,9 +15,6 @@ from storage.guilds import GuildConfig
 if TYPE_CHECKING:
     from bot import PorchlightBot
 
-TEXT = [discord.ChannelType.text]
-
-
 def _role_choice(role: discord.Role) -> RoleChoice:
     return RoleChoice(id=role.id, is_default=role.is_default(), managed=role.managed)
 
@@ -68,12 +65,17 @@ def config_embed(config: GuildConfig | None) -> discord.Embed:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-@app_commands.checks.has_permissions(manage_guild=True)
 class SetupCog(commands.GroupCog, group_name="setup", group_description="Configure Porchlight for this server"):
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.setup = bot.services.setup
         super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction[PorchlightBot]) -> bool:
+        # default_permissions only hides the command; server admins can override it, so check here too.
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
 
     @app_commands.command(name="channels", description="Where help threads, the helper queue and the roster live")
     @app_commands.describe(
@@ -81,7 +83,6 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
         queue="Helpers-only channel where open requests are listed",
         roster="Channel that lists mentors and their free call slots",
     )
-    @app_commands.channel_types(help=TEXT, queue=TEXT, roster=TEXT)
     async def channels(
         self,
         interaction: discord.Interaction[PorchlightBot],
