@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ async def twin() -> AsyncIterator[Twin]:
 
 
 @pytest.fixture
-async def world(twin: Twin) -> AsyncIterator[World]:
+async def world(twin: Twin, caplog: pytest.LogCaptureFixture) -> AsyncIterator[World]:
     app = twin.create_application("Bare", token="bare-token")
     owner_user = twin.create_user("owner")
     guild = twin.create_guild("Job Seekers", owner=owner_user)
@@ -69,3 +70,5 @@ async def world(twin: Twin) -> AsyncIterator[World]:
     async with running_bot(twin, bot, app.token):
         yield World(twin, app, guild, general, help_channel, announcements, helpers, moderators,
                     alice, bob, carol, mod, owner, bot)  # fmt: skip
+    errors = [r for r in caplog.records if r.name.startswith("discord") and r.levelno >= logging.ERROR]
+    assert not errors, "discord.py logged errors: " + "; ".join(r.getMessage() for r in errors)

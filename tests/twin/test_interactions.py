@@ -70,6 +70,8 @@ async def test_unanswered_interaction_raises_a_clear_error(world: World) -> None
     with pytest.raises(BotDidNotAnswer, match="did not answer /ping"):
         await world.alice.slash("ping", within=0.1)
     world.twin.faults.clear()
+    late = list(world.twin.state.interactions.values())[-1]
+    assert await late.responded == 4  # the delayed answer still lands inside Discord's 3 s window
 
 
 async def test_private_thread_is_visible_to_members_and_moderators_only(world: World) -> None:
