@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.community import Community, community as start_community
+from demo.community import Community
+from demo.community import community as start_community
 from twin.testing import assert_no_violations
 
 
