@@ -1,0 +1,96 @@
+"""A readable transcript of what the bot did, marked by who can see each message."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from twin.people import Person, message_text
+from twin.server import Twin
+from twin.state import DM, PRIVATE_THREAD, PUBLIC_THREAD, Message
+
+Write = Callable[[str], None]
+
+_MARKUP = re.compile(r"<(#|@&|@!?)(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>")
+
+
+class Transcript:
+    """After each scripted step, ``flush()`` prints the messages the bot posted or edited since the last one."""
+
+    def __init__(self, twin: Twin, people: list[Person], *, anyone: Person, write: Write = print) -> None:
+        self._twin = twin
+        self._names = {person.id: person.name for person in people}
+        self._anyone = anyone  # a member with no roles: a channel they cannot see is "restricted"
+        self._write = write
+        self._seen: dict[int, datetime | None] = {m.id: m.edited_at for m in twin.state.messages.values()}
+        self.lines = 0
+
+    def heading(self, text: str) -> None:
+        self._write("")
+        self._write(f"── {text} " + "─" * max(0, 74 - len(text)))
+
+    def action(self, who: Person, what: str) -> None:
+        self._write(f"▶ {who.name}: {what}")
+
+    def note(self, text: str) -> None:
+        self._write(f"  · {text}")
+
+    def flush(self) -> None:
+        for message in sorted(self._twin.state.messages.values(), key=lambda m: m.id):
+            if message.author.id not in self._twin.state.apps or message.deleted:
+                continue
+            if message.id in self._seen and self._seen[message.id] == message.edited_at:
+                continue
+            edited = message.id in self._seen
+            self._seen[message.id] = message.edited_at
+            self._show(message, edited)
+
+    def _show(self, message: Message, edited: bool) -> None:
+        label = self._where(message) + (" · edited" if edited else "")
+        body = self.render(message_text(message)) or "(no text)"
+        lines = body.splitlines()
+        self._write(f"  [{label}] {lines[0]}")
+        for line in lines[1:]:
+            for wrapped in textwrap.wrap(line, 100) or [""]:
+                self._write(f"      {wrapped}")
+        self.lines += 1
+
+    def render(self, text: str) -> str:
+        """Show mentions and timestamps the way a Discord client does (timestamps in UTC here)."""
+        state = self._twin.state
+
+        def one(match: re.Match[str]) -> str:
+            kind, snowflake, epoch, style = match.groups()
+            if epoch is not None:
+                moment = datetime.fromtimestamp(int(epoch), UTC)
+                return moment.strftime("%a %d %b %H:%M UTC" if style != "d" else "%d %b %Y")
+            target = int(snowflake)
+            if kind == "#":
+                channel = state.channel(target)
+                return f"#{channel.name}" if channel and channel.name else "#unknown"
+            if kind == "@&":
+                role = next((g.roles[target] for g in state.guilds.values() if target in g.roles), None)
+                return f"@{role.name}" if role else "@deleted-role"
+            user = state.users.get(target)
+            return f"@{user.username}" if user else "@unknown"
+
+        return _MARKUP.sub(one, text)
+
+    def _where(self, message: Message) -> str:
+        state = self._twin.state
+        if message.ephemeral_for is not None:
+            return f"ephemeral · only {self._names.get(message.ephemeral_for, message.ephemeral_for)} sees this"
+        channel = state.channel(message.channel_id)
+        if channel is None:
+            return "deleted channel"
+        if channel.type == DM:
+            other = next((u for u in channel.recipients if u.id not in state.apps), None)
+            return f"DM to {other.username if other else '?'}"
+        if channel.type == PRIVATE_THREAD:
+            return f"private thread #{channel.name}"
+        kind = "public thread" if channel.type == PUBLIC_THREAD else "public"
+        if not state.can_view(self._anyone.id, channel):
+            kind = "restricted"
+        return f"{kind} #{channel.name}"
