@@ -198,7 +198,8 @@ class Gateway:
 
     # ------------------------------------------------------------------ payloads
 
-    def guild_create(self, guild: Guild, session: Session) -> dict[str, Any]:
+    def guild_create(self, guild: Guild, session: Session, *, joined: bool = False) -> dict[str, Any]:
+        """GUILD_CREATE; a guild the bot just joined carries no ``unavailable`` key, as on Discord."""
         state = self.twin.state
         bot_id = session.app.bot.id
         members = list(guild.members.values())
@@ -206,7 +207,7 @@ class Gateway:
             members = [m for m in members if m.id == bot_id]
         channels = [c for c in guild.channels.values() if not c.is_thread]
         threads = [c for c in guild.threads() if not c.archived and state.can_view(bot_id, c)]
-        return {
+        data = {
             **guild.payload(),
             "unavailable": False,
             "large": False,
@@ -221,6 +222,9 @@ class Gateway:
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
         }
+        if joined:
+            del data["unavailable"]
+        return data
 
     def _thread_for(self, thread: Channel, bot_id: int) -> dict[str, Any]:
         data = thread.payload()

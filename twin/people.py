@@ -550,6 +550,12 @@ class Person:
         message = self.twin.post_message(channel, self.user, {"content": text})
         return MessageView(self.twin, message.id)
 
+    async def dm(self, app: Application, text: str) -> MessageView:
+        """Send the app's bot a direct message (dispatched with the DIRECT_MESSAGES intent)."""
+        channel = self.twin.state.dm_channel(self.user, app.bot)
+        message = self.twin.post_message(channel, self.user, {"content": text})
+        return MessageView(self.twin, message.id)
+
     def dms(self) -> list[MessageView]:
         """Messages in this person's DMs with bots, oldest first."""
         state = self.twin.state

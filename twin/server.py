@@ -181,7 +181,7 @@ class Twin:
         member = Member(guild_id=guild.id, user=app.bot, roles=[role.id])
         guild.members[app.bot.id] = member
         for session in self.gateway.sessions_of(app):
-            session.push("GUILD_CREATE", self.gateway.guild_create(guild, session))
+            session.push("GUILD_CREATE", self.gateway.guild_create(guild, session, joined=True))
         self._emit_member_add(guild, member)
         return member
 

@@ -27,6 +27,21 @@ class TopicModal(discord.ui.Modal, title="Ask for help"):
         await interaction.response.send_message(f"topic={self.topic.value}", ephemeral=True)
 
 
+class PickView(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.select(
+        custom_id="demo:pick",
+        placeholder="Pick a time zone",
+        options=[discord.SelectOption(label="Berlin", value="Europe/Berlin"),
+                 discord.SelectOption(label="Lagos", value="Africa/Lagos")],
+    )  # fmt: skip
+    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[PickView]) -> None:
+        await interaction.response.defer()
+        await interaction.edit_original_response(content=f"picked {select.values[0]}", view=None)
+
+
 class BareBot(commands.Bot):
     """Registers a handful of global commands that exercise each kind of interaction response."""
 
@@ -68,6 +83,44 @@ class BareBot(commands.Bot):
             await thread.send(PRIVATE_THREAD_TEXT)
             self.help_thread = thread
             await interaction.response.send_message(f"thread {thread.id}", ephemeral=True)
+
+        @tree.command(name="edit-later", description="Defer, then edit the original")
+        async def edit_later(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(thinking=True)
+            await interaction.edit_original_response(content="edited original")
+
+        @tree.command(name="picker", description="Post a select")
+        async def picker(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("choose", view=PickView(), ephemeral=True)
+
+        @tree.command(name="late", description="Answer too late")
+        async def late(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("too late")
+
+        setup = app_commands.Group(name="setup", description="Configure")
+
+        @setup.command(name="channels", description="Pick channels")
+        async def setup_channels(
+            interaction: discord.Interaction,
+            help: discord.TextChannel,
+            role: discord.Role,
+            who: discord.Member,
+            count: int = 1,
+        ) -> None:
+            await interaction.response.send_message(
+                f"help={help.name} role={role.name} who={who.name} count={count}", ephemeral=True
+            )
+
+        tree.add_command(setup)
+
+        @tree.command(name="tz", description="Pick a time zone")
+        async def tz(interaction: discord.Interaction, timezone: str) -> None:
+            await interaction.response.send_message(f"tz={timezone}", ephemeral=True)
+
+        @tz.autocomplete("timezone")
+        async def tz_complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            zones = ["Europe/Berlin", "Europe/Bern", "Africa/Lagos"]
+            return [app_commands.Choice(name=z, value=z) for z in zones if current.lower() in z.lower()]
 
         await tree.sync()
 
