@@ -151,6 +151,12 @@ class Twin:
         """Abruptly cut the application's gateway connection; discord.py must resume."""
         await self.gateway.drop(app)
 
+    async def invalidate_session(self, app: Application) -> None:
+        """Forget the application's sessions and cut the socket: its RESUME gets op 9, so it re-identifies."""
+        await self.gateway.drop(app)
+        for session in self.gateway.sessions_of(app):
+            del self.gateway.sessions[session.id]
+
     async def request_reconnect(self, app: Application) -> None:
         """Send op 7 RECONNECT to the application's gateway connection."""
         await self.gateway.request_reconnect(app)

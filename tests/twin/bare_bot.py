@@ -23,8 +23,15 @@ class TopicModal(discord.ui.Modal, title="Ask for help"):
         label="Topic", custom_id="form:topic", max_length=100
     )
 
+    details: discord.ui.Label[TopicModal] = discord.ui.Label(
+        text="What would help",
+        component=discord.ui.TextInput(custom_id="form:details", style=discord.TextStyle.paragraph, required=False),
+    )
+
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"topic={self.topic.value}", ephemeral=True)
+        assert isinstance(self.details.component, discord.ui.TextInput)
+        details = self.details.component.value
+        await interaction.response.send_message(f"topic={self.topic.value} details={details}", ephemeral=True)
 
 
 class PickView(discord.ui.View):
@@ -123,6 +130,10 @@ class BareBot(commands.Bot):
             return [app_commands.Choice(name=z, value=z) for z in zones if current.lower() in z.lower()]
 
         await tree.sync()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py's default waits 5 s before re-identifying (a Discord rate limit); the twin has none."""
+        return None
 
     async def on_message(self, message: discord.Message) -> None:
         self.seen_messages.append(message.id)

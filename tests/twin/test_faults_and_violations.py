@@ -78,3 +78,21 @@ async def test_message_content_is_blanked_without_the_intent(world: World) -> No
     await world.alice.say(world.general, "a private thought")
     message = await asyncio.wait_for(seen, 5)
     assert message.content == ""
+
+
+async def test_injected_502_is_retried_by_discord_py(world: World) -> None:
+    sent = await _general(world).send("fetch me")
+    world.twin.faults.server_error("GET", "/channels/{channel_id}/messages/{message_id}", status=502, times=1)
+    fetched = await _general(world).fetch_message(sent.id)
+    assert fetched.content == "fetch me"
+    statuses = [r.status for r in world.twin.requests if r.route == "/channels/{channel_id}/messages/{message_id}"]
+    assert statuses == [502, 200]
+
+
+async def test_invalidated_session_makes_the_client_identify_again(world: World) -> None:
+    ready_again = asyncio.create_task(world.bot.wait_for("ready"))
+    await asyncio.sleep(0)
+    await world.twin.invalidate_session(world.app)
+    await asyncio.wait_for(ready_again, 5)
+    assert len(world.twin.gateway.sessions_of(world.app)) == 1
+    assert world.bot.get_guild(world.guild.id) is not None

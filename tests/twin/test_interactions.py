@@ -38,8 +38,9 @@ async def test_button_click_updates_the_message_for_everyone(world: World) -> No
 async def test_modal_is_opened_and_submitted(world: World) -> None:
     modal = await world.alice.slash("form")
     assert isinstance(modal, Modal) and modal.title == "Ask for help"
-    reply = await world.alice.submit_modal(modal, {"Topic": "resume"})
-    assert reply.content == "topic=resume" and reply.ephemeral
+    assert [label for label, _ in modal.inputs] == ["Topic", "What would help"]
+    reply = await world.alice.submit_modal(modal, {"Topic": "resume", "What would help": "a review"})
+    assert reply.content == "topic=resume details=a review" and reply.ephemeral
     with pytest.raises(AssertionError, match="takes 0-100"):
         await world.alice.submit_modal(await world.alice.slash("form"), {"Topic": "x" * 101})
 
