@@ -608,7 +608,7 @@ async def post_message(request: web.Request) -> web.Response:
     perms = _perms(request, channel)
     if channel.type == s.DM:
         other = next((u for u in channel.recipients if u.id != app.bot.id), None)
-        if other is None or not other.dms_open:
+        if other is None or not twin.state.can_dm(app.bot, other):
             raise ApiError(403, 50007, "Cannot send messages to this user")
     elif channel.is_thread:
         _require(perms, s.SEND_MESSAGES_IN_THREADS)

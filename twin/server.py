@@ -294,12 +294,23 @@ class Twin:
             member.roles.remove(role.id)
         self.emit_member_update(guild, member)
 
-    def close_dms(self, user: User | Person) -> None:
-        """The person turns off DMs from server members: the bot's DM messages fail with 50007."""
-        _user_of(user).dms_open = False
+    def close_dms(self, user: User | Person, guild: Guild | None = None) -> None:
+        """The person turns off DMs from server members (in ``guild``, or every guild): bot DMs fail with 50007."""
+        self._set_dms(_user_of(user), guild, False)
 
-    def open_dms(self, user: User | Person) -> None:
-        _user_of(user).dms_open = True
+    def open_dms(self, user: User | Person, guild: Guild | None = None) -> None:
+        self._set_dms(_user_of(user), guild, True)
+
+    def _set_dms(self, user: User, guild: Guild | None, value: bool) -> None:
+        for candidate in [guild] if guild else list(self.state.guilds.values()):
+            member = candidate.members.get(user.id)
+            if member is not None:
+                member.dms_open = value
+
+    @property
+    def role_mention_adds(self) -> list[tuple[int, int, int]]:
+        """(thread id, role id, user id) for every member a role mention added to a private thread."""
+        return self.state.role_mention_adds
 
     def everyone_in(self, guild: Guild) -> list[Person]:
         """Every human member of the guild, as people."""

@@ -77,7 +77,6 @@ class User:
     username: str
     bot: bool = False
     global_name: str | None = None
-    dms_open: bool = True
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -197,6 +196,7 @@ class Member:
     roles: list[int] = field(default_factory=list)
     joined_at: datetime = field(default_factory=now)
     nick: str | None = None
+    dms_open: bool = True  # the member's "allow direct messages from server members" for this guild
 
     @property
     def id(self) -> int:
@@ -703,6 +703,14 @@ class State:
         channel = Channel(id=self.ids.next(), type=DM, recipients=[a, b])
         self.dms[channel.id] = channel
         return channel
+
+    def can_dm(self, bot: User, user: User) -> bool:
+        """A bot may DM a user who shares a guild with it whose privacy setting allows DMs from members."""
+        for guild in self.guilds.values():
+            member = guild.members.get(user.id)
+            if member is not None and bot.id in guild.members and member.dms_open:
+                return True
+        return False
 
     def dm_between(self, a: int, b: int) -> Channel | None:
         return next((c for c in self.dms.values() if {u.id for u in c.recipients} == {a, b}), None)

@@ -100,3 +100,44 @@ async def test_unknown_member_is_404_10007(world: World) -> None:
     with pytest.raises(discord.NotFound) as caught:
         await guild.fetch_member(world.bob.id)
     assert caught.value.code == 10007
+
+
+async def test_bot_cannot_dm_a_user_it_shares_no_guild_with(world: World) -> None:
+    stranger = world.twin.create_user("stranger")
+    user = await world.bot.fetch_user(stranger.id)
+    with pytest.raises(discord.Forbidden) as caught:
+        await user.send("hi")
+    assert caught.value.code == 50007
+
+
+async def test_role_hierarchy_limits_manage_roles(world: World) -> None:
+    bot_role = next(r for r in world.guild.roles.values() if r.managed)
+    bot_role.permissions |= discord.Permissions(manage_roles=True, manage_channels=True).value
+    low = world.twin.create_role(world.guild, "mentor", position=1)
+    bot_role.position = 2
+    guild = world.bot.get_guild(world.guild.id)
+    assert guild is not None
+    member = await guild.fetch_member(world.alice.id)
+    await member.add_roles(discord.Object(low.id))
+    assert low.id in world.guild.members[world.alice.id].roles
+    with pytest.raises(discord.Forbidden) as caught:
+        await member.add_roles(discord.Object(world.moderators.id))
+    assert caught.value.code == 50013
+    voice = await guild.create_voice_channel("call with alice")
+    assert world.twin.state.channel(voice.id) is not None
+
+
+async def test_creating_channels_needs_manage_channels(world: World) -> None:
+    guild = world.bot.get_guild(world.guild.id)
+    assert guild is not None
+    with pytest.raises(discord.Forbidden) as caught:
+        await guild.create_text_channel("nope")
+    assert caught.value.code == 50013
+
+
+async def test_public_thread_from_a_message_takes_its_id(world: World) -> None:
+    sent = await _channel(world, world.general.id).send("discuss")
+    thread = await sent.create_thread(name="discussion")
+    assert thread.id == sent.id and thread.type is discord.ChannelType.public_thread
+    await thread.send("in the thread")
+    assert any(r.where == "public thread #discussion" for r in world.bob.sees())
