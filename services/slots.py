@@ -1,0 +1,140 @@
+"""Free call slots from a mentor's weekly windows: pure functions, UTC instants out.
+
+Rules (cal.com-like):
+- Slots come from the LOCAL weekly rule, date by local date: a 07:30 window is 07:30 on the mentor's wall clock on
+  both sides of a daylight-saving change. Wall times that do not exist (spring forward) are skipped; ambiguous ones
+  (fall back) take the first occurrence (``fold=0``). A slot must start and end inside its window on the wall clock.
+- Inside a window, slots are back-to-back from the window's start (07:30, 07:45, 08:00 for 15-minute calls).
+  The two halves of a window that crosses midnight are joined again, so a call can run across midnight.
+- A slot may not overlap an existing booking widened by ``buffer_minutes`` on both sides.
+- Nothing sooner than ``now + min_notice_hours``, nothing from ``now + horizon_days`` on, nothing that starts
+  before ``paused_until``.
+- The weekly limit counts existing bookings by their start in the mentor's local week (Monday to Sunday): a week that
+  already holds ``weekly_limit`` bookings offers no slots. Free slots do not count against each other: they are
+  alternatives, and the member books one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from services.windows import Window
+
+Interval = tuple[datetime, datetime]
+
+
+def _aware_utc(instant: datetime, name: str) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return instant.astimezone(UTC)
+
+
+def local_to_utc(naive_local: datetime, tz: tzinfo) -> datetime | None:
+    """The UTC instant of a wall time in ``tz``; None when the wall time does not exist (a spring-forward gap).
+
+    Ambiguous wall times (fall back) resolve to the first occurrence (``fold=0``).
+    """
+    aware = naive_local.replace(tzinfo=tz, fold=0)
+    instant = aware.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != naive_local:
+        return None
+    return instant
+
+
+def week_start(instant: datetime, tz: tzinfo) -> date:
+    """The Monday of ``instant``'s week on the mentor's local calendar."""
+    local = instant.astimezone(tz).date()
+    return local - timedelta(days=local.weekday())
+
+
+def _local_intervals(windows: Sequence[Window], first: date, last: date) -> list[tuple[datetime, datetime]]:
+    """Naive local-wall intervals for every date in [first, last], with touching intervals joined (midnight)."""
+    out: list[tuple[datetime, datetime]] = []
+    day = first
+    while day <= last:
+        midnight = datetime.combine(day, time())
+        for window in windows:
+            if window.day == day.weekday():
+                interval = (midnight + timedelta(minutes=window.start), midnight + timedelta(minutes=window.end))
+                if out and out[-1][1] >= interval[0]:
+                    out[-1] = (out[-1][0], max(out[-1][1], interval[1]))
+                else:
+                    out.append(interval)
+        day += timedelta(days=1)
+    return out
+
+
+def _conflicts(start: datetime, end: datetime, booked: Sequence[Interval], buffer: timedelta) -> bool:
+    return any(start < b_end + buffer and b_start < end + buffer for b_start, b_end in booked)
+
+
+def bookings_per_week(booked: Iterable[Interval], tz: tzinfo) -> dict[date, int]:
+    counts: dict[date, int] = {}
+    for b_start, _ in booked:
+        week = week_start(_aware_utc(b_start, "booking start"), tz)
+        counts[week] = counts.get(week, 0) + 1
+    return counts
+
+
+def calls_left_this_week(*, tz: tzinfo, weekly_limit: int, booked: Iterable[Interval], now: datetime) -> int:
+    """How many more calls the mentor takes in the local week that contains ``now`` (for the roster card)."""
+    used = bookings_per_week(booked, tz).get(week_start(_aware_utc(now, "now"), tz), 0)
+    return max(0, weekly_limit - used)
+
+
+def free_slots(
+    windows: Sequence[Window],
+    *,
+    tz: tzinfo,
+    call_minutes: int,
+    buffer_minutes: int = 5,
+    now: datetime,
+    horizon_days: int = 14,
+    min_notice_hours: float = 12,
+    weekly_limit: int,
+    booked: Sequence[Interval] = (),
+    paused_until: datetime | None = None,
+    limit: int = 25,
+) -> list[datetime]:
+    """The next free slot starts (aware UTC, ascending, at most ``limit``); see the module docstring for the rules."""
+    if call_minutes <= 0 or buffer_minutes < 0 or limit < 0:
+        raise ValueError("call_minutes must be positive, buffer_minutes and limit not negative")
+    now = _aware_utc(now, "now")
+    booked = [(_aware_utc(s, "booking start"), _aware_utc(e, "booking end")) for s, e in booked]
+    earliest = now + timedelta(hours=min_notice_hours)
+    if paused_until is not None:
+        earliest = max(earliest, _aware_utc(paused_until, "paused_until"))
+    horizon = now + timedelta(days=horizon_days)
+    if earliest >= horizon or weekly_limit <= 0 or not windows or limit == 0:
+        return []
+
+    call = timedelta(minutes=call_minutes)
+    buffer = timedelta(minutes=buffer_minutes)
+    per_week = bookings_per_week(booked, tz)
+    # One local day of margin on each side: the instants' local dates and midnight-crossing windows.
+    first = earliest.astimezone(tz).date() - timedelta(days=1)
+    last = horizon.astimezone(tz).date() + timedelta(days=1)
+    slots: list[datetime] = []
+    for local_start, local_end in _local_intervals(windows, first, last):
+        wall = local_start
+        while wall + call <= local_end:
+            start = local_to_utc(wall, tz)
+            wall += call
+            if start is None or start < earliest:
+                continue
+            if start >= horizon:
+                break
+            end = start + call
+            if end.astimezone(tz).replace(tzinfo=None) > local_end:  # ran past the window's wall end (DST gap)
+                continue
+            if slots and start < slots[-1] + call:  # defensive: never overlap the previous slot
+                continue
+            if per_week.get(week_start(start, tz), 0) >= weekly_limit:
+                continue
+            if _conflicts(start, end, booked, buffer):
+                continue
+            slots.append(start)
+            if len(slots) >= limit:
+                return slots
+    return slots
