@@ -248,6 +248,7 @@ class Person:
         """Run ``/command [sub ...] option=value``; returns the answer message, a Modal, or the follow-up."""
         app, cmd, data = self._command_data(command, app, options, focused=None)
         where = channel or self._default_channel()
+        self._check_may_use(cmd, where)
         interaction = create_interaction(self.twin, app, self.user, where, APPLICATION_COMMAND, data)
         return await self._answer(interaction, f"/{command}", within)
 
@@ -265,9 +266,28 @@ class Person:
         """Type ``typed`` into ``option`` of ``/command``; returns the bot's choices."""
         app, cmd, data = self._command_data(command, app, {**options, option: typed}, focused=option)
         where = channel or self._default_channel()
+        self._check_may_use(cmd, where)
         interaction = create_interaction(self.twin, app, self.user, where, AUTOCOMPLETE, data)
         await self._acknowledged(interaction, f"/{command} autocomplete", within)
         return list(interaction.choices or [])
+
+    def _check_may_use(self, cmd: Command, channel: Channel) -> None:
+        """What the Discord client enforces before a member can even run a command."""
+        state = self.twin.state
+        if channel.type == s.DM:
+            contexts = cmd.data.get("contexts")
+            if cmd.guild_id is not None or (contexts is not None and 1 not in contexts):
+                raise AssertionError(f"/{cmd.name} cannot be used in DMs")
+            return
+        if not state.can_view(self.user.id, channel):
+            raise AssertionError(f"{self.name} cannot see #{channel.name}")
+        perms = state.permissions(self.user.id, channel)
+        if not perms & s.P(use_application_commands=True).value:
+            raise AssertionError(f"{self.name} lacks Use Application Commands in #{channel.name}")
+        required = cmd.data.get("default_member_permissions")
+        if required is not None and int(required) & perms != int(required) and not perms & s.ADMINISTRATOR:
+            needed = [name for name, on in s.P(int(required)) if on] or ["administrator"]
+            raise AssertionError(f"{self.name} cannot use /{cmd.name}: it needs {', '.join(needed)}")
 
     def _default_channel(self) -> Channel:
         assert self.guild is not None, "pass channel= for a person outside a guild"

@@ -104,7 +104,9 @@ class BareBot(commands.Bot):
         async def late(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("too late")
 
-        setup = app_commands.Group(name="setup", description="Configure")
+        setup = app_commands.Group(
+            name="setup", description="Configure", default_permissions=discord.Permissions(manage_guild=True)
+        )
 
         @setup.command(name="channels", description="Pick channels")
         async def setup_channels(

@@ -7,7 +7,9 @@ from twin import state as twin_state
 
 
 async def test_subcommand_with_object_options_resolves_them(world: World) -> None:
-    reply = await world.alice.slash("setup channels", help=world.help, role=world.helpers, who=world.carol, count=3)
+    with pytest.raises(AssertionError, match="alice cannot use /setup: it needs manage_guild"):
+        await world.alice.slash("setup channels", help=world.help, role=world.helpers, who=world.carol)
+    reply = await world.owner.slash("setup channels", help=world.help, role=world.helpers, who=world.carol, count=3)
     assert reply.content == "help=help role=helpers who=carol count=3"
 
 
