@@ -28,6 +28,8 @@ GUILD_MEMBERS = 1 << 1
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
+GUILD_PRESENCES = 1 << 8
+PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 HEARTBEAT_INTERVAL_MS = 41250
 
@@ -110,7 +112,12 @@ class Gateway:
             log.info("gateway identify with an unknown token")
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
-        session = Session(id=secrets.token_hex(16), app=app, intents=int(data.get("intents", 0)))
+        intents = int(data.get("intents", 0))
+        if intents & PRIVILEGED & ~app.privileged_intents:
+            log.info("application %s asked for privileged intents it has not enabled", app.id)
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
+            return None
+        session = Session(id=secrets.token_hex(16), app=app, intents=intents)
         self.sessions[session.id] = session
         session.ws = ws
         guilds = [g for g in self.twin.state.guilds.values() if app.bot.id in g.members]
@@ -123,7 +130,7 @@ class Gateway:
                 "session_id": session.id,
                 "session_type": "normal",
                 "resume_gateway_url": self.twin.gateway_url,
-                "application": {"id": str(app.id), "flags": 0},
+                "application": {"id": str(app.id), "flags": app.flags},
                 "private_channels": [],
                 "relationships": [],
                 "presences": [],
@@ -149,14 +156,14 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await session.ws.close(code=4000)
         session.ws = ws
-        session.sent_seq = int(data.get("seq") or 0)
-        replay = session.frames[session.sent_seq :]
-        for frame in replay:
+        session.sent_seq = start = int(data.get("seq") or 0)
+        while session.sent_seq < session.seq:  # events pushed while replaying are sent too, in order
+            frame = session.frames[session.sent_seq]
             await self._send(ws, frame)
-        session.sent_seq = session.seq
+            session.sent_seq = frame["s"]
         await self._send(ws, {"op": 0, "t": "RESUMED", "s": None, "d": {}})
         self.connected.setdefault(session.app.id, asyncio.Event()).set()
-        log.info("session %s resumed, %d events replayed", session.id, len(replay))
+        log.info("session %s resumed, %d events replayed", session.id, session.sent_seq - start)
         return session
 
     async def _writer(self, session: Session, ws: web.WebSocketResponse) -> None:

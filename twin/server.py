@@ -167,9 +167,13 @@ class Twin:
 
     # ------------------------------------------------------------------ world building
 
-    def create_application(self, name: str = "Porchlight", token: str | None = None) -> Application:
-        """A bot application with its bot user."""
-        return self.state.create_application(name, token)
+    def create_application(
+        self, name: str = "Porchlight", token: str | None = None, *, privileged_intents: int = 0
+    ) -> Application:
+        """A bot application with its bot user; ``privileged_intents`` are those enabled in the portal."""
+        app = self.state.create_application(name, token)
+        app.privileged_intents = privileged_intents
+        return app
 
     def create_user(self, username: str) -> User:
         return self.state.create_user(username)

@@ -135,6 +135,17 @@ class Application:
     bot: User
     owner: User
     commands: dict[int, Command] = field(default_factory=dict)
+    privileged_intents: int = 0  # gateway intents enabled in the developer portal (members 1<<1, presences 1<<8,
+    # message content 1<<15)
+
+    @property
+    def flags(self) -> int:
+        """Application flags for the enabled privileged intents (the "limited" variants of unverified apps)."""
+        flags = 0
+        for intent, flag in ((1 << 1, 1 << 15), (1 << 8, 1 << 13), (1 << 15, 1 << 19)):
+            if self.privileged_intents & intent:
+                flags |= flag
+        return flags
 
     def command_list(self, guild_id: int | None) -> list[Command]:
         return [c for c in self.commands.values() if c.guild_id == guild_id]
@@ -152,7 +163,7 @@ class Application:
             "verify_key": "0" * 64,
             "owner": self.owner.payload(),
             "team": None,
-            "flags": 0,
+            "flags": self.flags,
             "bot": self.bot.payload(),
             "rpc_origins": [],
         }

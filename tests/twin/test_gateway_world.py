@@ -80,3 +80,30 @@ async def test_a_member_can_dm_the_bot(world: World) -> None:
     assert message.content == "hello bot" and message.author.id == world.alice.id
     await message.channel.send("hello alice")
     assert [m.content for m in world.alice.dms()] == ["hello bot", "hello alice"]
+
+
+async def test_privileged_intents_must_be_enabled_for_the_application(world: World) -> None:
+    from discord.ext import commands
+
+    app = world.twin.create_application("Greedy", token="greedy-token")
+    greedy = commands.Bot(command_prefix="!", intents=discord.Intents.all(), guild_ready_timeout=0.05)
+    with pytest.raises(discord.PrivilegedIntentsRequired):
+        async with running_bot(world.twin, greedy, app.token):
+            pass
+
+
+async def test_members_intent_delivers_members_when_enabled(world: World) -> None:
+    from discord.ext import commands
+
+    app = world.twin.create_application("Members", token="members-token", privileged_intents=1 << 1)
+    world.twin.add_bot(world.guild, app)
+    intents = discord.Intents.default()
+    intents.members = True
+    bot = commands.Bot(command_prefix="!", intents=intents, guild_ready_timeout=0.05)
+    async with running_bot(world.twin, bot, app.token):
+        guild = bot.get_guild(world.guild.id)
+        assert guild is not None and guild.get_member(world.alice.id) is not None
+        joined = asyncio.create_task(bot.wait_for("member_join"))
+        await asyncio.sleep(0)
+        world.twin.member(world.guild, "erin")
+        assert (await asyncio.wait_for(joined, 5)).name == "erin"
