@@ -3,8 +3,10 @@ messages a member can act on."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -18,6 +20,20 @@ SOMETHING_BROKE = (
     "Please try again in a minute; if it keeps happening, tell a moderator."
 )
 RESTARTING = "Porchlight is restarting. Please try again in a minute."
+
+# Every persistent component's custom id template (``feature:action[:id...]``), in one place so they stay disjoint:
+# discord.py runs every DynamicItem whose template matches. Ids and fixed words only, never member-written text.
+CUSTOM_IDS: dict[str, str] = {
+    "checkin.status": r"checkin:status:(?P<guild_id>[0-9]{1,20}):(?P<status>on_track|stuck|rut|hired)"
+    r"(?::(?P<source>followup|reminder))?",
+    "checkin.ask": r"checkin:ask:(?P<topic>[a-z-]{1,20})",
+    "checkin.mentors": r"checkin:mentors",
+    "checkin.dismiss": r"checkin:dismiss",
+    "checkin.reach": r"checkin:reach:(?P<checkin_id>[0-9]{1,20})",
+}
+
+ItemT = TypeVar("ItemT")
+Callback = Callable[[ItemT, discord.Interaction[Any]], Coroutine[Any, Any, None]]
 
 
 async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
@@ -66,6 +82,19 @@ async def answer_error(interaction: discord.Interaction[Any], error: BaseExcepti
         log.warning("could not deliver error message interaction=%s", interaction.id)
 
 
+def routes_errors(callback: Callback[ItemT]) -> Callback[ItemT]:
+    """For DynamicItem callbacks, whose errors discord.py only logs: answer the user through answer_error."""
+
+    @functools.wraps(callback)
+    async def wrapper(item: ItemT, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await callback(item, interaction)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    return wrapper
+
+
 class PorchlightTree(app_commands.CommandTree[Any]):
     """Refuses new work while the bot drains for shutdown, and routes every command error through answer_error."""
 
@@ -77,3 +106,22 @@ class PorchlightTree(app_commands.CommandTree[Any]):
 
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
         await answer_error(interaction, error)
+
+    async def _call(self, interaction: discord.Interaction[Any]) -> None:
+        # discord.py's one entry point for every command and autocomplete; wrapped so the closed-DM notice follows
+        # every answered command, whether it succeeded or failed.
+        await super()._call(interaction)
+        if interaction.type is discord.InteractionType.application_command and interaction.response.is_done():
+            await self._send_pending_notice(interaction)
+
+    async def _send_pending_notice(self, interaction: discord.Interaction[Any]) -> None:
+        """Tell the member, ephemerally and once, that a DM to them could not be delivered (never in public)."""
+        services = getattr(self.client, "services", None)
+        if services is None:
+            return
+        try:
+            notice = await services.reminders.pending_notice(interaction.user.id)
+            if notice is not None:
+                await interaction.followup.send(notice, ephemeral=True)
+        except Exception as error:
+            log.warning("could not deliver dm notice interaction=%s error=%s", interaction.id, type(error).__name__)
