@@ -24,6 +24,7 @@ from services.checkins import CheckinService
 from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
 from services.jobs import JobDispatcher
+from services.reach_outs import ReachOutService
 from services.reminders import ReminderService
 from services.setup import SetupService
 from settings import Settings
@@ -72,6 +73,7 @@ class Services:
     jobs: JobDispatcher
     checkins: CheckinService
     reminders: ReminderService
+    reach_outs: ReachOutService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -83,6 +85,7 @@ def build_services(db: Database, clock: Clock) -> Services:
         jobs=jobs,
         checkins=CheckinService(db, jobs, clock),
         reminders=ReminderService(db, jobs, clock),
+        reach_outs=ReachOutService(db, clock),
     )
 
 

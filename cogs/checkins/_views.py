@@ -1,0 +1,175 @@
+"""Persistent check-in buttons: DynamicItems whose state is the custom id (templates in ``cogs._ui.CUSTOM_IDS``)
+plus the database, so they keep working after a restart. Every callback answers errors through ``routes_errors``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs.checkins import _render as render
+from cogs.checkins._reach import ReachOutButton
+from services.checkins import CheckinOutcome, ReplyKind, Source, Status
+
+if TYPE_CHECKING:
+    from bot import PorchlightBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+Button = discord.ui.Button[discord.ui.View]
+
+
+def _bot(interaction: Interaction) -> PorchlightBot:
+    return interaction.client  # type: ignore[no-any-return]
+
+
+# --- "How is it going?" in DMs -----------------------------------------------------------------------------------
+
+
+class StatusButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.status"]):
+    """One status in a follow-up or reminder DM. DMs carry no guild, so the guild id is in the custom id."""
+
+    def __init__(self, guild_id: int, status: Status, source: Source, *, chosen: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=status.label,
+                style=discord.ButtonStyle.success if chosen else discord.ButtonStyle.secondary,
+                custom_id=f"checkin:status:{guild_id}:{status.value}:{source.value}",
+            )
+        )
+        self.guild_id = guild_id
+        self.status = status
+        self.source = source
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["guild_id"]), Status(match["status"]), Source(match["source"] or Source.FOLLOWUP))
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        assert interaction.message is not None
+        bot = _bot(interaction)
+        outcome = await bot.services.checkins.record(
+            self.guild_id,
+            interaction.user.id,
+            self.status,
+            source=self.source,
+            dedupe_key=f"{interaction.message.id}:{interaction.user.id}",
+        )
+        guild = bot.get_guild(self.guild_id)
+        view = answered_view(self.guild_id, self.source, outcome)
+        await interaction.response.edit_message(
+            content=render.recorded(outcome, guild.name if guild else "your server"), view=view
+        )
+
+
+def status_view(guild_id: int, source: Source) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for status in Status:
+        view.add_item(StatusButton(guild_id, status, source))
+    return view
+
+
+def answered_view(guild_id: int, source: Source, outcome: CheckinOutcome) -> discord.ui.View:
+    """The DM after a press: the status buttons disabled (the recorded one highlighted), then the offer if any."""
+    view = discord.ui.View(timeout=None)
+    for status in Status:
+        button = StatusButton(guild_id, status, source, chosen=status is outcome.status)
+        button.item.disabled = True
+        view.add_item(button)
+    for item in offer_items(outcome.reply):
+        item.item.row = 1
+        view.add_item(item)
+    return view
+
+
+# --- the offer after Stuck / In a rut -----------------------------------------------------------------------------
+
+
+async def open_help_request(interaction: Interaction, topic: str | None) -> None:
+    """Where "Ask for help privately" leads. When private help threads land, open /ask's form here instead, e.g.
+    ``await interaction.response.send_modal(AskModal(topic=topic))``."""
+    await reply(interaction, render.ASK_COMING_SOON)
+
+
+async def show_mentors(interaction: Interaction) -> None:
+    """Where "Find a commute call" leads. When commute-call mentors land, show the matching mentors here."""
+    await reply(interaction, render.MENTORS_COMING_SOON)
+
+
+class AskButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.ask"]):
+    def __init__(self, topic: str | None, *, lead: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Ask for help privately",
+                style=discord.ButtonStyle.primary if lead else discord.ButtonStyle.secondary,
+                custom_id=f"checkin:ask:{topic or 'none'}",
+            )
+        )
+        self.topic = topic
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        topic = match["topic"]
+        return cls(None if topic == "none" else topic)
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await open_help_request(interaction, self.topic)
+
+
+class MentorsButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.mentors"]):
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label="Find a commute call", custom_id="checkin:mentors"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls()
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await show_mentors(interaction)
+
+
+class DismissButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.dismiss"]):
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label="Not now", custom_id="checkin:dismiss"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls()
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await interaction.response.edit_message(content=render.DISMISSED, embed=None, view=None)
+
+
+def offer_items(kind: ReplyKind) -> list[discord.ui.DynamicItem[Button]]:
+    """Stuck / In a rut: ask, a call, not now. The second time in a row the help button leads, in primary style."""
+    if kind not in (ReplyKind.OFFER_HELP, ReplyKind.OFFER_HELP_AGAIN):
+        return []
+    # The topic is "none" until a service can suggest one from the check-in; the help form then asks.
+    return [AskButton(None, lead=kind is ReplyKind.OFFER_HELP_AGAIN), MentorsButton(), DismissButton()]
+
+
+def offer_view(kind: ReplyKind) -> discord.ui.View | None:
+    items = offer_items(kind)
+    if not items:
+        return None
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    StatusButton,
+    AskButton,
+    MentorsButton,
+    DismissButton,
+    ReachOutButton,
+)
