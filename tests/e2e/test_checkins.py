@@ -478,3 +478,16 @@ async def test_reminders_show_and_off(community: Community) -> None:
     c.clock.advance(days=8)
     await c.run_jobs()
     assert c.alice.dms() == []
+
+
+async def test_a_reach_out_whose_checkin_was_deleted_answers_the_helper_instead_of_failing_silently(
+    community: Community,
+) -> None:
+    c = community
+    await checkin(c, c.alice, "Stuck", share_with_helpers=True)
+    [notice] = queue_messages(c)
+    assert c.bot is not None
+    await c.bot.services.checkins.delete_member(c.guild.id, c.alice.id)  # /privacy delete, in effect
+    answer = await c.helper.click(notice, "I'll reach out")
+    assert answer.ephemeral and "no longer available" in answer.text
+    assert threads_named(c, "reach-out-") == []
