@@ -1,6 +1,6 @@
 """A local, in-memory Discord that an unmodified discord.py client talks to over HTTP and websocket."""
 
-from twin.people import BotDidNotAnswer, MessageView, Modal, Person, Visible
+from twin.people import BotDidNotAnswer, CommandUnavailable, MessageView, Modal, Person, Visible
 from twin.server import Faults, RequestRecord, Twin
 from twin.state import Application, Channel, Guild, Member, Message, Role, User
 
@@ -8,6 +8,7 @@ __all__ = [
     "Application",
     "BotDidNotAnswer",
     "Channel",
+    "CommandUnavailable",
     "Faults",
     "Guild",
     "Member",

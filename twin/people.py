@@ -32,6 +32,10 @@ class BotDidNotAnswer(AssertionError):
     """The bot did not acknowledge an interaction in time."""
 
 
+class CommandUnavailable(AssertionError):
+    """The Discord client would not let this person run the command (permissions, overrides, context)."""
+
+
 class MessageView:
     """A live view of one message in the twin."""
 
@@ -277,17 +281,36 @@ class Person:
         if channel.type == s.DM:
             contexts = cmd.data.get("contexts")
             if cmd.guild_id is not None or (contexts is not None and 1 not in contexts):
-                raise AssertionError(f"/{cmd.name} cannot be used in DMs")
+                raise CommandUnavailable(f"/{cmd.name} cannot be used in DMs")
             return
         if not state.can_view(self.user.id, channel):
             raise AssertionError(f"{self.name} cannot see #{channel.name}")
         perms = state.permissions(self.user.id, channel)
         if not perms & s.P(use_application_commands=True).value:
-            raise AssertionError(f"{self.name} lacks Use Application Commands in #{channel.name}")
+            raise CommandUnavailable(f"{self.name} lacks Use Application Commands in #{channel.name}")
+        override = self._override(cmd)
+        if override is False:
+            raise CommandUnavailable(f"{self.name} cannot use /{cmd.name}: a server override denies it")
         required = cmd.data.get("default_member_permissions")
-        if required is not None and int(required) & perms != int(required) and not perms & s.ADMINISTRATOR:
-            needed = [name for name, on in s.P(int(required)) if on] or ["administrator"]
-            raise AssertionError(f"{self.name} cannot use /{cmd.name}: it needs {', '.join(needed)}")
+        if override is None and required is not None and not perms & s.ADMINISTRATOR:
+            if int(required) & perms != int(required):
+                needed = [name for name, on in s.P(int(required)) if on] or ["administrator"]
+                raise CommandUnavailable(
+                    f"{self.name} cannot use /{cmd.name}: it needs {', '.join(needed)} "
+                    "(default_member_permissions; a server admin can override with twin.command_permission)"
+                )
+
+    def _override(self, cmd: Command) -> bool | None:
+        """Server-side command permission overrides: the member's own, then their roles', then @everyone's."""
+        if self.guild is None:
+            return None
+        table = self.twin.state.command_overrides.get((self.guild.id, cmd.id), {})
+        if self.user.id in table:
+            return table[self.user.id]
+        roles = [table[r] for r in self.member.roles if r in table]
+        if roles:
+            return any(roles)
+        return table.get(self.guild.id)
 
     def _default_channel(self) -> Channel:
         assert self.guild is not None, "pass channel= for a person outside a guild"

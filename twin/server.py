@@ -316,6 +316,20 @@ class Twin:
         """(thread id, role id, user id) for every member a role mention added to a private thread."""
         return self.state.role_mention_adds
 
+    def command_permission(
+        self, guild: Guild, app: Application, command: str, target: Role | Guild | User | Person, allow: bool
+    ) -> None:
+        """A server admin's override (Server Settings > Integrations) of who may use ``/command``.
+
+        ``target`` is a role, the guild (for @everyone) or a member; it replaces default_member_permissions.
+        """
+        name = command.split()[0].lstrip("/")
+        cmd = next((c for c in app.commands.values() if c.name == name and c.guild_id in (None, guild.id)), None)
+        if cmd is None:
+            raise LookupError(f"/{name} is not registered by {app.name}")
+        target_id = target.id if isinstance(target, Role | Guild) else _user_of(target).id
+        self.state.command_overrides.setdefault((guild.id, cmd.id), {})[target_id] = allow
+
     def everyone_in(self, guild: Guild) -> list[Person]:
         """Every human member of the guild, as people."""
         from twin.people import Person

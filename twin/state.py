@@ -522,6 +522,7 @@ class State:
         self.interactions: dict[int, Interaction] = {}
         self.listeners: list[Listener] = []
         self.role_mention_adds: list[tuple[int, int, int]] = []
+        self.command_overrides: dict[tuple[int, int], dict[int, bool]] = {}
         self._positions = itertools.count(1)
 
     # ------------------------------------------------------------------ events

@@ -3,12 +3,16 @@ from __future__ import annotations
 import pytest
 
 from tests.twin.conftest import World
+from twin import CommandUnavailable
 from twin import state as twin_state
 
 
 async def test_subcommand_with_object_options_resolves_them(world: World) -> None:
-    with pytest.raises(AssertionError, match="alice cannot use /setup: it needs manage_guild"):
+    with pytest.raises(CommandUnavailable, match="alice cannot use /setup: it needs manage_guild"):
         await world.alice.slash("setup channels", help=world.help, role=world.helpers, who=world.carol)
+    world.twin.command_permission(world.guild, world.app, "setup", world.alice, allow=True)
+    reply = await world.alice.slash("setup channels", help=world.help, role=world.helpers, who=world.carol)
+    assert reply.content.startswith("help=help")
     reply = await world.owner.slash("setup channels", help=world.help, role=world.helpers, who=world.carol, count=3)
     assert reply.content == "help=help role=helpers who=carol count=3"
 
