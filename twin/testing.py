@@ -32,6 +32,13 @@ def assert_no_violations(twin: Twin) -> None:
         raise TwinViolation("the twin recorded violations:\n  " + "\n  ".join(twin.violations))
 
 
+def assert_no_discord_errors(records: list[logging.LogRecord]) -> None:
+    """Raise if discord.py logged an error (it logs, rather than raises, parser and handler exceptions)."""
+    errors = [r for r in records if r.name.startswith("discord") and r.levelno >= logging.ERROR]
+    if errors:
+        raise AssertionError("discord.py logged errors:\n  " + "\n  ".join(r.getMessage() for r in errors))
+
+
 @contextlib.asynccontextmanager
 async def running_twin(*, check_violations: bool = True) -> AsyncIterator[Twin]:
     """A started twin; fails on exit when violations were recorded (unless ``check_violations`` is False)."""

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -9,7 +8,7 @@ import pytest
 
 from tests.twin.bare_bot import BareBot
 from twin import Application, Channel, Guild, Person, Role, Twin
-from twin.testing import running_bot, running_twin
+from twin.testing import assert_no_discord_errors, running_bot, running_twin
 
 BOT_PERMISSIONS = discord.Permissions(
     view_channel=True,
@@ -70,5 +69,4 @@ async def world(twin: Twin, caplog: pytest.LogCaptureFixture) -> AsyncIterator[W
     async with running_bot(twin, bot, app.token):
         yield World(twin, app, guild, general, help_channel, announcements, helpers, moderators,
                     alice, bob, carol, mod, owner, bot)  # fmt: skip
-    errors = [r for r in caplog.records if r.name.startswith("discord") and r.levelno >= logging.ERROR]
-    assert not errors, "discord.py logged errors: " + "; ".join(r.getMessage() for r in errors)
+    assert_no_discord_errors(caplog.records)

@@ -141,3 +141,14 @@ async def test_public_thread_from_a_message_takes_its_id(world: World) -> None:
     assert thread.id == sent.id and thread.type is discord.ChannelType.public_thread
     await thread.send("in the thread")
     assert any(r.where == "public thread #discussion" for r in world.bob.sees())
+
+
+async def test_history_pages_newest_first_with_before_and_after(world: World) -> None:
+    channel = _channel(world, world.general.id)
+    sent = [await world.alice.say(world.general, f"note {i}") for i in range(5)]
+    latest = [m.content async for m in channel.history(limit=3)]
+    assert latest == ["note 4", "note 3", "note 2"]
+    older = [m.content async for m in channel.history(limit=10, before=discord.Object(sent[2].id))]
+    assert older == ["note 1", "note 0"]
+    newer = [m.content async for m in channel.history(limit=10, after=discord.Object(sent[2].id))]
+    assert newer == ["note 3", "note 4"]
