@@ -15,6 +15,7 @@ from storage.guilds import GuildConfig
 if TYPE_CHECKING:
     from bot import PorchlightBot
 
+
 def _role_choice(role: discord.Role) -> RoleChoice:
     return RoleChoice(id=role.id, is_default=role.is_default(), managed=role.managed)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from demo.community import Community
 from storage import guilds
+from twin.people import CommandUnavailable
 
 
 async def test_admin_sets_channels_and_roles_and_sees_them_in_setup_show(unconfigured: Community) -> None:
@@ -43,8 +46,16 @@ async def test_setup_show_before_any_setup_says_where_to_start(unconfigured: Com
     assert "/setup channels" in shown.text
 
 
-async def test_member_without_manage_server_is_refused_and_nothing_is_stored(unconfigured: Community) -> None:
+async def test_setup_is_hidden_from_members_without_manage_server(unconfigured: Community) -> None:
     c = unconfigured
+    with pytest.raises(CommandUnavailable, match="manage_guild"):
+        await c.alice.slash("setup channels", channel=c.general, help=c.help, queue=c.queue, roster=c.roster)
+
+
+async def test_member_let_in_by_an_override_is_still_refused_without_manage_server(unconfigured: Community) -> None:
+    c = unconfigured
+    # A server admin may open /setup to anyone in Integrations settings; Porchlight still requires Manage Server.
+    c.twin.command_permission(c.guild, c.app, "setup", c.alice, allow=True)
     refusal = await c.alice.slash("setup channels", channel=c.general, help=c.help, queue=c.queue, roster=c.roster)
     assert refusal.ephemeral
     assert "Manage Server" in refusal.text
@@ -54,9 +65,7 @@ async def test_member_without_manage_server_is_refused_and_nothing_is_stored(unc
 
 async def test_queue_channel_shared_with_the_public_roster_is_refused(unconfigured: Community) -> None:
     c = unconfigured
-    refusal = await c.admin.slash(
-        "setup channels", channel=c.general, help=c.help, queue=c.roster, roster=c.roster
-    )
+    refusal = await c.admin.slash("setup channels", channel=c.general, help=c.help, queue=c.roster, roster=c.roster)
     assert refusal.ephemeral
     assert "helpers-only" in refusal.text
     assert c.bot is not None
@@ -65,9 +74,7 @@ async def test_queue_channel_shared_with_the_public_roster_is_refused(unconfigur
 
 async def test_everyone_as_helper_role_is_refused_with_what_to_do(unconfigured: Community) -> None:
     c = unconfigured
-    refusal = await c.admin.slash(
-        "setup roles", channel=c.general, helper=c.guild.everyone, mentor=c.mentors
-    )
+    refusal = await c.admin.slash("setup roles", channel=c.general, helper=c.guild.everyone, mentor=c.mentors)
     assert "@everyone can't be the helper role" in refusal.text
     assert "Create a role" in refusal.text
 
