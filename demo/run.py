@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from bot import invite_url
@@ -23,12 +24,13 @@ async def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="porchlight-demo-") as tmp:
         database = Path(tmp) / "porchlight.db"
         async with community(database, configure=False) as c:
-            transcript = Transcript(c.twin, c.members, anyone=c.dave)
+            transcript = Transcript(c.twin, c.members, anyone=c.dave, now=c.clock.now)
             print("Porchlight demo: the real bot on a local Discord twin (HTTP + websocket on 127.0.0.1).")
             clock = f"{c.clock.now():%a %d %b %H:%M} UTC"
             print(f"Server '{c.guild.name}', a fresh SQLite file, the clock at {clock}.")
             print(f"Invite URL the bot would print for real Discord: {invite_url(c.app.id)}")
             await setting_up(c, transcript)
+            await checking_in(c, transcript)
         if c.twin.violations:
             print("\nThe twin recorded requests Discord would reject:")
             for violation in c.twin.violations:
@@ -48,4 +50,48 @@ async def setting_up(c: Community, t: Transcript) -> None:
     t.flush()
     t.action(c.admin, "/setup roles helper:@Helpers mentor:@Mentors moderator:@Mods")
     await c.admin.slash("setup roles", channel=c.general, helper=c.helpers, mentor=c.mentors, moderator=c.mods)
+    t.flush()
+
+
+async def checking_in(c: Community, t: Transcript) -> None:
+    t.heading("Private check-ins: alice looks fine in public, but she is stuck")
+    t.action(c.alice, '/checkin status:Stuck note:"40 applications, 2 replies, 0 interviews"')
+    reply = await c.alice.slash(
+        "checkin", channel=c.general, status="stuck", note="40 applications, 2 replies, 0 interviews"
+    )
+    t.flush()
+    t.action(c.alice, "clicks “Not now”")
+    await c.alice.click(reply, "Not now")
+    t.flush()
+    t.action(c.bob, "/checkin status:On track")
+    await c.bob.slash("checkin", channel=c.general, status="on_track")
+    t.flush()
+    t.action(c.alice, "/reminders checkin every:weekdays time:08:30 timezone:Europe/Berlin")
+    await c.alice.slash(
+        "reminders checkin", channel=c.general, every="weekdays", time="08:30", timezone="Europe/Berlin"
+    )
+    t.flush()
+
+    t.heading("Three days later: the follow-up arrives by DM")
+    c.clock.advance(timedelta(days=3))
+    t.note(f"clock moved to {c.clock.now():%a %d %b %H:%M} UTC; due jobs run")
+    await c.run_jobs()
+    t.flush()
+    followup = next(dm for dm in reversed(c.alice.dms()) if dm.buttons)
+    t.action(c.alice, "clicks “In a rut” in the DM")
+    await c.alice.click(followup, "In a rut")
+    t.flush()
+    t.action(c.alice, "/checkin-history")
+    await c.alice.slash("checkin-history", channel=c.general)
+    t.flush()
+
+    t.heading("What everyone else can see of alice's check-ins")
+    note = "40 applications, 2 replies, 0 interviews"
+    for person in c.members:
+        if person == c.alice:
+            continue
+        leaked = [v.where for v in c.twin.visible_to(person) if note in v.text or "stuck" in v.text.lower()]
+        t.note(f"{person.name}: {'LEAK in ' + ', '.join(leaked) if leaked else 'nothing'}")
+    t.action(c.helper, "/pulse  (helpers see anonymous counts only)")
+    await c.helper.slash("pulse", channel=c.general)
     t.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from twin.people import Person, message_text
 from twin.server import Twin
@@ -19,8 +19,17 @@ _MARKUP = re.compile(r"<(#|@&|@!?)(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>")
 class Transcript:
     """After each scripted step, ``flush()`` prints the messages the bot posted or edited since the last one."""
 
-    def __init__(self, twin: Twin, people: list[Person], *, anyone: Person, write: Write = print) -> None:
+    def __init__(
+        self,
+        twin: Twin,
+        people: list[Person],
+        *,
+        anyone: Person,
+        now: Callable[[], datetime],
+        write: Write = print,
+    ) -> None:
         self._twin = twin
+        self._now = now
         self._names = {person.id: person.name for person in people}
         self._anyone = anyone  # a member with no roles: a channel they cannot see is "restricted"
         self._write = write
@@ -65,6 +74,8 @@ class Transcript:
             kind, snowflake, epoch, style = match.groups()
             if epoch is not None:
                 moment = datetime.fromtimestamp(int(epoch), UTC)
+                if style == "R":
+                    return _relative(moment - self._now())
                 return moment.strftime("%a %d %b %H:%M UTC" if style != "d" else "%d %b %Y")
             target = int(snowflake)
             if kind == "#":
@@ -94,3 +105,14 @@ class Transcript:
         if not state.can_view(self._anyone.id, channel):
             kind = "restricted"
         return f"{kind} #{channel.name}"
+
+
+def _relative(delta: timedelta) -> str:
+    """Discord's relative timestamp wording: "in 3 hours", "2 days ago"."""
+    seconds = abs(delta.total_seconds())
+    unit, size = next(((u, n) for u, n in (("day", 86400), ("hour", 3600), ("minute", 60)) if seconds >= n), ("", 0))
+    if not size:
+        return "now"
+    amount = round(seconds / size)
+    text = f"{amount} {unit}{'s' if amount != 1 else ''}"
+    return f"in {text}" if delta.total_seconds() > 0 else f"{text} ago"
