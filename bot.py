@@ -114,6 +114,7 @@ class PorchlightBot(commands.Bot):
         self.run_jobs = run_jobs
         self.draining = False
         self._jobs_task: asyncio.Task[None] | None = None
+        self._shutdown: asyncio.Future[None] | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -149,10 +150,17 @@ class PorchlightBot(commands.Bot):
         log.info("ready as user=%s guilds=%d", self.user.id, len(self.guilds))
 
     async def close(self) -> None:
-        """Stop accepting work, let in-flight handlers finish, stop the job loop, then disconnect and close the db."""
-        if self.draining:
-            return
-        self.draining = True
+        """Stop accepting work, let in-flight handlers finish, stop the job loop, then disconnect and close the db.
+
+        Every caller (a signal handler, ``run()``'s clean-up, a test) awaits the one shutdown in progress, so nothing
+        returns — and lets ``asyncio.run`` cancel the rest — before the database is closed.
+        """
+        if self._shutdown is None:
+            self.draining = True  # from this moment new interactions are refused
+            self._shutdown = asyncio.ensure_future(self._shut_down())
+        await asyncio.shield(self._shutdown)
+
+    async def _shut_down(self) -> None:
         log.info("shutting down: draining in-flight handlers")
         current = asyncio.current_task()
         in_flight = [
@@ -161,6 +169,7 @@ class PorchlightBot(commands.Bot):
             if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
         ]
         if in_flight:
+            log.info("waiting for %d handlers: %s", len(in_flight), ", ".join(t.get_name() for t in in_flight))
             _, pending = await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT)
             if pending:
                 log.warning("shutdown: %d handlers still running after %.0fs", len(pending), DRAIN_TIMEOUT)
