@@ -34,7 +34,6 @@ MODERATOR = discord.Permissions(manage_threads=True, manage_messages=True, kick_
 
 # discord.py waits this long after the last GUILD_CREATE before on_ready; the twin sends them all at once.
 GUILD_READY_TIMEOUT = 0.05
-RUN_JOBS = False
 
 
 @dataclass
@@ -78,7 +77,7 @@ class Community:
     async def start_bot(self) -> PorchlightBot:
         """Start Porchlight against the twin (jobs run only when the test or demo says so)."""
         bot = await create_bot(
-            self.settings(), clock=self.clock, run_jobs=RUN_JOBS, guild_ready_timeout=GUILD_READY_TIMEOUT
+            self.settings(), clock=self.clock, run_jobs=False, guild_ready_timeout=GUILD_READY_TIMEOUT
         )
         await self._stack.enter_async_context(running_bot(self.twin, bot, self.app.token))
         self.bot = bot
