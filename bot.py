@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -23,7 +25,10 @@ from discord_endpoints import point_discord_at
 from services.checkins import CheckinService
 from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
+from services.contact import PhoneVault
+from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
+from services.mentors import MentorService
 from services.reach_outs import ReachOutService
 from services.reminders import ReminderService
 from services.setup import SetupService
@@ -74,9 +79,11 @@ class Services:
     checkins: CheckinService
     reminders: ReminderService
     reach_outs: ReachOutService
+    help_requests: HelpRequestService
+    mentors: MentorService
 
 
-def build_services(db: Database, clock: Clock) -> Services:
+def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
     jobs = JobDispatcher(db, clock, worker="bot")
     return Services(
         clock=clock,
@@ -86,7 +93,25 @@ def build_services(db: Database, clock: Clock) -> Services:
         checkins=CheckinService(db, jobs, clock),
         reminders=ReminderService(db, jobs, clock),
         reach_outs=ReachOutService(db, clock),
+        help_requests=HelpRequestService(db, jobs, clock),
+        mentors=MentorService(db, jobs, clock, vault),
     )
+
+
+def encryption_key(settings: Settings) -> bytes:
+    """The key for contact details: from settings, else a key file beside the database, created on first start."""
+    if settings.encryption_key is not None:
+        return settings.encryption_key.get_secret_value().encode()
+    path = Path(f"{settings.database_path}.key")
+    if path.exists():
+        return path.read_bytes().strip()
+    key = PhoneVault.generate_key()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key)
+    log.info("created an encryption key for contact details at %s", path)
+    return key
 
 
 class PorchlightBot(commands.Bot):
@@ -192,7 +217,7 @@ async def create_bot(
     except BaseException:
         await db.close()
         raise
-    services = build_services(db, clock or SystemClock())
+    services = build_services(db, clock or SystemClock(), PhoneVault(encryption_key(settings)))
     return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
 
 

@@ -22,3 +22,7 @@ class Settings(BaseSettings):
     discord_api_base: str = Field(default=DISCORD_API_BASE, description="REST base, e.g. a REST proxy.")
     discord_gateway_url: str = Field(default=DISCORD_GATEWAY_URL, description="Gateway websocket URL.")
     dev_guild_id: int | None = Field(default=None, description="Sync commands to this one guild instantly.")
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key for contact details at rest; when unset, one is kept in <database>.key (mode 600).",
+    )

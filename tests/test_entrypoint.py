@@ -80,3 +80,26 @@ def test_env_example_lists_every_setting() -> None:
     example = (ROOT / ".env.example").read_text()
     for name in Settings.model_fields:
         assert f"PORCHLIGHT_{name.upper()}=" in example, name
+
+
+def test_encryption_key_is_created_once_beside_the_database_and_private(tmp_path: Path) -> None:
+    from bot import encryption_key
+    from services.contact import PhoneVault
+
+    settings = Settings(_env_file=None, database_path=tmp_path / "p.db")  # type: ignore[call-arg]
+    first = encryption_key(settings)
+    assert encryption_key(settings) == first  # reused on the next start
+    key_file = tmp_path / "p.db.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    vault = PhoneVault(first)
+    assert vault.decrypt(vault.encrypt("+14155550123")) == "+14155550123"
+
+
+def test_encryption_key_from_settings_wins_over_the_key_file(tmp_path: Path) -> None:
+    from bot import encryption_key
+    from services.contact import PhoneVault
+
+    key = PhoneVault.generate_key()
+    settings = Settings(_env_file=None, database_path=tmp_path / "p.db", encryption_key=key.decode())  # type: ignore[call-arg]
+    assert encryption_key(settings) == key
+    assert not (tmp_path / "p.db.key").exists()
