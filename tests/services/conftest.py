@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -15,21 +13,10 @@ from services.jobs import JobDispatcher, JobKind
 from services.reminders import REMINDER_JOB, ReminderService
 from storage.db import Database
 from storage.jobs import Job
-from storage.migrate import migrate
 
 START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # Monday 1 June 2026, 12:00 in Berlin
 GUILD = 1001
 ALICE, BOB, CARA, DEV = 11, 12, 13, 14
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "porchlight.sqlite3")
-    await migrate(database)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +30,6 @@ from storage import guilds
 from storage import jobs as job_store
 from storage import mentors as store
 from storage.db import Database
-from storage.migrate import migrate
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # Monday; 11:00 in London
 GUILD = 77
@@ -42,18 +40,8 @@ FIRST_SLOT = datetime(2026, 6, 2, 6, 30, tzinfo=UTC)  # Tue 07:30 in London, the
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "mentors.sqlite3"
-
-
-@pytest.fixture
-async def mdb(db_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(db_path)
-    await migrate(database)
-    try:
-        yield database
-    finally:
-        await database.close()
+def mdb(db: Database) -> Database:
+    return db
 
 
 @pytest.fixture
