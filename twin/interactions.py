@@ -15,7 +15,7 @@ from aiohttp import web
 
 from twin import limits
 from twin import state as s
-from twin.rest import TWIN, ApiError, Handler, json_response, no_content, unknown_message
+from twin.rest import BODY, FILES, TWIN, ApiError, Handler, json_response, no_content, unknown_message
 from twin.state import Application, Channel, Interaction, Message, Scope, User
 
 if TYPE_CHECKING:
@@ -152,10 +152,10 @@ async def callback(request: web.Request) -> web.Response:
             f"(Discord's window is {s.RESPONSE_WINDOW_SECONDS:.0f}s)"
         )
         raise ApiError(404, 10062, "Unknown interaction")
-    body = request["body"] if isinstance(request["body"], dict) else {}
+    body = request[BODY] if isinstance(request[BODY], dict) else {}
     kind = int(body.get("type", 0))
     data = body.get("data") or {}
-    message = _respond(twin, interaction, kind, data, request["files"])
+    message = _respond(twin, interaction, kind, data, request[FILES])
     interaction.response_type = kind
     if not interaction.responded.done():
         interaction.responded.set_result(kind)
@@ -235,8 +235,8 @@ def _respond(
 async def followup(request: web.Request) -> web.Response:
     twin = _twin(request)
     interaction = _by_token(request)
-    body = request["body"] if isinstance(request["body"], dict) else {}
-    files = request["files"]
+    body = request[BODY] if isinstance(request[BODY], dict) else {}
+    files = request[FILES]
     _check(limits.message_problems(body))
     if not (body.get("content") or body.get("embeds") or body.get("components") or files):
         raise ApiError(400, 50006, "Cannot send an empty message")
@@ -288,9 +288,9 @@ async def get_webhook_message(request: web.Request) -> web.Response:
 async def patch_webhook_message(request: web.Request) -> web.Response:
     twin = _twin(request)
     interaction, message = _webhook_message(request)
-    body = request["body"] if isinstance(request["body"], dict) else {}
+    body = request[BODY] if isinstance(request[BODY], dict) else {}
     _check(limits.message_problems(body))
-    twin.edit_message(message, body, request["files"])
+    twin.edit_message(message, body, request[FILES])
     interaction.activity.set()
     return json_response(message.payload(twin.base_url))
 

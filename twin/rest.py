@@ -29,6 +29,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _NO_AUTH = ("/interactions/", "/webhooks/")
 _COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 TWIN: web.AppKey[Twin] = web.AppKey("twin", Twin)
+# Per-request storage: the decoded body, its file parts, and the authenticated application.
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)
+FILES: web.RequestKey[list[Attachment]] = web.RequestKey("files", list)
+APP: web.RequestKey[Application] = web.RequestKey("app", Application)
 SPEC_CHECK: web.AppKey[Callable[[str, str, object | None, dict[str, str]], list[str]]] = web.AppKey("spec_check")
 
 
@@ -130,7 +134,7 @@ async def _process(
     except ApiError as error:
         twin.violation(f"{request.method} {template}: {error.message}")
         return error_response(error)
-    request["body"], request["files"] = body, files
+    request[BODY], request[FILES] = body, files
     problems = request.app[SPEC_CHECK](request.method, path, body, dict(request.query))
     if not modelled:
         twin.violation(f"{request.method} {path}: route not modelled by the twin ({'; '.join(problems)})")
@@ -142,7 +146,7 @@ async def _process(
         app = _authenticate(request, twin)
         if app is None:
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
-        request["app"] = app
+        request[APP] = app
     try:
         return await handler(request)
     except ApiError as error:
@@ -233,12 +237,12 @@ def _twin(request: web.Request) -> Twin:
 
 
 def _app(request: web.Request) -> Application:
-    app: Application = request["app"]
+    app: Application = request[APP]
     return app
 
 
 def _body(request: web.Request) -> dict[str, Any]:
-    body = request["body"]
+    body = request[BODY]
     return body if isinstance(body, dict) else {}
 
 
@@ -372,7 +376,7 @@ async def list_commands(request: web.Request) -> web.Response:
 async def put_commands(request: web.Request) -> web.Response:
     twin = _twin(request)
     app, guild_id = _commands_scope(request)
-    body = request["body"] if isinstance(request["body"], list) else []
+    body = request[BODY] if isinstance(request[BODY], list) else []
     if len(body) > 100:
         raise ApiError(400, 50035, "Invalid Form Body", {"_errors": "at most 100 commands"})
     for item in body:
@@ -604,7 +608,7 @@ def _check_message(body: dict[str, Any], files: list[Attachment], *, require_con
 async def post_message(request: web.Request) -> web.Response:
     twin, app = _twin(request), _app(request)
     channel = _channel(request)
-    body, files = _body(request), request["files"]
+    body, files = _body(request), request[FILES]
     perms = _perms(request, channel)
     if channel.type == s.DM:
         other = next((u for u in channel.recipients if u.id != app.bot.id), None)
@@ -673,10 +677,10 @@ async def patch_message(request: web.Request) -> web.Response:
         if set(body) - {"flags"}:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
         _require(_perms(request, channel), s.MANAGE_MESSAGES)
-    _check_message(body, request["files"], require_content=False)
+    _check_message(body, request[FILES], require_content=False)
     if "embeds" in body and not _perms(request, channel) & s.EMBED_LINKS:
         body = {**body, "embeds": []}
-    twin.edit_message(message, body, request["files"])
+    twin.edit_message(message, body, request[FILES])
     return json_response(message.payload(twin.base_url))
 
 
