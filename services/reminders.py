@@ -358,7 +358,10 @@ class ReminderService:
 
     async def pending_notice(self, user_id: int) -> str | None:
         """The notice about closed DMs, once: the first call after a failure returns it, later calls None."""
-        delivery = await store.take_dm_notice(self.db.conn, user_id)
+        if not await store.has_dm_notice(self.db.conn, user_id):  # the common case: no write at all
+            return None
+        async with self.db.transaction() as conn:
+            delivery = await store.take_dm_notice(conn, user_id)
         if delivery is None:
             return None
         schedules = await store.user_reminder_schedules(self.db.conn, user_id)

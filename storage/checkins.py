@@ -329,6 +329,12 @@ async def get_dm_delivery(conn: aiosqlite.Connection, user_id: int) -> DmDeliver
     return None if row is None else _delivery(row)
 
 
+async def has_dm_notice(conn: aiosqlite.Connection, user_id: int) -> bool:
+    """Whether a closed-DM notice waits for the member: a read, cheap enough to run after every command."""
+    async with conn.execute("SELECT 1 FROM dm_delivery WHERE user_id = ? AND notice_pending = 1", (user_id,)) as cur:
+        return await cur.fetchone() is not None
+
+
 async def take_dm_notice(conn: aiosqlite.Connection, user_id: int) -> DmDelivery | None:
     """Clear a pending notice in one statement and return the state it was taken from; None if none was pending."""
     async with conn.execute(
