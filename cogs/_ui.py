@@ -30,6 +30,15 @@ CUSTOM_IDS: dict[str, str] = {
     "checkin.mentors": r"checkin:mentors",
     "checkin.dismiss": r"checkin:dismiss",
     "checkin.reach": r"checkin:reach:(?P<checkin_id>[0-9]{1,20})",
+    "mentors.book": r"mentors:book:(?P<mentor_id>[0-9]{1,20})",
+    "mentors.slot": r"mentors:slot:(?P<guild_id>[0-9]{1,20}):(?P<mentor_id>[0-9]{1,20})",
+    "mentors.answer": r"mentors:(?P<answer>accept|decline):(?P<booking_id>[0-9]{1,20})",
+    "mentors.cancel": r"mentors:cancel:(?P<booking_id>[0-9]{1,20})",
+    "mentors.approval": r"mentors:(?P<decision>approve|reject):(?P<user_id>[0-9]{1,20})",
+    "mentors.leave": r"mentors:leave",
+    "mentors.outcome": r"mentors:outcome:(?P<booking_id>[0-9]{1,20}):(?P<outcome>happened|no_show|rescheduled)",
+    "mentors.thanks": r"mentors:thanks:(?P<booking_id>[0-9]{1,20})",
+    "mentors.form": r"mentors:form:(?P<form>signup|edit|request|cancel|thanks)(?::[0-9]{1,20}){0,2}",  # modals
 }
 
 ItemT = TypeVar("ItemT")

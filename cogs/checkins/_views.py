@@ -97,8 +97,10 @@ async def open_help_request(interaction: Interaction, topic: str | None) -> None
 
 
 async def show_mentors(interaction: Interaction) -> None:
-    """Where "Find a commute call" leads. When commute-call mentors land, show the matching mentors here."""
-    await reply(interaction, render.MENTORS_COMING_SOON)
+    """Where "Find a commute call" leads: the mentors who can be booked, with their next free times."""
+    from cogs.mentors._views import desk  # the mentors cog imports nothing from check-ins; this keeps it that way
+
+    await desk(interaction).show_matching(interaction, None)
 
 
 class AskButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.ask"]):

@@ -1,0 +1,204 @@
+"""/mentor signup|edit|pause|resume|leave, /mentors, /calls, and the booking jobs. Rules live in
+services.mentors; the work after each call is in ``_desk``; this reads interactions and hands them on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from cogs._ui import reply
+from cogs.mentors import _render as render
+from cogs.mentors._desk import Desk
+from cogs.mentors._forms import EditForm, Signup, SignupForm
+from cogs.mentors._roster import ROSTER_JOB
+from cogs.mentors._views import COG_NAME, leave_view
+from services.jobs import JobKind
+from services.mentors import (
+    AFTER_CALL_JOB,
+    EXPIRY_JOB,
+    REMINDER_JOB,
+    VOICE_CREATE_JOB,
+    VOICE_DELETE_JOB,
+    MentorError,
+    validate_timezone,
+)
+from services.timezones import UnknownTimezone, resolve_timezone, suggest_timezones
+from services.windows import parse_windows
+
+if TYPE_CHECKING:
+    from bot import PorchlightBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+MINUTE_CHOICES: list[Choice[int]] = [Choice(name=f"{m} minutes", value=m) for m in (10, 15, 20, 30)]
+CONTACT: list[Choice[str]] = [Choice(name=name, value=value) for name, value in render.CONTACT_CHOICES]
+
+
+def _zone(text: str) -> str:
+    """A time zone as typed (IANA name or city) to its IANA name; refusal says what to type."""
+    try:
+        return resolve_timezone(text).key
+    except UnknownTimezone:
+        return validate_timezone(text).key
+
+
+class MentorCog(commands.Cog, name=COG_NAME):
+    def __init__(self, bot: PorchlightBot) -> None:
+        self.bot = bot
+        self.mentors = bot.services.mentors
+        self.desk = Desk(bot)
+        self._reconciling: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        jobs = self.bot.services.jobs
+        for kind in (
+            JobKind(EXPIRY_JOB, self.desk.on_expiry),
+            JobKind(REMINDER_JOB, self.desk.on_reminder),
+            JobKind(AFTER_CALL_JOB, self.desk.on_after_call),
+            JobKind(VOICE_CREATE_JOB, self.desk.on_voice_create),
+            JobKind(VOICE_DELETE_JOB, self.desk.on_voice_delete),
+            JobKind(ROSTER_JOB, self.desk.roster.on_job),
+        ):
+            if kind.name not in jobs.kinds:
+                jobs.register(kind)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.create_task(self.desk.roster.reconcile(), name="porchlight-roster")
+
+    # --- /mentor -----------------------------------------------------------------------------------------------------
+
+    mentor = app_commands.Group(name="mentor", description="Offer short commute calls to members", guild_only=True)
+
+    @mentor.command(name="signup", description="Offer short calls in weekly windows that suit you")
+    @app_commands.describe(
+        timezone="Your time zone or a nearby city, e.g. Europe/London or Sydney",
+        windows=render.WINDOWS_HELP,
+        call_minutes="How long each call is",
+        contact="How calls happen: members call you, you call them, or Discord voice",
+        weekly_limit="At most this many calls a week (1-20, default 3)",
+    )
+    @app_commands.choices(call_minutes=MINUTE_CHOICES)
+    @app_commands.choices(contact=CONTACT)
+    async def signup(
+        self,
+        interaction: Interaction,
+        timezone: str,
+        windows: str,
+        call_minutes: Choice[int],
+        contact: Choice[str],
+        weekly_limit: app_commands.Range[int, 1, 20] = 3,
+    ) -> None:
+        existing = await self.mentors.get(interaction.guild_id or 0, interaction.user.id)
+        if existing is not None and existing.status in ("pending_approval", "active", "paused"):
+            raise MentorError("You're already signed up as a mentor here. Use /mentor edit to change your profile.")
+        zone = _zone(timezone)
+        parse_windows(windows, call_minutes=call_minutes.value)  # a bad window is refused before the form
+        signup = Signup(zone, windows, call_minutes.value, contact.value, weekly_limit)
+        await interaction.response.send_modal(SignupForm(signup))
+
+    @signup.autocomplete("timezone")
+    async def signup_timezone(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+        return [Choice(name=label, value=value) for label, value in suggest_timezones(current)]
+
+    @mentor.command(name="edit", description="Change your mentor profile (with no options: headline, topics, about)")
+    @app_commands.describe(
+        timezone="Your time zone or a nearby city",
+        windows=render.WINDOWS_HELP,
+        call_minutes="How long each call is",
+        contact="How calls happen",
+        weekly_limit="At most this many calls a week (1-20)",
+    )
+    @app_commands.choices(call_minutes=MINUTE_CHOICES)
+    @app_commands.choices(contact=CONTACT)
+    async def edit(
+        self,
+        interaction: Interaction,
+        timezone: str | None = None,
+        windows: str | None = None,
+        call_minutes: Choice[int] | None = None,
+        contact: Choice[str] | None = None,
+        weekly_limit: app_commands.Range[int, 1, 20] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        mentor = await self.mentors.get(interaction.guild_id, interaction.user.id)
+        if mentor is None or mentor.status in ("left", "declined"):
+            raise MentorError("You're not a mentor on this server. Use /mentor signup to offer calls.")
+        changes: dict[str, Any] = {
+            "timezone": _zone(timezone) if timezone else None,
+            "windows": windows,
+            "call_minutes": call_minutes.value if call_minutes else None,
+            "contact_mode": contact.value if contact else None,
+            "weekly_limit": weekly_limit,
+        }
+        changes = {k: v for k, v in changes.items() if v is not None}
+        needs_number = changes.get("contact_mode") == "they_call_me" and not mentor.has_phone
+        if not changes or needs_number:
+            await interaction.response.send_modal(EditForm(mentor, changes, ask_phone=needs_number))
+            return
+        updated = await self.mentors.edit(interaction.guild_id, interaction.user.id, **changes)
+        await reply(interaction, "Saved. Your roster card updates within a minute.")
+        await self.desk.roster.refresh(updated.guild_id, updated.user_id)
+
+    @mentor.command(name="pause", description="Take a break from calls; calls already booked stay booked")
+    @app_commands.describe(until="The date you're back, as YYYY-MM-DD (your time zone); leave out to pause")
+    async def pause(self, interaction: Interaction, until: str | None = None) -> None:
+        assert interaction.guild_id is not None
+        mentor = await self.mentors.get(interaction.guild_id, interaction.user.id)
+        back = _back_on(until, mentor.timezone if mentor else "UTC") if until else None
+        paused = await self.mentors.pause(interaction.guild_id, interaction.user.id, back)
+        await reply(interaction, render.paused(paused))
+        await self.desk.roster.refresh(paused.guild_id, paused.user_id)
+
+    @mentor.command(name="resume", description="Be bookable again after a pause")
+    async def resume(self, interaction: Interaction) -> None:
+        assert interaction.guild_id is not None
+        resumed = await self.mentors.resume(interaction.guild_id, interaction.user.id)
+        await reply(interaction, render.RESUMED)
+        await self.desk.roster.refresh(resumed.guild_id, resumed.user_id)
+
+    @mentor.command(name="leave", description="Stop offering calls: removes your card and your number")
+    async def leave(self, interaction: Interaction) -> None:
+        assert interaction.guild_id is not None
+        mentor = await self.mentors.get(interaction.guild_id, interaction.user.id)
+        if mentor is None or mentor.status in ("left", "declined"):
+            raise MentorError("You're not a mentor on this server, so there is nothing to leave.")
+        upcoming = [
+            b
+            for b in await self.mentors.upcoming_calls(interaction.user.id, interaction.guild_id)
+            if b.mentor_user_id == interaction.user.id
+        ]
+        await reply(interaction, render.leave_prompt(len(upcoming)), view=leave_view())
+
+    # --- /mentors, /calls --------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="mentors", description="Mentors you can book for a short call, with their next times")
+    @app_commands.guild_only()
+    @app_commands.describe(topic="A topic, e.g. interviews or fintech (leave out to see everyone)")
+    async def mentors_command(self, interaction: Interaction, topic: str | None = None) -> None:
+        await self.desk.show_matching(interaction, topic)
+
+    @app_commands.command(name="calls", description="Your upcoming calls, as mentor or member, with cancel")
+    @app_commands.guild_only()
+    async def calls(self, interaction: Interaction) -> None:
+        await self.desk.show_calls(interaction)
+
+
+def _back_on(text: str, zone: str) -> datetime:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise MentorError(
+            f"I couldn't read `{text[:20]}` as a date. Use YYYY-MM-DD, e.g. `2026-12-07`, or leave it out."
+        ) from None
+    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(zone))

@@ -1,0 +1,380 @@
+"""The work behind mentor commands, buttons and jobs: call the service, then tell each person what they need to know.
+
+Decisions:
+- Everything personal goes by ephemeral reply or DM. A closed DM (50007) is recorded through the reminder service
+  (the member hears about it after their next command) and never becomes a public post.
+- Phone numbers are decrypted only to render the confirmation DM of the booked counterpart, and never logged.
+- Invites go as ``.ics`` attachments: METHOD:REQUEST with the confirmation, METHOD:CANCEL when a confirmed call is
+  cancelled (to both people: the other by DM, the canceller with the reply).
+- Voice rooms are named ``commute-call-<booking id>`` so the delete job finds them after a restart without a column.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs._ui import reply
+from cogs.mentors import _render as render
+from cogs.mentors._roster import Roster
+from cogs.mentors._views import (
+    answer_view,
+    approval_view,
+    book_buttons,
+    calls_view,
+    outcome_view,
+    slot_view,
+)
+from services.errors import PorchlightError
+from services.mentors import Booking, Mentor, SlotTaken
+from storage.jobs import Job
+
+if TYPE_CHECKING:
+    from bot import PorchlightBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+DMS_CLOSED = 50007
+VOICE_PREFIX = "commute-call-"
+
+
+class Desk:
+    def __init__(self, bot: PorchlightBot) -> None:
+        self.bot = bot
+        self.mentors = bot.services.mentors
+        self.roster = Roster(bot)
+
+    # --- DMs ---------------------------------------------------------------------------------------------------------
+
+    async def dm(
+        self,
+        user_id: int,
+        content: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+        files: Sequence[discord.File] = (),
+    ) -> discord.Message | None:
+        """Send a DM; None when it could not be delivered (a closed DM is recorded for the member's next command)."""
+        kwargs: dict[str, Any] = {}
+        if embed is not None:
+            kwargs["embed"] = embed
+        if view is not None:
+            kwargs["view"] = view
+        if files:
+            kwargs["files"] = list(files)
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            channel = user.dm_channel or await user.create_dm()
+            message = await channel.send(content, **kwargs)
+        except discord.Forbidden as error:
+            if error.code == DMS_CLOSED:
+                await self.bot.services.reminders.record_dm_failure(user_id)
+            log.info("mentor dm not delivered user=%d code=%s", user_id, error.code)
+            return None
+        except discord.NotFound:
+            log.info("mentor dm not delivered user=%d: unknown user", user_id)
+            return None
+        await self.bot.services.reminders.record_dm_success(user_id)
+        return message
+
+    def _invite(self, booking: Booking, method: str) -> discord.File:
+        data = self.mentors.ics_invite(booking, "CANCEL" if method == "CANCEL" else "REQUEST")
+        return render.invite_file(booking, data)
+
+    # --- signup and approval -----------------------------------------------------------------------------------------
+
+    async def after_signup(self, interaction: Interaction, mentor: Mentor) -> None:
+        """A new profile: straight onto the roster, or to the moderators' queue for approval."""
+        assert interaction.guild is not None
+        if mentor.status == "active":
+            notes = [await self.give_role(interaction.guild, mentor.user_id), await self.roster.refresh(*_key(mentor))]
+            await reply(interaction, render.signup_done(mentor, queue_missing=False) + _notes(notes))
+            return
+        config = await self.bot.services.setup.config(interaction.guild.id)
+        queue = interaction.guild.get_channel(config.queue_channel_id) if config and config.queue_channel_id else None
+        posted = False
+        if isinstance(queue, discord.TextChannel):
+            try:
+                await queue.send(embed=render.application_embed(mentor), view=approval_view(mentor.user_id))
+                posted = True
+            except discord.HTTPException as error:
+                log.warning("mentor application not posted guild=%d status=%s", interaction.guild.id, error.status)
+        await reply(interaction, render.signup_done(mentor, queue_missing=not posted))
+
+    def _is_moderator(self, interaction: Interaction, moderator_role_id: int | None) -> bool:
+        if interaction.permissions.manage_guild:
+            return True
+        member = interaction.user
+        return (
+            moderator_role_id is not None
+            and isinstance(member, discord.Member)
+            and bool(member.get_role(moderator_role_id))
+        )
+
+    async def decide_application(self, interaction: Interaction, user_id: int, *, approve: bool) -> None:
+        assert interaction.guild is not None
+        guild = interaction.guild
+        config = await self.bot.services.setup.config(guild.id)
+        if not self._is_moderator(interaction, config.moderator_role_id if config else None):
+            await reply(interaction, "Only moderators can approve or decline mentor applications.")
+            return
+        moderator = interaction.user.id
+        await interaction.response.defer()
+        if approve:
+            mentor = await self.mentors.approve(guild.id, user_id, moderator_id=moderator)
+            notes = [await self.give_role(guild, user_id), await self.roster.refresh(guild.id, user_id)]
+            await self.dm(user_id, render.approved_dm(guild.name))
+        else:
+            mentor = await self.mentors.decline_application(guild.id, user_id, moderator_id=moderator)
+            notes = []
+            await self.dm(user_id, render.declined_dm(guild.name))
+        await interaction.edit_original_response(
+            content=render.application_decided(mentor, moderator, approve), view=None
+        )
+        if any(notes):
+            await reply(interaction, "Approved, but:" + _notes(notes))
+
+    async def give_role(self, guild: discord.Guild, user_id: int, *, remove: bool = False) -> str | None:
+        """Give (or take back) the mentor role; returns what is missing when that is not possible."""
+        config = await self.bot.services.setup.config(guild.id)
+        if config is None or config.mentor_role_id is None:
+            return None
+        role = guild.get_role(config.mentor_role_id)
+        if role is None:
+            return "the configured mentor role no longer exists; a moderator can pick one with `/setup roles`"
+        me = guild.me
+        if not me.guild_permissions.manage_roles:
+            return f"I couldn't give {role.mention}: Porchlight needs the Manage Roles permission"
+        if role >= me.top_role:
+            return f"I couldn't give {role.mention}: move Porchlight's role above it in Server Settings > Roles"
+        try:
+            if remove:
+                await self.bot.http.remove_role(guild.id, user_id, role.id, reason="Porchlight: left the mentor roster")
+            else:
+                await self.bot.http.add_role(guild.id, user_id, role.id, reason="Porchlight: approved mentor")
+        except discord.NotFound:
+            return None  # they left the server
+        except discord.Forbidden:
+            return f"Discord refused to change {role.mention}; check Porchlight's role position and Manage Roles"
+        return None
+
+    # --- finding and booking -----------------------------------------------------------------------------------------
+
+    async def show_matching(self, interaction: Interaction, topic: str | None) -> None:
+        """``/mentors [topic]`` and the check-in's "Find a commute call": matching mentors with Book buttons."""
+        if interaction.guild_id is None:
+            await reply(interaction, "Use `/mentors` in the server to see who you can book.")
+            return
+        matches = await self.mentors.matching(interaction.guild_id, topic, member_id=interaction.user.id)
+        if not matches:
+            await reply(interaction, render.no_matches(topic))
+            return
+        shown = matches[:10]
+        labels = [str(i) for i in range(1, len(shown) + 1)]
+        embed = render.matches_embed(shown, topic)
+        for index, field in enumerate(embed.fields):
+            embed.set_field_at(index, name=f"{index + 1}. {field.name}", value=field.value, inline=False)
+        await reply(interaction, embed=embed, view=book_buttons([m.mentor.user_id for m in shown], labels))
+
+    async def offer_slots(self, interaction: Interaction, guild_id: int, mentor_id: int) -> None:
+        slots = await self.mentors.slots_for(guild_id, mentor_id, interaction.user.id, 25)
+        mentor = await self.mentors.get(guild_id, mentor_id)
+        if not slots or mentor is None:
+            await reply(interaction, render.no_slots(mentor_id))
+            return
+        await reply(interaction, render.pick_slot(mentor_id, slots), view=slot_view(guild_id, mentor, slots))
+
+    async def request(
+        self,
+        interaction: Interaction,
+        guild_id: int,
+        mentor_id: int,
+        starts_at: datetime,
+        topic: str,
+        phone: str | None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            booking = await self.mentors.request_booking(
+                guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
+            )
+        except SlotTaken as taken:
+            mentor = await self.mentors.get(guild_id, mentor_id)
+            text = render.slot_taken(taken.message, taken.alternatives)
+            if taken.alternatives and mentor is not None:
+                await reply(interaction, text, view=slot_view(guild_id, mentor, taken.alternatives))
+            else:
+                await reply(interaction, text)
+            return
+        delivered = await self.dm(mentor_id, embed=render.request_for_mentor(booking), view=answer_view(booking.id))
+        await reply(interaction, render.request_sent(booking, delivered is not None))
+        await self.roster.refresh(guild_id, mentor_id)
+
+    async def accept(self, interaction: Interaction, booking_id: int) -> None:
+        await interaction.response.defer()
+        booking = await self.mentors.accept(booking_id, interaction.user.id)
+        await self.send_confirmations(booking)
+        await interaction.edit_original_response(content=render.answered_request(booking, True), view=None)
+
+    async def send_confirmations(self, booking: Booking) -> None:
+        for person in (booking.member_user_id, booking.mentor_user_id):
+            number = await self.mentors.contact_for(booking, person)
+            text = render.confirmation(booking, person, number)
+            await self.dm(person, text, files=[self._invite(booking, "REQUEST")])
+
+    async def decline(self, interaction: Interaction, booking_id: int) -> None:
+        await interaction.response.defer()
+        result = await self.mentors.decline(booking_id, interaction.user.id)
+        await self._offer_others(result.booking, result.alternatives, expired=False)
+        content = render.answered_request(result.booking, False)
+        await interaction.edit_original_response(content=content, view=None)
+        await self.roster.refresh(result.booking.guild_id, result.booking.mentor_user_id)
+
+    async def _offer_others(self, booking: Booking, alternatives: Sequence[datetime], *, expired: bool) -> None:
+        text = render.declined_for_member(booking, alternatives, expired=expired)
+        mentor = await self.mentors.get(booking.guild_id, booking.mentor_user_id)
+        view = slot_view(booking.guild_id, mentor, alternatives) if alternatives and mentor else None
+        await self.dm(booking.member_user_id, text, view=view)
+
+    # --- /calls and cancelling ---------------------------------------------------------------------------------------
+
+    async def show_calls(self, interaction: Interaction) -> None:
+        calls = await self.mentors.upcoming_calls(interaction.user.id, interaction.guild_id)
+        if not calls:
+            await reply(interaction, render.NO_CALLS)
+            return
+        embed = render.calls_embed(interaction.user.id, calls)
+        await reply(interaction, embed=embed, view=calls_view([b.id for b in calls]))
+
+    async def cancel(self, interaction: Interaction, booking_id: int, reason: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        booking = await self.mentors.cancel(booking_id, interaction.user.id, reason)
+        other = booking.other_party(interaction.user.id)
+        confirmed = booking.ics_sequence > 0  # bumped only when a confirmed call is cancelled
+        files = [self._invite(booking, "CANCEL")] if confirmed else []
+        await self.dm(other, render.cancelled_notice(booking, other), files=files)
+        own = [self._invite(booking, "CANCEL")] if confirmed else []
+        await reply(interaction, render.you_cancelled(booking), **({"files": own} if own else {}))
+        await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
+
+    # --- profile changes ---------------------------------------------------------------------------------------------
+
+    async def leave(self, interaction: Interaction, guild_id: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.mentors.leave(guild_id, interaction.user.id)
+        for booking in result.cancelled:
+            files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
+            await self.dm(booking.member_user_id, render.mentor_left_notice(booking), files=files)
+        if result.mentor.roster_message_id is not None:
+            await self.roster.remove(guild_id, interaction.user.id, result.mentor.roster_message_id)
+        if interaction.guild is not None:
+            await self.give_role(interaction.guild, interaction.user.id, remove=True)
+        await reply(interaction, render.left(len(result.cancelled)))
+
+    # --- after the call ----------------------------------------------------------------------------------------------
+
+    async def record_outcome(self, interaction: Interaction, booking_id: int, outcome: str) -> None:
+        booking = await self.mentors.record_outcome(booking_id, interaction.user.id, outcome)
+        member = booking.member_user_id == interaction.user.id
+        await interaction.response.edit_message(
+            content=render.outcome_recorded(booking, outcome),
+            view=outcome_view(booking.id, member=member, answered=booking.outcome or outcome),
+        )
+
+    async def forward_thanks(self, interaction: Interaction, booking_id: int, note: str) -> None:
+        booking = await self.mentors.get_booking(booking_id)
+        if booking is None or booking.member_user_id != interaction.user.id:
+            raise PorchlightError("Only the member of this call can send a thank-you from here.")
+        delivered = await self.dm(booking.mentor_user_id, render.thanks_forwarded(booking.member_user_id, note))
+        text = "Sent — thank you for saying it." if delivered else "Their DMs are closed, so I couldn't pass it on."
+        await reply(interaction, text)
+
+    # --- jobs --------------------------------------------------------------------------------------------------------
+
+    async def on_expiry(self, job: Job) -> None:
+        booking_id = int(job.payload["booking_id"])
+        if await self.mentors.booking_for_job(booking_id, statuses=("requested",)) is None:
+            return
+        result = await self.mentors.expire(booking_id)
+        if result is None:
+            return
+        await self._offer_others(result.booking, result.alternatives, expired=True)
+        await self.dm(result.booking.mentor_user_id, render.expired_for_mentor(result.booking))
+        await self.roster.refresh(result.booking.guild_id, result.booking.mentor_user_id)
+
+    async def on_reminder(self, job: Job) -> None:
+        booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
+        if booking is None or self.bot.services.clock.now() >= booking.starts_at:
+            return  # cancelled, or too late to remind
+        minutes = int(job.payload.get("minutes_before", 15))
+        for person in (booking.member_user_id, booking.mentor_user_id):
+            await self.dm(person, render.reminder(booking, person, minutes))
+
+    async def on_after_call(self, job: Job) -> None:
+        booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
+        if booking is None:
+            return
+        for person in (booking.member_user_id, booking.mentor_user_id):
+            view = outcome_view(booking.id, member=person == booking.member_user_id)
+            await self.dm(person, render.after_call(booking, person), view=view)
+
+    async def on_voice_create(self, job: Job) -> None:
+        booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
+        guild = self.bot.get_guild(booking.guild_id) if booking else None
+        if booking is None or guild is None or _voice_room(guild, booking.id) is not None:
+            return
+        if not guild.me.guild_permissions.manage_channels:
+            for person in (booking.member_user_id, booking.mentor_user_id):
+                await self.dm(person, render.voice_missing(booking, person))
+            return
+        allow = discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
+        overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+            guild.default_role: discord.PermissionOverwrite(view_channel=False),
+            guild.me: discord.PermissionOverwrite(view_channel=True),
+            discord.Object(booking.member_user_id, type=discord.Member): allow,
+            discord.Object(booking.mentor_user_id, type=discord.Member): allow,
+        }
+        try:
+            room = await guild.create_voice_channel(
+                f"{VOICE_PREFIX}{booking.id}",
+                overwrites=overwrites,
+                reason="Porchlight commute call",
+            )
+        except discord.Forbidden:
+            for person in (booking.member_user_id, booking.mentor_user_id):
+                await self.dm(person, render.voice_missing(booking, person))
+            return
+        log.info("voice room created booking=%d channel=%d", booking.id, room.id)
+        for person in (booking.member_user_id, booking.mentor_user_id):
+            await self.dm(person, render.voice_ready(booking, room.id))
+
+    async def on_voice_delete(self, job: Job) -> None:
+        statuses = ("confirmed", "completed", "cancelled")
+        booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]), statuses=statuses)
+        guild = self.bot.get_guild(booking.guild_id) if booking else None
+        room = _voice_room(guild, booking.id) if guild and booking else None
+        if room is None:
+            return
+        try:
+            await room.delete(reason="Porchlight commute call ended")
+        except discord.NotFound:
+            return
+        log.info("voice room deleted channel=%d", room.id)
+
+
+def _voice_room(guild: discord.Guild, booking_id: int) -> discord.VoiceChannel | None:
+    return discord.utils.get(guild.voice_channels, name=f"{VOICE_PREFIX}{booking_id}")
+
+
+def _key(mentor: Mentor) -> tuple[int, int]:
+    return mentor.guild_id, mentor.user_id
+
+
+def _notes(notes: Sequence[str | None]) -> str:
+    return "".join(f"\n• {note}" for note in notes if note)

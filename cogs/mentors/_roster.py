@@ -1,0 +1,153 @@
+"""The roster channel: one card per listed mentor, edited in place, at most one edit per card per minute.
+
+Decisions:
+- A card's message id lives on the mentor's row (``roster_message_id``); a card is re-posted only when its message is
+  gone (10008 on edit), so a restart never duplicates cards.
+- Debounce by the bot's clock: a change within a minute of the card's last edit becomes a ``mentors.roster_refresh``
+  job at last edit + 1 minute (one pending job per card, by dedupe key), so bursts of bookings coalesce into one edit.
+- Cards also refresh as time passes: after each edit the next refresh is scheduled for when the first shown slot
+  stops being bookable (minimum notice), and at least every six hours (calls left this week, a dated pause ending).
+- The last-edit times are kept in memory only: after a restart the first change edits at once, which is one extra
+  edit at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+
+from cogs.mentors import _render as render
+from cogs.mentors._views import card_view
+from services.mentors import MentorMatch
+from storage.jobs import Job
+
+if TYPE_CHECKING:
+    from bot import PorchlightBot
+
+log = logging.getLogger(__name__)
+
+ROSTER_JOB = "mentors.roster_refresh"
+EDIT_INTERVAL = timedelta(minutes=1)
+MAX_REFRESH_GAP = timedelta(hours=6)
+LISTED = ("active", "paused")
+
+
+class Roster:
+    def __init__(self, bot: PorchlightBot) -> None:
+        self.bot = bot
+        self.mentors = bot.services.mentors
+        self._last_edit: dict[tuple[int, int], datetime] = {}
+        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
+        self.reconciled = asyncio.Event()
+
+    async def refresh(self, guild_id: int, user_id: int) -> str | None:
+        """Bring one card up to date now, or within a minute of its last edit. Returns a problem to report, if any."""
+        key = (guild_id, user_id)
+        now = self.bot.services.clock.now()
+        last = self._last_edit.get(key)
+        if last is not None and now - last < EDIT_INTERVAL:
+            await self._schedule(guild_id, user_id, last + EDIT_INTERVAL)
+            return None
+        return await self.sync(guild_id, user_id)
+
+    async def on_job(self, job: Job) -> None:
+        await self.sync(int(job.payload["guild_id"]), int(job.payload["user_id"]))
+
+    async def _schedule(self, guild_id: int, user_id: int, due_at: datetime) -> None:
+        await self.bot.services.jobs.schedule(
+            kind=ROSTER_JOB,
+            due_at=due_at,
+            payload={"guild_id": guild_id, "user_id": user_id},
+            guild_id=guild_id,
+            dedupe_key=f"{ROSTER_JOB}:{guild_id}:{user_id}",
+        )
+
+    async def _channel(self, guild_id: int) -> discord.abc.Messageable | None:
+        config = await self.bot.services.setup.config(guild_id)
+        if config is None or config.roster_channel_id is None:
+            return None
+        guild = self.bot.get_guild(guild_id)
+        channel = guild.get_channel(config.roster_channel_id) if guild else None
+        return channel if isinstance(channel, discord.TextChannel) else None
+
+    async def sync(self, guild_id: int, user_id: int) -> str | None:
+        """Post, edit or remove the card so it matches the database."""
+        key = (guild_id, user_id)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            mentor = await self.mentors.get(guild_id, user_id)
+            if mentor is None:
+                return None
+            if mentor.status not in LISTED:
+                if mentor.roster_message_id is not None:
+                    await self.remove(guild_id, user_id, mentor.roster_message_id)
+                return None
+            match = next((m for m in await self.mentors.roster(guild_id) if m.mentor.user_id == user_id), None)
+            if match is None:
+                return None
+            channel = await self._channel(guild_id)
+            if channel is None:
+                return "this server has no roster channel I can post in; a moderator can set one with `/setup channels`"
+            problem = await self._write(channel, match)
+            self._last_edit[key] = self.bot.services.clock.now()
+            await self._schedule_next(match)
+            return problem
+
+    async def _write(self, channel: discord.abc.Messageable, match: MentorMatch) -> str | None:
+        mentor = match.mentor
+        embed, view = render.card_embed(match), card_view(mentor)
+        try:
+            if mentor.roster_message_id is not None:
+                try:
+                    await channel.get_partial_message(mentor.roster_message_id).edit(  # type: ignore[attr-defined]
+                        embed=embed, view=view
+                    )
+                    return None
+                except discord.NotFound:
+                    log.info("roster card gone, re-posting guild=%d user=%d", mentor.guild_id, mentor.user_id)
+            message = await channel.send(embed=embed, view=view)
+        except discord.Forbidden as error:
+            log.warning("roster card refused guild=%d user=%d code=%s", mentor.guild_id, mentor.user_id, error.code)
+            return "I can't post in the roster channel (I need View Channel, Send Messages and Embed Links there)"
+        await self.mentors.set_roster_message(mentor.guild_id, mentor.user_id, message.id)
+        log.info("roster card posted guild=%d user=%d message=%d", mentor.guild_id, mentor.user_id, message.id)
+        return None
+
+    async def _schedule_next(self, match: MentorMatch) -> None:
+        now = self.bot.services.clock.now()
+        due = now + MAX_REFRESH_GAP
+        if match.slots:
+            policy_hours = (await self.bot.services.setup.config(match.mentor.guild_id)) or None
+            notice = timedelta(hours=float(policy_hours.setting("mentor_min_notice_hours", 12)) if policy_hours else 12)
+            due = min(due, match.slots[0] - notice)
+        await self._schedule(match.mentor.guild_id, match.mentor.user_id, max(due, now + EDIT_INTERVAL))
+
+    async def remove(self, guild_id: int, user_id: int, message_id: int) -> None:
+        channel = await self._channel(guild_id)
+        if channel is not None:
+            try:
+                await channel.get_partial_message(message_id).delete()  # type: ignore[attr-defined]
+            except discord.NotFound:
+                pass
+            except discord.HTTPException as error:
+                log.warning("roster card not removed guild=%d user=%d status=%s", guild_id, user_id, error.status)
+                return
+        await self.mentors.set_roster_message(guild_id, user_id, None)
+        await self.bot.services.jobs.cancel(dedupe_key=f"{ROSTER_JOB}:{guild_id}:{user_id}")
+
+    async def reconcile(self) -> None:
+        """At start-up: every listed mentor's card edited (re-posted if deleted); departed mentors' cards removed."""
+        try:
+            for guild in list(self.bot.guilds):
+                for gone in await self.mentors.departed_with_cards(guild.id):
+                    assert gone.roster_message_id is not None
+                    await self.remove(guild.id, gone.user_id, gone.roster_message_id)
+                for match in await self.mentors.roster(guild.id):
+                    await self.sync(guild.id, match.mentor.user_id)
+        except Exception as error:  # a start-up pass must never take the bot down
+            log.exception("roster reconciliation failed error=%s", type(error).__name__)
+        finally:
+            self.reconciled.set()

@@ -1,0 +1,370 @@
+"""Mentor buttons, selects and forms. Persistent components are DynamicItems (templates in ``cogs._ui.CUSTOM_IDS``)
+whose state is the custom id plus the database; forms (modals) live only as long as Discord shows them.
+
+Every callback answers errors through ``routes_errors``; the work behind each one is in :mod:`cogs.mentors._desk`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs._ui import CUSTOM_IDS, answer_error, reply, routes_errors
+from cogs.mentors import _render as render
+from services.mentors import Mentor
+from storage.db import to_epoch
+
+if TYPE_CHECKING:
+    from cogs.mentors._desk import Desk
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+Button = discord.ui.Button[discord.ui.View]
+Select = discord.ui.Select[discord.ui.View]
+COG_NAME = "MentorCog"
+
+
+def desk(interaction: Interaction) -> Desk:
+    cog = interaction.client.get_cog(COG_NAME)
+    assert cog is not None, "the mentors cog is not loaded"
+    return cog.desk  # type: ignore[no-any-return]
+
+
+# --- roster card and /mentors ---------------------------------------------------------------------------------------
+
+
+class BookButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.book"]):
+    def __init__(self, mentor_id: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Book a call",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"mentors:book:{mentor_id}",
+                disabled=disabled,
+            )
+        )
+        self.mentor_id = mentor_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["mentor_id"]))
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        if interaction.guild_id is None:
+            await reply(interaction, "Book from the server's roster or with `/mentors` there.")
+            return
+        await desk(interaction).offer_slots(interaction, interaction.guild_id, self.mentor_id)
+
+
+def card_view(mentor: Mentor) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    resting = mentor.status == "paused" and mentor.paused_until is None
+    view.add_item(BookButton(mentor.user_id, disabled=resting))
+    return view
+
+
+def book_buttons(mentor_ids: Sequence[int], labels: Sequence[str]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for mentor_id, label in list(zip(mentor_ids, labels, strict=True))[:10]:
+        button = BookButton(mentor_id)
+        button.item.label = f"Book {label}"[:80]
+        view.add_item(button)
+    return view
+
+
+# --- picking a time -------------------------------------------------------------------------------------------------
+
+
+class SlotSelect(discord.ui.DynamicItem[Select], template=CUSTOM_IDS["mentors.slot"]):
+    """A mentor's free times. Carries the guild id, since it is also sent by DM (after a decline or expiry)."""
+
+    def __init__(self, guild_id: int, mentor_id: int, options: list[discord.SelectOption] | None = None) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"mentors:slot:{guild_id}:{mentor_id}",
+                placeholder="Pick a time",
+                options=options or [discord.SelectOption(label="-", value="0")],
+            )
+        )
+        self.guild_id = guild_id
+        self.mentor_id = mentor_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        options = item.options if isinstance(item, discord.ui.Select) else None
+        return cls(int(match["guild_id"]), int(match["mentor_id"]), options)
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        starts_at = datetime.fromtimestamp(int(self.item.values[0]), UTC)
+        mentor = await desk(interaction).mentors.get(self.guild_id, self.mentor_id)
+        needs_phone = mentor is not None and mentor.contact_mode == "i_call_them"
+        await interaction.response.send_modal(RequestForm(self.guild_id, self.mentor_id, starts_at, needs_phone))
+
+
+def slot_view(guild_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
+    options = []
+    for index, slot in enumerate(slots[:25], 1):
+        label, description = render.slot_label(index, slot, mentor.timezone)
+        options.append(discord.SelectOption(label=label, value=str(to_epoch(slot)), description=description or None))
+    view = discord.ui.View(timeout=None)
+    view.add_item(SlotSelect(guild_id, mentor.user_id, options))
+    return view
+
+
+class RequestForm(discord.ui.Modal, title="What would you like to talk about?"):
+    topic: discord.ui.TextInput[RequestForm] = discord.ui.TextInput(
+        label="What would you like to talk about?",
+        style=discord.TextStyle.paragraph,
+        placeholder="e.g. I have a final-round interview for a PM role next week and would like to practise.",
+        max_length=1000,
+        required=False,
+    )
+
+    def __init__(self, guild_id: int, mentor_id: int, starts_at: datetime, needs_phone: bool) -> None:
+        super().__init__(custom_id=f"mentors:form:request:{mentor_id}:{to_epoch(starts_at)}", timeout=900)
+        self.guild_id, self.mentor_id, self.starts_at = guild_id, mentor_id, starts_at
+        self.phone: discord.ui.TextInput[RequestForm] | None = None
+        if needs_phone:
+            self.phone = discord.ui.TextInput(
+                label="Your phone number (only the mentor gets it)",
+                placeholder="with the country code, e.g. +44 20 7946 0958",
+                max_length=32,
+            )
+            self.add_item(self.phone)
+
+    async def on_submit(self, interaction: Interaction) -> None:
+        phone = self.phone.value if self.phone is not None else None
+        await desk(interaction).request(
+            interaction, self.guild_id, self.mentor_id, self.starts_at, self.topic.value, phone
+        )
+
+    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await answer_error(interaction, error)
+
+
+# --- the mentor's answer --------------------------------------------------------------------------------------------
+
+
+class AnswerButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.answer"]):
+    def __init__(self, booking_id: int, answer: str) -> None:
+        accept = answer == "accept"
+        super().__init__(
+            discord.ui.Button(
+                label="Accept" if accept else "Decline",
+                style=discord.ButtonStyle.success if accept else discord.ButtonStyle.secondary,
+                custom_id=f"mentors:{answer}:{booking_id}",
+            )
+        )
+        self.booking_id, self.answer = booking_id, answer
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["booking_id"]), match["answer"])
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        if self.answer == "accept":
+            await desk(interaction).accept(interaction, self.booking_id)
+        else:
+            await desk(interaction).decline(interaction, self.booking_id)
+
+
+def answer_view(booking_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnswerButton(booking_id, "accept"))
+    view.add_item(AnswerButton(booking_id, "decline"))
+    return view
+
+
+# --- /calls: cancel -------------------------------------------------------------------------------------------------
+
+
+class CancelButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.cancel"]):
+    def __init__(self, booking_id: int, label: str = "Cancel") -> None:
+        super().__init__(
+            discord.ui.Button(label=label, style=discord.ButtonStyle.danger, custom_id=f"mentors:cancel:{booking_id}")
+        )
+        self.booking_id = booking_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["booking_id"]))
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        booking = await desk(interaction).mentors.get_booking(self.booking_id)
+        if booking is None or not booking.involves(interaction.user.id):
+            await reply(interaction, "I can't find that call any more. Use `/calls` to see your calls.")
+            return
+        await interaction.response.send_modal(CancelForm(self.booking_id))
+
+
+def calls_view(booking_ids: Sequence[int]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for index, booking_id in enumerate(booking_ids[:20], 1):
+        view.add_item(CancelButton(booking_id, f"Cancel {index}"))
+    return view
+
+
+class CancelForm(discord.ui.Modal, title="Cancel this call?"):
+    reason: discord.ui.TextInput[CancelForm] = discord.ui.TextInput(
+        label="A word for the other person (optional)",
+        style=discord.TextStyle.paragraph,
+        placeholder="e.g. Sorry, I have an interview at that time. Could we find another slot?",
+        max_length=500,
+        required=False,
+    )
+
+    def __init__(self, booking_id: int) -> None:
+        super().__init__(custom_id=f"mentors:form:cancel:{booking_id}", timeout=900)
+        self.booking_id = booking_id
+
+    async def on_submit(self, interaction: Interaction) -> None:
+        await desk(interaction).cancel(interaction, self.booking_id, self.reason.value)
+
+    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await answer_error(interaction, error)
+
+
+# --- approval -------------------------------------------------------------------------------------------------------
+
+
+class ApprovalButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.approval"]):
+    def __init__(self, user_id: int, decision: str) -> None:
+        approve = decision == "approve"
+        super().__init__(
+            discord.ui.Button(
+                label="Approve" if approve else "Decline",
+                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.secondary,
+                custom_id=f"mentors:{decision}:{user_id}",
+            )
+        )
+        self.user_id, self.decision = user_id, decision
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["user_id"]), match["decision"])
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await desk(interaction).decide_application(interaction, self.user_id, approve=self.decision == "approve")
+
+
+def approval_view(user_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ApprovalButton(user_id, "approve"))
+    view.add_item(ApprovalButton(user_id, "reject"))
+    return view
+
+
+# --- leaving --------------------------------------------------------------------------------------------------------
+
+
+class LeaveButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.leave"]):
+    def __init__(self) -> None:
+        super().__init__(
+            discord.ui.Button(label="Leave the roster", style=discord.ButtonStyle.danger, custom_id="mentors:leave")
+        )
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls()
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        assert interaction.guild_id is not None
+        await desk(interaction).leave(interaction, interaction.guild_id)
+
+
+def leave_view() -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(LeaveButton())
+    return view
+
+
+# --- after the call -------------------------------------------------------------------------------------------------
+
+
+class OutcomeButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.outcome"]):
+    def __init__(self, booking_id: int, outcome: str, *, chosen: bool = False, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=render.OUTCOME_LABELS[outcome],
+                style=discord.ButtonStyle.success if chosen else discord.ButtonStyle.secondary,
+                custom_id=f"mentors:outcome:{booking_id}:{outcome}",
+                disabled=disabled,
+            )
+        )
+        self.booking_id, self.outcome = booking_id, outcome
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["booking_id"]), match["outcome"])
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await desk(interaction).record_outcome(interaction, self.booking_id, self.outcome)
+
+
+class ThanksButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.thanks"]):
+    def __init__(self, booking_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Send a thank-you", custom_id=f"mentors:thanks:{booking_id}", row=1))
+        self.booking_id = booking_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["booking_id"]))
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        booking = await desk(interaction).mentors.get_booking(self.booking_id)
+        if booking is None or booking.member_user_id != interaction.user.id:
+            await reply(interaction, "Only the member of this call can send a thank-you from here.")
+            return
+        await interaction.response.send_modal(ThanksForm(self.booking_id))
+
+
+class ThanksForm(discord.ui.Modal, title="Send a thank-you"):
+    note: discord.ui.TextInput[ThanksForm] = discord.ui.TextInput(
+        label="Your note (I'll forward it to your mentor)",
+        style=discord.TextStyle.paragraph,
+        max_length=1000,
+    )
+
+    def __init__(self, booking_id: int) -> None:
+        super().__init__(custom_id=f"mentors:form:thanks:{booking_id}", timeout=900)
+        self.booking_id = booking_id
+
+    async def on_submit(self, interaction: Interaction) -> None:
+        await desk(interaction).forward_thanks(interaction, self.booking_id, self.note.value)
+
+    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await answer_error(interaction, error)
+
+
+def outcome_view(booking_id: int, *, member: bool, answered: str | None = None) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for outcome in render.OUTCOME_LABELS:
+        view.add_item(OutcomeButton(booking_id, outcome, chosen=outcome == answered, disabled=answered is not None))
+    if member:
+        view.add_item(ThanksButton(booking_id))
+    return view
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    BookButton,
+    SlotSelect,
+    AnswerButton,
+    CancelButton,
+    ApprovalButton,
+    LeaveButton,
+    OutcomeButton,
+    ThanksButton,
+)
