@@ -3,4 +3,4 @@
 ``EXTENSIONS`` is the one list of cogs the bot loads.
 """
 
-EXTENSIONS: tuple[str, ...] = ("cogs.setup", "cogs.checkins", "cogs.mentors")
+EXTENSIONS: tuple[str, ...] = ("cogs.setup", "cogs.checkins", "cogs.mentors", "cogs.help")

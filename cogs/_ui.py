@@ -39,6 +39,16 @@ CUSTOM_IDS: dict[str, str] = {
     "mentors.outcome": r"mentors:outcome:(?P<booking_id>[0-9]{1,20}):(?P<outcome>happened|no_show|rescheduled)",
     "mentors.thanks": r"mentors:thanks:(?P<booking_id>[0-9]{1,20})",
     "mentors.form": r"mentors:form:(?P<form>signup|edit|request|cancel|thanks)(?::[0-9]{1,20}){0,2}",  # modals
+    "help.ask": r"help:ask:(?P<topic>[a-z-]{1,20}):(?P<nonce>[0-9]{1,20})(?::(?P<source>checkin))?",  # modal
+    "help.thanknote": r"help:thanknote:(?P<request_id>[0-9]{1,20})",  # modal
+    "help.claim": r"help:claim:(?P<request_id>[0-9]{1,20})",
+    "help.release": r"help:release:(?P<request_id>[0-9]{1,20})",
+    "help.close": r"help:close:(?P<request_id>[0-9]{1,20})",
+    "help.stuck": r"help:stuck:(?P<request_id>[0-9]{1,20})",
+    "help.reopen": r"help:reopen:(?P<request_id>[0-9]{1,20})",
+    "help.thanks": r"help:thanks:(?P<request_id>[0-9]{1,20})",
+    "help.sorted": r"help:sorted:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
+    "help.feedback": r"help:feedback:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
 }
 
 ItemT = TypeVar("ItemT")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, routes_errors
 from cogs.checkins import _render as render
 from cogs.checkins._reach import ReachOutButton
 from services.checkins import CheckinOutcome, ReplyKind, Source, Status
@@ -91,9 +91,10 @@ def answered_view(guild_id: int, source: Source, outcome: CheckinOutcome) -> dis
 
 
 async def open_help_request(interaction: Interaction, topic: str | None) -> None:
-    """Where "Ask for help privately" leads. When private help threads land, open /ask's form here instead, e.g.
-    ``await interaction.response.send_modal(AskModal(topic=topic))``."""
-    await reply(interaction, render.ASK_COMING_SOON)
+    """Where "Ask for help privately" leads: /ask's form (limits checked first), marked as coming from a check-in."""
+    from cogs.help._views import desk_of  # the help cog imports nothing from check-ins; this keeps it that way
+
+    await desk_of(interaction).open_form(interaction, topic, "checkin")
 
 
 async def show_mentors(interaction: Interaction) -> None:

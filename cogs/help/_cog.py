@@ -1,0 +1,130 @@
+"""/ask, /close, /help-queue, the help jobs, and the gateway events that keep help requests in line with Discord.
+Thin: each handler reads the interaction or event and hands it to the desk (``_desk.py``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands, tasks
+
+from cogs._ui import answer_error
+from cogs.help._desk import HelpDesk
+from cogs.help._views import ASK_FORM, THANKS_FORM, submitted_values
+from services.help_requests import ESCALATE_JOB, IDLE_JOB, NOTE_LIMIT, TOPICS
+from services.jobs import JobKind
+
+if TYPE_CHECKING:
+    from bot import PorchlightBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+TOPIC_CHOICES = [Choice(name=label, value=value) for value, label in TOPICS.items()]
+
+
+class HelpCog(commands.Cog, name="Help"):
+    def __init__(self, bot: PorchlightBot) -> None:
+        self.bot = bot
+        self.desk = HelpDesk(bot)
+
+    async def cog_load(self) -> None:
+        jobs = self.bot.services.jobs
+        for kind in (
+            JobKind(ESCALATE_JOB, self.desk.run_escalation, max_lateness=None),  # late is still worth asking again
+            JobKind(IDLE_JOB, self.desk.run_idle_check, max_lateness=None),
+        ):
+            if kind.name not in jobs.kinds:
+                jobs.register(kind)
+        await self.bot.services.help_requests.rearm_jobs()
+        self.reconciliation.start()
+
+    async def cog_unload(self) -> None:
+        self.reconciliation.cancel()
+
+    # --- commands ------------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="ask", description="Ask for help privately: a thread only you and helpers can see")
+    @app_commands.guild_only()
+    @app_commands.choices(topic=TOPIC_CHOICES)
+    @app_commands.describe(topic="What it's about (helpers see the topic, not your name)")
+    async def ask(self, interaction: Interaction, topic: Choice[str]) -> None:
+        await self.desk.open_form(interaction, topic.value, "ask")
+
+    @app_commands.command(name="close", description="Close this help thread (the member, a helper in it, or staff)")
+    @app_commands.guild_only()
+    @app_commands.describe(note="A closing note for the thread (optional)")
+    async def close(self, interaction: Interaction, note: app_commands.Range[str, 1, NOTE_LIMIT] | None = None) -> None:
+        await self.desk.close_by_member(interaction, None, note)
+
+    @app_commands.command(name="help-queue", description="Open help requests, oldest first (helpers, moderators)")
+    @app_commands.guild_only()
+    async def help_queue(self, interaction: Interaction) -> None:
+        await self.desk.queue_list(interaction)
+
+    # --- forms: answered here, by custom id, so a double submit or a restart still finds the handler -----------------
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: Interaction) -> None:
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: Any = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        try:
+            if match := ASK_FORM.fullmatch(custom_id):
+                await self.desk.submit_ask(interaction, match.groupdict(), submitted_values(data))
+            elif match := THANKS_FORM.fullmatch(custom_id):
+                thanks = submitted_values(data).get("thanks")
+                await self.desk.send_thanks(interaction, int(match["request_id"]), thanks)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    # --- gateway events --------------------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Activity in a help thread restarts its idle timer (MESSAGE_CREATE; no message content needed)."""
+        if message.author.bot or not isinstance(message.channel, discord.Thread):
+            return
+        if message.channel.type is discord.ChannelType.private_thread:
+            await self.bot.services.help_requests.record_activity(message.channel.id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await self.desk.thread_deleted(payload.thread_id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_update(self, payload: discord.RawThreadUpdateEvent) -> None:
+        metadata: Any = payload.data.get("thread_metadata") or {}
+        if metadata.get("archived"):
+            await self.desk.thread_archived(payload.thread_id, metadata)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel) -> None:
+        """The help channel's permissions may have been fixed: open the threads that were waiting."""
+        config = await self.desk.config(after.guild.id)
+        if config is not None and after.id == config.help_channel_id:
+            await self.desk.retry_pending(after.guild)
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        if after.guild.me is not None and after in after.guild.me.roles:
+            await self.desk.retry_pending(after.guild)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: Interaction, command: Any) -> None:
+        if interaction.guild is not None and command.qualified_name.startswith("setup"):
+            await self.desk.retry_pending(interaction.guild)
+
+    # --- reconciliation: at start-up, then hourly ---------------------------------------------------------------------
+
+    @tasks.loop(hours=1)
+    async def reconciliation(self) -> None:
+        await self.desk.reconcile()
+
+    @reconciliation.before_loop
+    async def _before_reconciliation(self) -> None:
+        await self.bot.wait_until_ready()

@@ -1,0 +1,171 @@
+"""What help-request messages say: texts and embeds, no I/O. Member-written text appears only in the private thread,
+the asker's own ephemeral replies and DMs, and (the short "what would help") on the helpers-only queue card."""
+
+from __future__ import annotations
+
+import discord
+
+from services.help_requests import TOPICS, Draft, Escalation, QueueCard, relative
+from storage.help_requests import HelpRequest
+
+VISIBILITY = (
+    "🔒 **Who can see this thread:** you, the helpers who join to help, and server staff who hold Manage Threads. "
+    "Nobody else can see it or find it, and nothing about it is posted in a public channel."
+)
+NOT_A_HELP_THREAD = "`/close` works inside a help thread. Open your thread from the link I sent when you asked."
+HELPERS_ONLY_QUEUE = "`/help-queue` is for this server's helpers and moderators."
+ASK_IN_SERVER = "Asking for help works inside the server: run `/ask` there, and a private thread opens just for you."
+ONLY_ASKER_STUCK = "This button is for the member who asked. To help, use the thread itself."
+ONLY_ASKER_SORTED = "Only the member who asked, a helper in the thread, or a moderator can answer this."
+
+
+def thread_name(request: HelpRequest) -> str:
+    return f"help-{request.number}-{request.topic}"
+
+
+def topic_label(topic: str) -> str:
+    return TOPICS.get(topic, topic)
+
+
+def opening(request: HelpRequest) -> tuple[str, discord.Embed]:
+    """The first message of the thread: whose it is, who can see it, and what they wrote."""
+    content = (
+        f"<@{request.asker_id}>, this is your private help thread for request **#{request.number}** "
+        f"({topic_label(request.topic)}). A helper will join soon; you can add anything here meanwhile.\n\n"
+        f"{VISIBILITY}\n\nWhen you're done, press **Close** or use `/close`. "
+        "If nothing is moving, press **I'm still stuck**."
+    )
+    embed = discord.Embed(title="What's going on?", description=request.body or "", colour=discord.Colour.blue())
+    if request.wants:
+        embed.add_field(name="What would help most?", value=request.wants, inline=False)
+    return content, embed
+
+
+def card_embed(card: QueueCard) -> discord.Embed:
+    """The helpers' queue card: topic and what would help; the asker only when the server opted in."""
+    colour = discord.Colour.dark_grey() if card.status == "closed" else discord.Colour.orange()
+    if card.status in ("claimed", "full"):
+        colour = discord.Colour.green()
+    embed = discord.Embed(title=f"Request #{card.number} · {card.topic_label}", colour=colour)
+    embed.add_field(name="What would help", value=card.wants or "—", inline=False)
+    embed.add_field(name="Asked", value=card.age, inline=True)
+    embed.add_field(name="Status", value=card.status_text, inline=True)
+    claimed = ", ".join(f"<@{helper}>" for helper in card.helper_ids) or "nobody yet"
+    embed.add_field(name=f"Claimed by ({card.helper_count}/{card.max_helpers})", value=claimed, inline=False)
+    if card.asker_id is not None:
+        embed.add_field(name="Asked by", value=f"<@{card.asker_id}>", inline=False)
+    if card.status not in ("closed", "pending_thread"):
+        embed.set_footer(text="Claim it to join the private thread. The member's words are in the thread.")
+    return embed
+
+
+def escalation_text(escalation: Escalation) -> str:
+    roles = " ".join(f"<@&{role}>" for role in escalation.mention_role_ids)
+    request = escalation.request
+    waited = "a while" if request.awaiting_since is None else f"since {relative(request.awaiting_since)}"
+    who = "helpers and moderators" if escalation.level >= 2 else "helpers"
+    return f"{roles} Request #{request.number} has been waiting for a helper {waited} — {who}, can someone take it?"
+
+
+def escalation_dm(request: HelpRequest, guild_name: str, level: int) -> str:
+    who = "the helpers and the moderators" if level >= 2 else "the helpers"
+    return (
+        f"Nobody has picked up your help request #{request.number} in **{guild_name}** yet, so I've asked {who} "
+        f"again. Your thread <#{request.thread_id}> stays open — it never closes on its own while you wait."
+    )
+
+
+def joined(helper_id: int, asker_id: int | None) -> str:
+    to = f"<@{asker_id}>, " if asker_id else ""
+    return f"{to}<@{helper_id}> joined to help."
+
+
+def released(helper_id: int, back_in_queue: bool) -> str:
+    tail = " The request is back in the helpers' queue." if back_in_queue else ""
+    return f"<@{helper_id}> stepped back from this request.{tail}"
+
+
+def lost_role(helper_id: int, back_in_queue: bool) -> str:
+    tail = " The request is back in the helpers' queue." if back_in_queue else ""
+    return f"<@{helper_id}> is no longer a helper here, so they've been removed from this thread.{tail}"
+
+
+def closed_in_thread(closer_id: int | None, note: str | None, reason_text: str) -> str:
+    who = f"<@{closer_id}>" if closer_id else "Porchlight"
+    text = f"🔒 {reason_text} — closed by {who}." if closer_id else f"🔒 {reason_text}."
+    if note:
+        text += f"\n> {note}"
+    return text + "\nThe thread is archived and locked. The member can reopen it from their DM within a few days."
+
+
+def feedback_dm(request: HelpRequest, guild_name: str) -> str:
+    return (
+        f"Your help request #{request.number} ({topic_label(request.topic)}) in **{guild_name}** is closed. "
+        "**Did this help?** Your answer is only seen as a count. You can also reopen it here within 7 days."
+    )
+
+
+def feedback_recorded(helped: bool, can_thank: bool) -> str:
+    if helped:
+        extra = " If you like, send the helpers a thank-you — I'll pass it on by DM." if can_thank else ""
+        return f"Thank you — glad it helped.{extra}"
+    return (
+        "Thank you for saying so. You can reopen the request here if you'd like more help, or use `/ask` again "
+        "in the server any time."
+    )
+
+
+def thanks_dm(request: HelpRequest, guild_name: str, thanks: str) -> str:
+    return (
+        f"A thank-you from the member you helped with request #{request.number} ({topic_label(request.topic)}) "
+        f"in **{guild_name}**:\n> " + thanks.replace("\n", "\n> ")
+    )
+
+
+def thread_ready_dm(request: HelpRequest, guild_name: str) -> str:
+    return (
+        f"Your help request #{request.number} in **{guild_name}** now has its private thread: <#{request.thread_id}>. "
+        "Only you, the helpers who join and staff with Manage Threads can see it."
+    )
+
+
+def pending(request: HelpRequest, missing: list[str], channel_id: int) -> str:
+    return (
+        f"I couldn't open your private thread yet: Porchlight is missing {', '.join(missing)} in <#{channel_id}>. "
+        f"Your request #{request.number} is saved exactly as you wrote it — nothing is lost — and its thread opens "
+        "automatically as soon as a moderator fixes that. I'll DM you the link."
+    )
+
+
+def opened(request: HelpRequest, created: bool) -> str:
+    if not created:
+        return f"You already sent this one — your private thread is here: <#{request.thread_id}>."
+    return (
+        f"Your private thread is open: <#{request.thread_id}>. Only you, the helpers who join and staff with "
+        "Manage Threads can see it. Helpers see the topic and what would help — not your name."
+    )
+
+
+def refused_with_draft(message: str, draft: Draft | None) -> tuple[str, discord.Embed | None]:
+    """A refusal at submit, with the member's text shown back so nothing is lost."""
+    if draft is None or not (draft.body or draft.wants):
+        return message, None
+    embed = discord.Embed(title="Your text, to copy", description=draft.body or "—", colour=discord.Colour.light_grey())
+    if draft.wants:
+        embed.add_field(name="What would help most?", value=draft.wants, inline=False)
+    return message, embed
+
+
+def queue_list(cards: list[QueueCard], jump: dict[int, str]) -> discord.Embed:
+    embed = discord.Embed(title="Open help requests", colour=discord.Colour.orange())
+    if not cards:
+        embed.description = "Nothing waiting — every request has been answered or closed."
+        return embed
+    lines = []
+    for card in cards[:25]:
+        link = f" · [card]({jump[card.request_id]})" if card.request_id in jump else ""
+        lines.append(f"**#{card.number}** {card.topic_label} · asked {card.age} · {card.status_text}{link}")
+    embed.description = "\n".join(lines)
+    if len(cards) > 25:
+        embed.set_footer(text=f"…and {len(cards) - 25} more, oldest first.")
+    return embed
