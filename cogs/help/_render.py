@@ -91,8 +91,7 @@ def lost_role(helper_id: int, back_in_queue: bool) -> str:
 
 
 def closed_in_thread(closer_id: int | None, note: str | None, reason_text: str) -> str:
-    who = f"<@{closer_id}>" if closer_id else "Porchlight"
-    text = f"🔒 {reason_text} — closed by {who}." if closer_id else f"🔒 {reason_text}."
+    text = f"🔒 Closed by <@{closer_id}>." if closer_id else f"🔒 {reason_text}."
     if note:
         text += f"\n> {note}"
     return text + "\nThe thread is archived and locked. The member can reopen it from their DM within a few days."
