@@ -71,6 +71,10 @@ class MentorCog(commands.Cog, name=COG_NAME):
             if kind.name not in jobs.kinds:
                 jobs.register(kind)
 
+    async def cog_unload(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         if self._reconciling is None or self._reconciling.done():

@@ -82,7 +82,14 @@ def approval_card(c: Community) -> MessageView:
 
 
 def roster_cards(c: Community) -> list[MessageView]:
-    return [MessageView(c.twin, m.id) for m in c.twin.state.channel_messages(c.roster.id) if not m.deleted]
+    messages = c.twin.state.channel_messages(c.roster.id)
+    return [MessageView(c.twin, m.id) for m in messages if not m.deleted and m.ephemeral_for is None]
+
+
+async def after_a_minute(c: Community) -> None:
+    """Card edits are debounced to one a minute: let the minute pass and the refresh job run."""
+    c.clock.advance(timedelta(minutes=1))
+    await c.run_jobs()
 
 
 async def approved_mentor(c: Community, person: Person, **options: Any) -> MessageView:
@@ -186,3 +193,152 @@ async def test_signup_approval_card_booking_accept_reminders_and_after_call(comm
     assert isinstance(thanks, Modal)
     await c.alice.submit_modal(thanks, {"Your note (I'll forward it to your mentor)": "That helped a lot."})
     assert any("That helped a lot." in dm.text for dm in c.bob.dms())
+
+
+# --- declined, unanswered, taken --------------------------------------------------------------------------------------
+
+
+async def test_decline_tells_the_member_and_offers_other_times_that_book(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    await request_call(c, c.alice, card)
+    answered = await c.bob.click(request_dm(c.bob), "Decline")
+    assert "You declined" in answered.text
+    offer = next(dm for dm in c.alice.dms() if "can't make that time" in dm.text)
+    assert offer.selects and "Other free times" in offer.text
+    option = offer.selects[0]["options"][0]["value"]
+    modal = await c.alice.select(offer, "Pick a time", values=[option])
+    assert isinstance(modal, Modal)
+    again = await c.alice.submit_modal(modal, {"What would you like to talk about?": "Another try"})
+    assert "Request sent" in again.text
+
+
+async def test_unanswered_request_expires_and_the_member_is_shown_other_times(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    await request_call(c, c.alice, card, days_ahead=3)
+    c.clock.advance(timedelta(hours=24, minutes=1))
+    await c.run_jobs()
+    assert any("didn't answer in time" in dm.text and dm.selects for dm in c.alice.dms())
+    assert any("expired before it was answered" in dm.text for dm in c.bob.dms())
+    late = await c.bob.click(request_dm(c.bob), "Accept")
+    assert "already expired" in late.text
+
+
+async def test_two_members_racing_for_one_slot_get_one_booking_and_one_just_taken(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    pickers = [await c.alice.click(card, "Book a call"), await c.carol.click(card, "Book a call")]
+    option = pickers[0].selects[0]["options"][0]["value"]
+    modals = [
+        await c.alice.select(pickers[0], "Pick a time", values=[option]),
+        await c.carol.select(pickers[1], "Pick a time", values=[option]),
+    ]
+    answers = await asyncio.gather(
+        c.alice.submit_modal(modals[0], {"What would you like to talk about?": "Mine"}),
+        c.carol.submit_modal(modals[1], {"What would you like to talk about?": "Mine too"}),
+    )
+    texts = sorted(a.text for a in answers)
+    assert sum("Request sent" in t for t in texts) == 1
+    taken = next(a for a in answers if "Request sent" not in a.text)
+    assert "taken" in taken.text and taken.selects, taken.text
+    assert option not in [o["value"] for o in taken.selects[0]["options"]]
+    assert c.bot is not None
+    calls = await c.bot.services.mentors.upcoming_calls(c.bob.id, c.guild.id)
+    assert len(calls) == 1
+
+
+# --- /calls and cancelling ------------------------------------------------------------------------------------------
+
+
+async def confirmed_call(c: Community, mentor: Person, member: Person, **options: Any) -> MessageView:
+    card = await approved_mentor(c, mentor, **options)
+    form = {"phone": MEMBER_PHONE} if options.get("contact") == "i_call_them" else {}
+    await request_call(c, member, card, days_ahead=2, **form)
+    await mentor.click(request_dm(mentor), "Accept")
+    await eventually(lambda: any("is confirmed" in dm.text for dm in member.dms()))
+    return card
+
+
+async def cancel_from_calls(c: Community, person: Person, reason: str) -> MessageView:
+    calls = await person.slash("calls", channel=c.general)
+    assert isinstance(calls, MessageView) and calls.ephemeral
+    form = await person.click(calls, "Cancel 1")
+    assert isinstance(form, Modal) and form.title == "Cancel this call?"
+    done = await person.submit_modal(form, {"A word for the other person (optional)": reason})
+    assert isinstance(done, MessageView)
+    return done
+
+
+async def test_member_cancels_from_calls_and_the_mentor_gets_the_reason_and_a_cancelling_invite(
+    community: Community,
+) -> None:
+    c = community
+    await confirmed_call(c, c.bob, c.alice)
+    calls = await c.alice.slash("calls", channel=c.general)
+    assert "your mentor is" in calls.text and c.bob.mention in calls.text
+    done = await cancel_from_calls(c, c.alice, "I got an interview at that time")
+    assert "Cancelled your call" in done.text and str(invite(done)["method"]) == "CANCEL"
+    notice = next(dm for dm in c.bob.dms() if "cancelled the call" in dm.text)
+    assert "I got an interview at that time" in notice.text
+    cancel = invite(notice)
+    assert str(cancel["method"]) == "CANCEL"
+    assert str(event(cancel)["uid"]) == str(event(invite(confirmation_dm(c.bob)))["uid"])
+    assert int(event(cancel)["sequence"]) > int(event(invite(confirmation_dm(c.bob)))["sequence"])
+    assert (await c.alice.slash("calls", channel=c.general)).text.startswith("You have no upcoming calls")
+
+
+async def test_mentor_cancels_and_no_reminders_follow(community: Community) -> None:
+    c = community
+    await confirmed_call(c, c.bob, c.alice)
+    await cancel_from_calls(c, c.bob, "")
+    notice = next(dm for dm in c.alice.dms() if "cancelled the call" in dm.text)
+    assert c.bob.mention in notice.text and str(invite(notice)["method"]) == "CANCEL"
+    before = len(c.alice.dms())
+    c.clock.advance(timedelta(days=4))
+    await c.run_jobs()
+    assert len(c.alice.dms()) == before
+
+
+# --- pause, resume, leave ---------------------------------------------------------------------------------------------
+
+
+async def test_pause_hides_the_mentor_and_resume_brings_the_book_button_back(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    paused = await c.bob.slash("mentor pause", channel=c.general)
+    assert "paused" in paused.text
+    await after_a_minute(c)
+    assert "Taking a break" in card.text and card.buttons[0].get("disabled")
+    assert "No mentor is taking calls" in (await c.alice.slash("mentors", channel=c.general)).text
+    await c.bob.slash("mentor resume", channel=c.general)
+    await after_a_minute(c)
+    assert "Taking a break" not in card.text and not card.buttons[0].get("disabled")
+    listed = await c.alice.slash("mentors", channel=c.general, topic="interview")
+    assert c.bob.mention in listed.text and listed.buttons
+
+
+async def test_dated_pause_shows_when_the_mentor_is_back(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    await c.bob.slash("mentor pause", channel=c.general, until="2026-12-01")
+    await after_a_minute(c)
+    assert "Back" in card.text
+    picker = await c.alice.click(card, "Book a call")
+    assert all(int(o["value"]) >= 1796083200 for o in picker.selects[0]["options"])  # 1 Dec 2026 00:00 London
+
+
+async def test_leaving_removes_the_card_and_the_role_and_cancels_calls_with_a_message(community: Community) -> None:
+    c = community
+    card = await confirmed_call(c, c.bob, c.alice)
+    prompt = await c.bob.slash("mentor leave", channel=c.general)
+    assert "cancels your 1 upcoming call" in prompt.text
+    done = await c.bob.click(prompt, "Leave the roster")
+    assert "left the roster" in done.text and "1 upcoming call was cancelled" in done.text
+    assert card.deleted and roster_cards(c) == []
+    assert c.mentors.id not in c.bob.member.roles
+    notice = next(dm for dm in c.alice.dms() if "stopped offering calls" in dm.text)
+    assert str(invite(notice)["method"]) == "CANCEL"
+    assert c.bot is not None
+    profile = await c.bot.services.mentors.get(c.guild.id, c.bob.id)
+    assert profile is not None and profile.phone_encrypted is None
