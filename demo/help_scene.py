@@ -46,12 +46,13 @@ async def asking_for_help(c: Community, t: Transcript) -> None:
     t.flush()
 
     t.heading("What everyone else can see of alice's request")
-    for person in c.members:
-        if person in (c.alice, c.helper):
-            continue
-        leaked = [v.where for v in c.twin.visible_to(person) if "8-month gap" in v.text]
-        staff = " (staff with Manage Threads may open the thread)" if person in (c.mod, c.admin) else ""
-        t.note(f"{person.name}: {'can see it in ' + ', '.join(leaked) + staff if leaked else 'nothing'}")
+    staff = "staff with Manage Threads may open private threads"
+    t.sweep(
+        "8-month gap",
+        owner=c.alice,
+        people=c.members,
+        allowed={c.helper: "she claimed it", c.admin: staff, c.mod: staff},
+    )
     mentions = c.twin.state.role_mention_adds
     t.note(f"roles mentioned inside the thread: {len(mentions) or 'none'}")
 

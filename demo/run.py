@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot import invite_url
 from demo.community import Community, community
+from demo.help_scene import asking_for_help
 from demo.transcript import Transcript
 
 
@@ -31,6 +32,7 @@ async def run_demo() -> int:
             print(f"Invite URL the bot would print for real Discord: {invite_url(c.app.id)}")
             await setting_up(c, transcript)
             await checking_in(c, transcript)
+            await asking_for_help(c, transcript)
         if c.twin.violations:
             print("\nThe twin recorded requests Discord would reject:")
             for violation in c.twin.violations:
@@ -86,12 +88,7 @@ async def checking_in(c: Community, t: Transcript) -> None:
     t.flush()
 
     t.heading("What everyone else can see of alice's check-ins")
-    note = "40 applications, 2 replies, 0 interviews"
-    for person in c.members:
-        if person == c.alice:
-            continue
-        leaked = [v.where for v in c.twin.visible_to(person) if note in v.text or "stuck" in v.text.lower()]
-        t.note(f"{person.name}: {'LEAK in ' + ', '.join(leaked) if leaked else 'nothing'}")
+    t.sweep("40 applications, 2 replies, 0 interviews", owner=c.alice, people=c.members, allowed={})
     t.action(c.helper, "/pulse  (helpers see anonymous counts only)")
     await c.helper.slash("pulse", channel=c.general)
     t.flush()

@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from twin.people import Person, message_text
+from twin.people import Person
 from twin.server import Twin
 from twin.state import DM, PRIVATE_THREAD, PUBLIC_THREAD, Message
 
@@ -46,6 +46,19 @@ class Transcript:
     def note(self, text: str) -> None:
         self._write(f"  · {text}")
 
+    def sweep(self, secret: str, *, owner: Person, people: list[Person], allowed: dict[Person, str]) -> None:
+        """For every member but ``owner``, where they can see ``secret``: a reason if ``allowed``, else a LEAK."""
+        for person in people:
+            if person == owner:
+                continue
+            seen = sorted({v.where for v in self._twin.visible_to(person) if secret in v.text})
+            if not seen:
+                self.note(f"{person.name}: nothing")
+            elif person in allowed:
+                self.note(f"{person.name}: sees it in {', '.join(seen)} ({allowed[person]})")
+            else:
+                self.note(f"{person.name}: LEAK in {', '.join(seen)}")
+
     def flush(self) -> None:
         for message in sorted(self._twin.state.messages.values(), key=lambda m: m.id):
             if message.author.id not in self._twin.state.apps or message.deleted:
@@ -58,11 +71,12 @@ class Transcript:
 
     def _show(self, message: Message, edited: bool) -> None:
         label = self._where(message) + (" · edited" if edited else "")
-        body = self.render(message_text(message)) or "(no text)"
+        body = self.render(_body(message)) or "(no text)"
         lines = body.splitlines()
         self._write(f"  [{label}] {lines[0]}")
         for line in lines[1:]:
-            for wrapped in textwrap.wrap(line, 100) or [""]:
+            controls = line.startswith("[")  # a row of buttons is never broken inside a label
+            for wrapped in ([line] if controls else textwrap.wrap(line, 100)) or [""]:
                 self._write(f"      {wrapped}")
         self.lines += 1
 
@@ -116,3 +130,27 @@ def _relative(delta: timedelta) -> str:
     amount = round(seconds / size)
     text = f"{amount} {unit}{'s' if amount != 1 else ''}"
     return f"in {text}" if delta.total_seconds() > 0 else f"{text} ago"
+
+
+def _body(message: Message) -> str:
+    """What a member reads: content, embeds with their fields as "name: value", attachments, then the controls."""
+    parts = [message.content] if message.content else []
+    for embed in message.embeds:
+        parts += [str(embed[key]) for key in ("title", "description") if embed.get(key)]
+        parts += [f"{field.get('name')}: {field.get('value')}" for field in embed.get("fields") or []]
+        if (embed.get("footer") or {}).get("text"):
+            parts.append(str(embed["footer"]["text"]))
+    parts += [f"📎 {attachment.filename}" for attachment in message.attachments]
+    controls = []
+    for row in message.components:
+        for item in row.get("components") or []:
+            if item.get("type") == 2:
+                controls.append(
+                    f"[{item.get('label') or item.get('emoji', {}).get('name', '?')}]"
+                    + ("(disabled)" if item.get("disabled") else "")
+                )
+            elif item.get("type") in (3, 5, 6, 7, 8):
+                controls.append(f"[▾ {item.get('placeholder') or 'choose'}]")
+    if controls:
+        parts.append(" ".join(controls))
+    return "\n".join(parts)

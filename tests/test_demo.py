@@ -13,5 +13,9 @@ async def test_demo_runs_the_scenario_and_shows_no_leak(capsys: pytest.CaptureFi
     assert "[ephemeral · only admin sees this] Saved." in out
     assert "[DM to alice]" in out
     assert "LEAK" not in out
-    assert out.count(": nothing") == 7  # every member but alice sees nothing of her check-ins
+    checkin_sweep = out.split("What everyone else can see of alice's check-ins")[1].split("\n── ")[0]
+    assert checkin_sweep.count(": nothing") == 7  # every other member sees nothing of her note
+    help_sweep = out.split("What everyone else can see of alice's request")[1]
+    for bystander in ("bob", "carol", "dave", "hugo"):
+        assert f"{bystander}: nothing" in help_sweep
     assert "Done in" in out
