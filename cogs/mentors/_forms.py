@@ -27,9 +27,9 @@ class Signup:
     weekly_limit: int
 
 
-def _phone_input(required: bool) -> Text:
+def _phone_input(required: bool, label: str = "Phone number (only booked members get it)") -> Text:
     return discord.ui.TextInput(
-        label="Phone number (only booked members get it)",
+        label=label,
         placeholder="with the country code, e.g. +44 20 7946 0958",
         max_length=32,
         required=required,
@@ -104,9 +104,8 @@ class EditForm(discord.ui.Modal, title="Edit your mentor profile"):
             self.add_item(item)
         self.phone: Text | None = None
         if ask_phone or mentor.contact_mode == "they_call_me":
-            self.phone = _phone_input(required=ask_phone)
-            if not ask_phone:
-                self.phone.label = "New phone number (leave empty to keep yours)"
+            keep = "New phone number (leave empty to keep yours)"
+            self.phone = _phone_input(ask_phone) if ask_phone else _phone_input(False, keep)
             self.add_item(self.phone)
 
     async def on_submit(self, interaction: Interaction) -> None:

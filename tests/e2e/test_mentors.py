@@ -342,3 +342,46 @@ async def test_leaving_removes_the_card_and_the_role_and_cancels_calls_with_a_me
     assert c.bot is not None
     profile = await c.bot.services.mentors.get(c.guild.id, c.bob.id)
     assert profile is not None and profile.phone_encrypted is None
+
+
+# --- editing, closed DMs, the check-in's call button -------------------------------------------------------------
+
+
+async def test_edit_with_options_saves_and_without_options_opens_the_prefilled_form(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    saved = await c.bob.slash("mentor edit", channel=c.general, call_minutes=30, weekly_limit=5)
+    assert "Saved" in saved.text
+    await after_a_minute(c)
+    assert "30 minutes" in card.text and "Calls left this week\n5" in card.text
+    form = await c.bob.slash("mentor edit", channel=c.general)
+    assert isinstance(form, Modal)
+    headline = next(component for label, component in form.inputs if label == "Headline")
+    assert headline.get("value") == "Eng manager, fintech, 12 years"
+    await c.bob.submit_modal(form, {"Headline": "VP Engineering, payments"})
+    await after_a_minute(c)
+    assert "VP Engineering, payments" in card.text
+
+
+async def test_a_mentor_with_closed_dms_is_flagged_to_the_member_and_told_later(community: Community) -> None:
+    c = community
+    card = await approved_mentor(c, c.bob)
+    c.twin.close_dms(c.bob)
+    asked = await request_call(c, c.alice, card)
+    assert "DMs are closed" in asked.text
+    c.twin.open_dms(c.bob)
+    later = await c.bob.slash("calls", channel=c.general)
+    assert "waiting for the mentor's answer" in later.text
+    await eventually(lambda: bool(later.followups))
+    [notice] = later.followups
+    assert notice.ephemeral and "your DMs look closed" in notice.text
+
+
+async def test_find_a_commute_call_after_a_stuck_checkin_lists_mentors_to_book(community: Community) -> None:
+    c = community
+    await approved_mentor(c, c.bob)
+    answer = await c.alice.slash("checkin", channel=c.general, status="stuck")
+    listed = await c.alice.click(answer, "Find a commute call")
+    assert listed.ephemeral and c.bob.mention in listed.text
+    picker = await c.alice.click(listed, "Book 1")
+    assert picker.selects and picker.ephemeral
