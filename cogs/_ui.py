@@ -26,7 +26,7 @@ RESTARTING = "Porchlight is restarting. Please try again in a minute."
 CUSTOM_IDS: dict[str, str] = {
     "checkin.status": r"checkin:status:(?P<guild_id>[0-9]{1,20}):(?P<status>on_track|stuck|rut|hired)"
     r"(?::(?P<source>followup|reminder))?",
-    "checkin.ask": r"checkin:ask:(?P<topic>[a-z-]{1,20})",
+    "checkin.ask": r"checkin:ask:(?P<topic>[a-z-]{1,20})(?::(?P<guild_id>[0-9]{1,20}))?",  # guild id when in a DM
     "checkin.mentors": r"checkin:mentors",
     "checkin.dismiss": r"checkin:dismiss",
     "checkin.reach": r"checkin:reach:(?P<checkin_id>[0-9]{1,20})",
@@ -39,7 +39,8 @@ CUSTOM_IDS: dict[str, str] = {
     "mentors.outcome": r"mentors:outcome:(?P<booking_id>[0-9]{1,20}):(?P<outcome>happened|no_show|rescheduled)",
     "mentors.thanks": r"mentors:thanks:(?P<booking_id>[0-9]{1,20})",
     "mentors.form": r"mentors:form:(?P<form>signup|edit|request|cancel|thanks)(?::[0-9]{1,20}){0,2}",  # modals
-    "help.ask": r"help:ask:(?P<topic>[a-z-]{1,20}):(?P<nonce>[0-9]{1,20})(?::(?P<source>checkin))?",  # modal
+    "help.ask": r"help:ask:(?P<topic>[a-z-]{1,20}):(?P<nonce>[0-9]{1,20})(?::(?P<source>checkin))?"
+    r"(?::g(?P<guild_id>[0-9]{1,20}))?",  # modal; the guild id only when opened from a DM
     "help.thanknote": r"help:thanknote:(?P<request_id>[0-9]{1,20})",  # modal
     "help.claim": r"help:claim:(?P<request_id>[0-9]{1,20})",
     "help.release": r"help:release:(?P<request_id>[0-9]{1,20})",

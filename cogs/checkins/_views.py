@@ -81,7 +81,7 @@ def answered_view(guild_id: int, source: Source, outcome: CheckinOutcome) -> dis
         button = StatusButton(guild_id, status, source, chosen=status is outcome.status)
         button.item.disabled = True
         view.add_item(button)
-    for item in offer_items(outcome.reply):
+    for item in offer_items(outcome.reply, guild_id=guild_id):
         item.item.row = 1
         view.add_item(item)
     return view
@@ -90,11 +90,12 @@ def answered_view(guild_id: int, source: Source, outcome: CheckinOutcome) -> dis
 # --- the offer after Stuck / In a rut -----------------------------------------------------------------------------
 
 
-async def open_help_request(interaction: Interaction, topic: str | None) -> None:
-    """Where "Ask for help privately" leads: /ask's form (limits checked first), marked as coming from a check-in."""
+async def open_help_request(interaction: Interaction, topic: str | None, guild_id: int | None = None) -> None:
+    """Where "Ask for help privately" leads: /ask's form (limits checked first), marked as coming from a check-in.
+    ``guild_id`` says which server a button in a DM belongs to."""
     from cogs.help._views import desk_of  # the help cog imports nothing from check-ins; this keeps it that way
 
-    await desk_of(interaction).open_form(interaction, topic, "checkin")
+    await desk_of(interaction).open_form(interaction, topic, "checkin", guild_id=guild_id)
 
 
 async def show_mentors(interaction: Interaction) -> None:
@@ -105,24 +106,29 @@ async def show_mentors(interaction: Interaction) -> None:
 
 
 class AskButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.ask"]):
-    def __init__(self, topic: str | None, *, lead: bool = False) -> None:
+    """Opens the help form. In a DM (a follow-up or reminder) the custom id carries the server's id."""
+
+    def __init__(self, topic: str | None, *, lead: bool = False, guild_id: int | None = None) -> None:
+        suffix = f":{guild_id}" if guild_id is not None else ""
         super().__init__(
             discord.ui.Button(
                 label="Ask for help privately",
                 style=discord.ButtonStyle.primary if lead else discord.ButtonStyle.secondary,
-                custom_id=f"checkin:ask:{topic or 'none'}",
+                custom_id=f"checkin:ask:{topic or 'none'}{suffix}",
             )
         )
         self.topic = topic
+        self.guild_id = guild_id
 
     @classmethod
     async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
         topic = match["topic"]
-        return cls(None if topic == "none" else topic)
+        guild_id = int(match["guild_id"]) if match["guild_id"] else None
+        return cls(None if topic == "none" else topic, guild_id=guild_id)
 
     @routes_errors
     async def callback(self, interaction: Interaction) -> None:
-        await open_help_request(interaction, self.topic)
+        await open_help_request(interaction, self.topic, self.guild_id)
 
 
 class MentorsButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.mentors"]):
@@ -151,12 +157,17 @@ class DismissButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin
         await interaction.response.edit_message(content=render.DISMISSED, embed=None, view=None)
 
 
-def offer_items(kind: ReplyKind) -> list[discord.ui.DynamicItem[Button]]:
-    """Stuck / In a rut: ask, a call, not now. The second time in a row the help button leads, in primary style."""
+def offer_items(kind: ReplyKind, *, guild_id: int | None = None) -> list[discord.ui.DynamicItem[Button]]:
+    """Stuck / In a rut: ask, a call, not now. The second time in a row the help button leads, in primary style.
+    ``guild_id`` is for offers in a DM, where the interaction carries no server."""
     if kind not in (ReplyKind.OFFER_HELP, ReplyKind.OFFER_HELP_AGAIN):
         return []
     # The topic is "none" until a service can suggest one from the check-in; the help form then asks.
-    return [AskButton(None, lead=kind is ReplyKind.OFFER_HELP_AGAIN), MentorsButton(), DismissButton()]
+    return [
+        AskButton(None, lead=kind is ReplyKind.OFFER_HELP_AGAIN, guild_id=guild_id),
+        MentorsButton(),
+        DismissButton(),
+    ]
 
 
 def offer_view(kind: ReplyKind) -> discord.ui.View | None:

@@ -97,17 +97,24 @@ class HelpDesk:
 
     # --- asking ----------------------------------------------------------------------------------------------------
 
-    async def open_form(self, interaction: Interaction, topic: str | None, source: str) -> None:
-        """/ask and the check-in's "Ask for help privately": limits first, so nobody types into a form for nothing."""
-        if interaction.guild_id is None:
+    async def open_form(
+        self, interaction: Interaction, topic: str | None, source: str, *, guild_id: int | None = None
+    ) -> None:
+        """/ask and the check-in's "Ask for help privately": limits first, so nobody types into a form for nothing.
+        From a DM, ``guild_id`` (carried by the button) says which server the request is for."""
+        in_dm = interaction.guild_id is None
+        target = interaction.guild_id or guild_id
+        if target is None or self.bot.get_guild(target) is None:
             await reply(interaction, render.ASK_IN_SERVER)
             return
-        await self.requests.check_can_ask(interaction.guild_id, interaction.user.id)
-        await send_form(interaction, ask_modal(topic, interaction.id, source))
+        await self.requests.check_can_ask(target, interaction.user.id)
+        await send_form(interaction, ask_modal(topic, interaction.id, source, guild_id=target if in_dm else None))
 
     async def submit_ask(self, interaction: Interaction, fields: dict[str, Any], values: dict[str, Any]) -> None:
-        guild = interaction.guild
-        assert guild is not None
+        guild = interaction.guild or (self.bot.get_guild(int(fields["guild_id"])) if fields.get("guild_id") else None)
+        if guild is None:
+            await reply(interaction, render.ASK_IN_SERVER)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         topic = fields["topic"] if fields["topic"] != "none" else next(iter(values.get("topic") or []), "")
         try:

@@ -174,10 +174,10 @@ def after_feedback_view(request_id: int, offer_thanks: bool) -> discord.ui.View:
 # --- forms ----------------------------------------------------------------------------------------------------------
 
 
-def ask_modal(topic: str | None, nonce: int, source: str) -> discord.ui.Modal:
+def ask_modal(topic: str | None, nonce: int, source: str, *, guild_id: int | None = None) -> discord.ui.Modal:
     """/ask's form. ``nonce`` (the opening interaction's id) makes the custom id the submission's find-or-create
-    key: a double submit of the same form sends the same id."""
-    suffix = ":checkin" if source == "checkin" else ""
+    key: a double submit of the same form sends the same id. ``guild_id`` only for a form opened from a DM."""
+    suffix = (":checkin" if source == "checkin" else "") + (f":g{guild_id}" if guild_id is not None else "")
     modal = discord.ui.Modal(
         title="Ask for help privately", custom_id=f"help:ask:{topic or 'none'}:{nonce}{suffix}", timeout=None
     )

@@ -14,7 +14,7 @@ from demo.community import Community
 from services.checkins import NOTE_LIMIT
 from storage import checkins as store
 from storage.checkins import Checkin
-from twin.people import MessageView, Person
+from twin.people import MessageView, Modal, Person
 from twin.state import PRIVATE_THREAD, Channel
 
 GREY, BLUE = 2, 1  # button styles: secondary, primary
@@ -198,10 +198,17 @@ async def test_followup_button_works_after_a_restart(community: Community) -> No
     await c.alice.click(dm, "Stuck")
     assert [r.status for r in await stored(c, c.alice)] == ["stuck", "rut"]
     assert "Checked in" in dm.text
-    # The offer comes with it, and its buttons answer after the restart too.
+    # The offer comes with it, and its buttons answer after the restart too: from the DM, the help form opens for
+    # the right server and its submission opens her private thread there.
     assert "Ask for help privately" in labels(dm)
-    ask = await c.alice.click(dm, "Ask for help privately")
-    assert ask.ephemeral
+    form = await c.alice.click(dm, "Ask for help privately")
+    assert isinstance(form, Modal)
+    opened = await c.alice.submit_modal(
+        form, {"Topic": ["networking"], "What's going on?": "No replies from anyone I message on LinkedIn."}
+    )
+    assert opened.ephemeral
+    [thread] = [t for t in c.guild.threads() if t.name.startswith("help-")]
+    assert thread.type == 12 and set(thread.members) == {c.alice.id, c.app.bot.id}
 
 
 # --- /checkin-history -----------------------------------------------------------------------------------------------
