@@ -6,13 +6,13 @@ mentioned there (that would add every holder of the role)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._threads import MissingThreadPermissions, open_private_thread
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.checkins import _render as render
 from services.checkins import CheckinOutcome
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week
 
 HELPERS_ONLY = "Only members with this server's helper role can take a reach-out. Thanks for wanting to help, though."
 TAKEN_BY_OTHER = "Another helper already took this one — thanks for offering. Nothing else needs doing."
@@ -124,37 +123,22 @@ async def _open_thread(
         raise NotConfigured(NO_HELP_CHANNEL)
     checkin = claim.checkin
     try:
-        thread = await parent.create_thread(
-            name=f"reach-out-{checkin.id}",
-            type=discord.ChannelType.private_thread,
-            invitable=False,
-            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-        )
-    except discord.Forbidden:
-        raise PorchlightError(_missing_permissions(parent)) from None
-    try:
-        note = checkin.note if checkin.share_with_helpers else None
-        await thread.send(render.reach_out_opening(checkin.user_id, helper.id, note))
-        await thread.add_user(discord.Object(checkin.user_id))
-        await thread.add_user(helper)
-    except discord.HTTPException as error:
-        with contextlib.suppress(discord.HTTPException):
-            await thread.delete()
-        if isinstance(error, discord.NotFound):
-            raise PorchlightError(
-                "I couldn't add the member to the private thread — they may have left the server. "
-                "Nothing was posted anywhere."
-            ) from None
-        if isinstance(error, discord.Forbidden):
-            raise PorchlightError(_missing_permissions(parent)) from None
-        raise
+        thread = await open_private_thread(parent, f"reach-out-{checkin.id}", members=(checkin.user_id, helper.id))
+    except MissingThreadPermissions as error:
+        raise PorchlightError(_missing_permissions(parent, error.missing)) from None
+    except discord.NotFound:
+        raise PorchlightError(
+            "I couldn't add the member to the private thread — they may have left the server. "
+            "Nothing was posted anywhere."
+        ) from None
+    note = checkin.note if checkin.share_with_helpers else None
+    await thread.send(render.reach_out_opening(checkin.user_id, helper.id, note))
     log.info("reach-out thread opened guild=%d checkin_id=%d thread=%d", guild.id, checkin.id, thread.id)
     return thread
 
 
-def _missing_permissions(parent: discord.TextChannel) -> str:
+def _missing_permissions(parent: discord.TextChannel, missing: list[str]) -> str:
     return (
-        f"I couldn't open the private thread: I'm missing permissions in {parent.mention} (Create Private Threads, "
-        "Send Messages in Threads and Manage Threads). A moderator can fix that; the reach-out stays open, so any "
-        "helper can take it then."
+        f"I couldn't open the private thread: I'm missing {', '.join(missing)} in {parent.mention}. "
+        "A moderator can fix that; the reach-out stays open, so any helper can take it then."
     )
