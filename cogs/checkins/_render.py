@@ -12,11 +12,6 @@ from storage.db import to_epoch
 
 HISTORY_NOTE_LIMIT = 180  # 12 notes of 1000 characters would not fit an embed; history shows the start of each
 
-ASK_COMING_SOON = (
-    "Private help requests are coming to Porchlight soon. Until then, a quiet word works just as well: message one "
-    "of this server's helpers directly, or next time use `/checkin` with `share_with_helpers:true`, and a helper "
-    "will reach out to you in a private thread (your name is not shown in the helpers' queue)."
-)
 MENTORS_COMING_SOON = (
     "Commute-call mentors are coming soon: short calls with volunteers, at times that suit them. "
     "Until then, a helper is a good person to talk to — message one directly."
