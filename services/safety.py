@@ -1,0 +1,231 @@
+"""Safety limits, moderator blocks and input hygiene. No Discord here.
+
+Decisions:
+- Limits are per server, in ``guild_config.settings`` with these defaults: ``limit_checkins_per_hour`` (6),
+  ``limit_help_requests_per_day`` (5, on top of the help feature's own open-request limit and cooldown),
+  ``limit_booking_requests_per_day`` (5) and ``limit_pending_bookings`` (3 unanswered booking requests at a time).
+  A limit counts the writes it let through (``rate_events``), in a sliding window; a refusal says when to try again.
+- ``/block member [days]`` stops a member from opening help requests and requesting calls (actions in
+  :data:`BLOCKED_ACTIONS`); check-ins, history, reminders and /privacy always stay open to them, so nobody is ever
+  locked out of their own data. No days: until a moderator unblocks. The refusal explains, ephemerally, and says
+  until when; it never names the moderator.
+- An active block survives the member's /privacy delete (it is the server's safety record, shown to them in
+  /privacy show and export); an expired block is deleted then, and by the daily job.
+- Free text: length-limited with a clear message, trimmed, and mass mentions neutralised (a zero-width space after
+  the ``@``, so ``@everyone``, ``@here``, ``<@&role>`` and ``<@user>`` render as text). This is belt and braces:
+  the bot already sends every message with ``allowed_mentions`` none.
+- Helpers for other cogs: :meth:`SafetyService.is_blocked`, :meth:`SafetyService.check` (raises a
+  :class:`PorchlightError` to show as is) and :meth:`SafetyService.record`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from services.clock import Clock
+from services.errors import PorchlightError
+from storage import guilds
+from storage import safety as store
+from storage.db import Database
+from storage.safety import Block
+
+log = logging.getLogger(__name__)
+
+REASON_LIMIT = 200
+MAX_BLOCK_DAYS = 365
+EVENT_KEEP = timedelta(days=2)  # longer than any window below
+
+
+class Action(StrEnum):
+    CHECKIN = "checkin"
+    HELP_REQUEST = "help_request"
+    BOOKING_REQUEST = "booking_request"
+
+
+# What a block stops. Check-ins stay open: a blocked member can still say privately how they are doing.
+BLOCKED_ACTIONS = frozenset({Action.HELP_REQUEST, Action.BOOKING_REQUEST})
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    setting: str
+    default: int
+    window: timedelta
+    words: str  # "check-ins an hour"
+
+
+LIMITS: dict[Action, Limit] = {
+    Action.CHECKIN: Limit("limit_checkins_per_hour", 6, timedelta(hours=1), "check-ins an hour"),
+    Action.HELP_REQUEST: Limit("limit_help_requests_per_day", 5, timedelta(days=1), "help requests a day"),
+    Action.BOOKING_REQUEST: Limit("limit_booking_requests_per_day", 5, timedelta(days=1), "call requests a day"),
+}
+PENDING_BOOKINGS = Limit("limit_pending_bookings", 3, timedelta(0), "unanswered call requests at a time")
+
+_WHAT = {
+    Action.CHECKIN: "check in",
+    Action.HELP_REQUEST: "open help requests",
+    Action.BOOKING_REQUEST: "request calls with mentors",
+}
+
+
+class Blocked(PorchlightError):
+    def __init__(self, message: str, block: Block) -> None:
+        super().__init__(message)
+        self.block = block
+
+
+class RateLimited(PorchlightError):
+    def __init__(self, message: str, retry_at: datetime | None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class TextTooLong(PorchlightError):
+    pass
+
+
+class BadBlock(PorchlightError):
+    pass
+
+
+_MENTION = re.compile(r"@(everyone|here)|<@(?=[!&]?\d+>)")
+
+
+def neutralise_mentions(text: str) -> str:
+    """``@everyone``/``@here`` and user or role mentions become plain text (zero-width space after the ``@``)."""
+    return _MENTION.sub(lambda m: "@\u200b" + m.group(1) if m.group(1) else "<@\u200b", text)
+
+
+def clean_text(text: str | None, *, limit: int, field: str) -> str | None:
+    """Trim, refuse over ``limit`` characters (saying how long it is), neutralise mass mentions; empty -> None."""
+    if text is None or not text.strip():
+        return None
+    stripped = text.strip()
+    if len(stripped) > limit:
+        raise TextTooLong(f"Please keep the {field} to {limit} characters (it's {len(stripped)}).")
+    return neutralise_mentions(stripped)
+
+
+def _stamp(instant: datetime) -> str:
+    return f"<t:{int(instant.timestamp())}:f>"
+
+
+def block_message(block: Block, action: Action) -> str:
+    until = f"until {_stamp(block.until)}" if block.until else "until a moderator lifts it"
+    return (
+        f"A moderator has paused your access to {_WHAT[action]} on this server, {until}. "
+        "Your check-ins, reminders and /privacy still work. If you think this is a mistake, message a moderator."
+    )
+
+
+class SafetyService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def _limit(self, guild_id: int, limit: Limit) -> int:
+        config = await guilds.get_config(self.db.conn, guild_id)
+        value = config.setting(limit.setting, limit.default) if config else limit.default
+        return int(value) if isinstance(value, int | float) and value >= 1 else limit.default
+
+    # --- blocks --------------------------------------------------------------------------------------------------
+
+    async def block(
+        self, guild_id: int, user_id: int, *, by: int, days: int | None = None, reason: str | None = None
+    ) -> Block:
+        if user_id == by:
+            raise BadBlock("You can't block yourself.")
+        if days is not None and not 1 <= days <= MAX_BLOCK_DAYS:
+            raise BadBlock(f"Choose between 1 and {MAX_BLOCK_DAYS} days, or leave days empty for no end date.")
+        cleaned = clean_text(reason, limit=REASON_LIMIT, field="reason")
+        now = self.clock.now()
+        until = now + timedelta(days=days) if days else None
+        async with self.db.transaction() as conn:
+            block = await store.put_block(
+                conn, guild_id=guild_id, user_id=user_id, blocked_by=by, reason=cleaned, until=until, now=now
+            )
+        log.info("member blocked guild=%d user=%d days=%s", guild_id, user_id, days)
+        return block
+
+    async def unblock(self, guild_id: int, user_id: int) -> bool:
+        async with self.db.transaction() as conn:
+            removed = await store.delete_block(conn, guild_id, user_id)
+        log.info("member unblocked guild=%d user=%d removed=%s", guild_id, user_id, removed)
+        return removed
+
+    async def active_block(self, guild_id: int, user_id: int) -> Block | None:
+        block = await store.get_block(self.db.conn, guild_id, user_id)
+        return block if block is not None and block.active(self.clock.now()) else None
+
+    async def is_blocked(self, guild_id: int, user_id: int) -> bool:
+        """For the help and mentor cogs: True while a moderator's block stops this member's requests."""
+        return await self.active_block(guild_id, user_id) is not None
+
+    # --- limits --------------------------------------------------------------------------------------------------
+
+    async def check(self, guild_id: int, user_id: int, action: Action | str) -> None:
+        """Raise :class:`Blocked` or :class:`RateLimited` (messages ready to show) if the member may not do this now.
+        Does not count anything: call :meth:`record` once the write happened."""
+        action = Action(action)
+        if action in BLOCKED_ACTIONS:
+            block = await self.active_block(guild_id, user_id)
+            if block is not None:
+                raise Blocked(block_message(block, action), block)
+        limit = LIMITS[action]
+        allowed = await self._limit(guild_id, limit)
+        now = self.clock.now()
+        count, oldest = await store.count_events(
+            self.db.conn, guild_id=guild_id, user_id=user_id, action=action.value, since=now - limit.window
+        )
+        if count >= allowed:
+            retry = oldest + limit.window if oldest else None
+            when = f" You can again {_stamp(retry)}." if retry else ""
+            log.info("rate limited guild=%d user=%d action=%s", guild_id, user_id, action.value)
+            raise RateLimited(f"This server allows {allowed} {limit.words}.{when}", retry)
+        if action is Action.BOOKING_REQUEST:
+            pending = await store.pending_booking_requests(self.db.conn, guild_id, user_id)
+            most = await self._limit(guild_id, PENDING_BOOKINGS)
+            if pending >= most:
+                raise RateLimited(
+                    f"You have {pending} call requests waiting for an answer, and this server allows {most} "
+                    "at a time. Wait for a mentor to answer, or cancel one in /calls.",
+                    None,
+                )
+
+    async def record(self, guild_id: int, user_id: int, action: Action | str) -> None:
+        async with self.db.transaction() as conn:
+            await store.add_event(
+                conn, guild_id=guild_id, user_id=user_id, action=Action(action).value, now=self.clock.now()
+            )
+
+    async def check_and_record(self, guild_id: int, user_id: int, action: Action | str) -> None:
+        await self.check(guild_id, user_id, action)
+        await self.record(guild_id, user_id, action)
+
+    # --- privacy -------------------------------------------------------------------------------------------------
+
+    async def export_member(self, guild_id: int, user_id: int) -> dict[str, object]:
+        block = await self.active_block(guild_id, user_id)
+        return {
+            "block": None
+            if block is None
+            else {
+                "since": block.created_at.isoformat(),
+                "until": block.until.isoformat() if block.until else None,
+                "reason": block.reason,
+            }
+        }
+
+    async def delete_member(self, guild_id: int, user_id: int) -> int:
+        async with self.db.transaction() as conn:
+            return await store.delete_member_safety(conn, guild_id, user_id, self.clock.now())
+
+    async def purge(self) -> int:
+        """Daily: drop old rate events and expired blocks."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            return await store.purge_events(conn, now - EVENT_KEEP) + await store.delete_expired_blocks(conn, now)

@@ -1,0 +1,268 @@
+"""Moderator blocks, write-rate events, members who left a server and the bot's presence per server."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import from_epoch, to_epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    guild_id: int
+    user_id: int
+    blocked_by: int | None
+    reason: str | None
+    created_at: datetime
+    until: datetime | None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or self.until > now
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    guild_id: int
+    user_id: int
+    left_at: datetime
+    purge_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    guild_id: int
+    welcomed_at: datetime | None
+    removed_at: datetime | None
+    purge_after: datetime | None
+
+
+def _opt(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+def _block(row: sqlite3.Row) -> Block:
+    return Block(
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        blocked_by=row["blocked_by"],
+        reason=row["reason"],
+        created_at=from_epoch(row["created_at"]),
+        until=_opt(row["until"]),
+    )
+
+
+def _departure(row: sqlite3.Row) -> Departure:
+    return Departure(row["guild_id"], row["user_id"], from_epoch(row["left_at"]), from_epoch(row["purge_after"]))
+
+
+def _presence(row: sqlite3.Row) -> Presence:
+    return Presence(row["guild_id"], _opt(row["welcomed_at"]), _opt(row["removed_at"]), _opt(row["purge_after"]))
+
+
+# --- blocks --------------------------------------------------------------------------------------------------------
+
+
+async def put_block(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    blocked_by: int,
+    reason: str | None,
+    until: datetime | None,
+    now: datetime,
+) -> Block:
+    """Create or replace the member's block (a second /block sets the new length)."""
+    async with conn.execute(
+        """
+        INSERT INTO member_blocks (guild_id, user_id, blocked_by, reason, created_at, until)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (guild_id, user_id) DO UPDATE SET
+            blocked_by = excluded.blocked_by, reason = excluded.reason,
+            created_at = excluded.created_at, until = excluded.until
+        RETURNING *
+        """,
+        (guild_id, user_id, blocked_by, reason, to_epoch(now), None if until is None else to_epoch(until)),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _block(row)
+
+
+async def get_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Block | None:
+    async with conn.execute(
+        "SELECT * FROM member_blocks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _block(row)
+
+
+async def delete_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM member_blocks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+    return cur.rowcount > 0
+
+
+async def delete_expired_blocks(conn: aiosqlite.Connection, now: datetime) -> int:
+    cur = await conn.execute("DELETE FROM member_blocks WHERE until IS NOT NULL AND until <= ?", (to_epoch(now),))
+    return cur.rowcount
+
+
+async def forget_blocker(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    """A moderator deleted their data: their blocks stay, without their id."""
+    cur = await conn.execute(
+        "UPDATE member_blocks SET blocked_by = NULL WHERE guild_id = ? AND blocked_by = ?", (guild_id, user_id)
+    )
+    return cur.rowcount
+
+
+# --- rate events ---------------------------------------------------------------------------------------------------
+
+
+async def count_events(
+    conn: aiosqlite.Connection, *, guild_id: int, user_id: int, action: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many ``action`` events the member made since ``since``, and the oldest of them."""
+    async with conn.execute(
+        "SELECT count(*), min(at) FROM rate_events WHERE guild_id = ? AND user_id = ? AND action = ? AND at > ?",
+        (guild_id, user_id, action, to_epoch(since)),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), _opt(row[1])
+
+
+async def add_event(conn: aiosqlite.Connection, *, guild_id: int, user_id: int, action: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO rate_events (guild_id, user_id, action, at) VALUES (?, ?, ?, ?)",
+        (guild_id, user_id, action, to_epoch(now)),
+    )
+
+
+async def purge_events(conn: aiosqlite.Connection, before: datetime) -> int:
+    cur = await conn.execute("DELETE FROM rate_events WHERE at < ?", (to_epoch(before),))
+    return cur.rowcount
+
+
+async def delete_member_safety(conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime) -> int:
+    """/privacy delete: the member's rate events, departure record and expired block. An active block stays."""
+    deleted = 0
+    for sql, params in (
+        ("DELETE FROM rate_events WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
+        ("DELETE FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
+        (
+            "DELETE FROM member_blocks WHERE guild_id = ? AND user_id = ? AND until IS NOT NULL AND until <= ?",
+            (guild_id, user_id, to_epoch(now)),
+        ),
+    ):
+        cur = await conn.execute(sql, params)
+        deleted += cur.rowcount
+    deleted += await forget_blocker(conn, guild_id, user_id)
+    return deleted
+
+
+# --- departures ----------------------------------------------------------------------------------------------------
+
+
+async def record_departure(
+    conn: aiosqlite.Connection, *, guild_id: int, user_id: int, now: datetime, purge_after: datetime
+) -> tuple[Departure, bool]:
+    """Remember that the member left; (the record, True when this call made it)."""
+    async with conn.execute(
+        "INSERT INTO member_departures (guild_id, user_id, left_at, purge_after) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING *",
+        (guild_id, user_id, to_epoch(now), to_epoch(purge_after)),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        return _departure(row), True
+    existing = await get_departure(conn, guild_id, user_id)
+    assert existing is not None
+    return existing, False
+
+
+async def get_departure(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Departure | None:
+    async with conn.execute(
+        "SELECT * FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _departure(row)
+
+
+async def departures(conn: aiosqlite.Connection, guild_id: int) -> list[Departure]:
+    async with conn.execute("SELECT * FROM member_departures WHERE guild_id = ?", (guild_id,)) as cur:
+        return [_departure(row) for row in await cur.fetchall()]
+
+
+async def delete_departure(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+    return cur.rowcount > 0
+
+
+async def due_departures(conn: aiosqlite.Connection, now: datetime) -> list[Departure]:
+    async with conn.execute(
+        "SELECT * FROM member_departures WHERE purge_after <= ? ORDER BY purge_after", (to_epoch(now),)
+    ) as cur:
+        return [_departure(row) for row in await cur.fetchall()]
+
+
+# --- the bot's presence per server ---------------------------------------------------------------------------------
+
+
+async def get_presence(conn: aiosqlite.Connection, guild_id: int) -> Presence | None:
+    async with conn.execute("SELECT * FROM guild_presence WHERE guild_id = ?", (guild_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _presence(row)
+
+
+async def mark_welcomed(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> bool:
+    """True when this call is the first to welcome the server (the message goes out once)."""
+    cur = await conn.execute(
+        """
+        INSERT INTO guild_presence (guild_id, welcomed_at) VALUES (?, ?)
+        ON CONFLICT (guild_id) DO UPDATE SET welcomed_at = excluded.welcomed_at
+        WHERE guild_presence.welcomed_at IS NULL
+        """,
+        (guild_id, to_epoch(now)),
+    )
+    return cur.rowcount > 0
+
+
+async def mark_present(conn: aiosqlite.Connection, guild_id: int) -> bool:
+    """The bot is in the server: cancel a pending purge. True when one was pending."""
+    cur = await conn.execute(
+        "UPDATE guild_presence SET removed_at = NULL, purge_after = NULL WHERE guild_id = ? AND removed_at IS NOT NULL",
+        (guild_id,),
+    )
+    return cur.rowcount > 0
+
+
+async def mark_removed(conn: aiosqlite.Connection, guild_id: int, now: datetime, purge_after: datetime) -> None:
+    await conn.execute(
+        """
+        INSERT INTO guild_presence (guild_id, removed_at, purge_after) VALUES (?, ?, ?)
+        ON CONFLICT (guild_id) DO UPDATE SET removed_at = excluded.removed_at, purge_after = excluded.purge_after
+        WHERE guild_presence.removed_at IS NULL
+        """,
+        (guild_id, to_epoch(now), to_epoch(purge_after)),
+    )
+
+
+async def due_guild_purges(conn: aiosqlite.Connection, now: datetime) -> list[int]:
+    async with conn.execute(
+        "SELECT guild_id FROM guild_presence WHERE purge_after IS NOT NULL AND purge_after <= ?", (to_epoch(now),)
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def pending_booking_requests(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    """Booking requests the member made that no mentor has answered yet."""
+    async with conn.execute(
+        "SELECT count(*) FROM bookings WHERE guild_id = ? AND member_user_id = ? AND status = 'requested'",
+        (guild_id, user_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return 0 if row is None else int(row[0])
