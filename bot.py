@@ -29,8 +29,10 @@ from services.contact import PhoneVault
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
+from services.privacy import PrivacyService
 from services.reach_outs import ReachOutService
 from services.reminders import ReminderService
+from services.safety import SafetyService
 from services.setup import SetupService
 from settings import Settings
 from storage.db import Database
@@ -81,20 +83,30 @@ class Services:
     reach_outs: ReachOutService
     help_requests: HelpRequestService
     mentors: MentorService
+    safety: SafetyService
+    privacy: PrivacyService
 
 
 def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
     jobs = JobDispatcher(db, clock, worker="bot")
+    checkins = CheckinService(db, jobs, clock)
+    help_requests = HelpRequestService(db, jobs, clock)
+    mentors = MentorService(db, jobs, clock, vault)
+    safety = SafetyService(db, clock)
     return Services(
         clock=clock,
         setup=SetupService(db, clock),
         command_sync=CommandSyncLedger(db),
         jobs=jobs,
-        checkins=CheckinService(db, jobs, clock),
+        checkins=checkins,
         reminders=ReminderService(db, jobs, clock),
         reach_outs=ReachOutService(db, clock),
-        help_requests=HelpRequestService(db, jobs, clock),
-        mentors=MentorService(db, jobs, clock, vault),
+        help_requests=help_requests,
+        mentors=mentors,
+        safety=safety,
+        privacy=PrivacyService(
+            db, clock, jobs, checkins=checkins, help_requests=help_requests, mentors=mentors, safety=safety
+        ),
     )
 
 

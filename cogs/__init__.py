@@ -3,4 +3,11 @@
 ``EXTENSIONS`` is the one list of cogs the bot loads.
 """
 
-EXTENSIONS: tuple[str, ...] = ("cogs.setup", "cogs.checkins", "cogs.mentors", "cogs.help")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.setup",
+    "cogs.checkins",
+    "cogs.mentors",
+    "cogs.help",
+    "cogs.privacy",
+    "cogs.moderation",
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import discord
@@ -50,10 +50,15 @@ CUSTOM_IDS: dict[str, str] = {
     "help.thanks": r"help:thanks:(?P<request_id>[0-9]{1,20})",
     "help.sorted": r"help:sorted:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
     "help.feedback": r"help:feedback:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
+    "privacy.delete": r"privacy:delete:(?P<guild_id>[0-9]{1,20})",
+    "privacy.keep": r"privacy:keep",
 }
 
 ItemT = TypeVar("ItemT")
 Callback = Callable[[ItemT, discord.Interaction[Any]], Coroutine[Any, Any, None]]
+# A check every slash command passes before it runs (moderator blocks, rate limits): None lets it through, a string
+# is the ephemeral refusal shown instead.
+Gate = Callable[[discord.Interaction[Any]], Awaitable[str | None]]
 
 
 async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
@@ -118,10 +123,19 @@ def routes_errors(callback: Callback[ItemT]) -> Callback[ItemT]:
 class PorchlightTree(app_commands.CommandTree[Any]):
     """Refuses new work while the bot drains for shutdown, and routes every command error through answer_error."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gates: list[Gate] = []  # cogs append theirs in cog_load and remove them in cog_unload
+
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if getattr(self.client, "draining", False):
             await reply(interaction, RESTARTING)
             return False
+        for gate in self.gates:
+            refusal = await gate(interaction)
+            if refusal is not None:
+                await reply(interaction, refusal)
+                return False
         return True
 
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:

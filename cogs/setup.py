@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._setup_check import report_embed, run_check
 from cogs._ui import reply
 from services.setup import RoleChoice
 from storage.guilds import GuildConfig
@@ -123,6 +124,12 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
     async def show(self, interaction: discord.Interaction[PorchlightBot]) -> None:
         assert interaction.guild_id is not None
         await reply(interaction, embed=config_embed(await self.setup.config(interaction.guild_id)))
+
+    @app_commands.command(name="check", description="Check Porchlight's permissions in the configured channels")
+    async def check(self, interaction: discord.Interaction[PorchlightBot]) -> None:
+        assert interaction.guild is not None
+        config = await self.setup.config(interaction.guild.id)
+        await reply(interaction, embed=report_embed(run_check(interaction.guild, config)))
 
 
 async def setup(bot: PorchlightBot) -> None:

@@ -1,0 +1,160 @@
+"""/setup check, /block and /unblock, per-server limits and mass-mention neutralisation, through the twin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+import pytest
+
+from demo.community import Community
+from services.safety import Action, Blocked
+from twin.people import CommandUnavailable, MessageView
+
+CREATE_PRIVATE_THREADS = discord.Permissions(create_private_threads=True).value
+VIEW = discord.Permissions(view_channel=True).value
+
+
+def bot_role(c: Community) -> object:
+    assert c.bot is not None
+    return next(role for role in c.guild.roles.values() if role.bot_id == c.app.bot.id)
+
+
+# --- /setup check -----------------------------------------------------------------------------------------------------
+
+
+async def test_setup_check_names_the_exact_fix_for_a_denying_overwrite(community: Community) -> None:
+    c = community
+    help_channel = c.twin.create_text_channel(
+        c.guild, "help-locked", overwrites={bot_role(c): (0, CREATE_PRIVATE_THREADS)}
+    )
+    await c.admin.slash("setup channels", channel=c.general, help=help_channel, queue=c.queue, roster=c.roster)
+    answer = await c.admin.slash("setup check", channel=c.general)
+    assert answer.ephemeral
+    assert "Give Porchlight Create Private Threads in #help-locked." in answer.text
+    # The community's roster denies Send Messages to @everyone and allows nothing for the bot: caught too.
+    assert "Give Porchlight Send Messages and Embed Links in #mentor-roster." in answer.text
+    assert "helper queue" not in answer.text  # the queue is fine and hidden from @everyone
+
+
+async def test_setup_check_warns_when_the_queue_is_visible_to_everyone(community: Community) -> None:
+    c = community
+    await c.admin.slash("setup channels", channel=c.general, help=c.help, queue=c.general, roster=c.roster)
+    answer = await c.admin.slash("setup check", channel=c.general)
+    assert "Everyone can see #general, the helper queue" in answer.text
+
+
+async def test_setup_check_wants_the_bot_role_above_the_mentor_role(community: Community) -> None:
+    c = community
+    high = c.twin.create_role(c.guild, "Senior Mentors", position=50)
+    await c.admin.slash("setup roles", channel=c.general, helper=c.helpers, mentor=high)
+    answer = await c.admin.slash("setup check", channel=c.general)
+    assert "Move Porchlight's role above @Senior Mentors" in answer.text
+
+
+async def test_setup_check_before_setup_points_at_setup(unconfigured: Community) -> None:
+    answer = await unconfigured.admin.slash("setup check", channel=unconfigured.general)
+    assert "Nothing is set up yet" in answer.text
+
+
+async def test_setup_check_is_for_manage_server_only(community: Community) -> None:
+    with pytest.raises(CommandUnavailable):
+        await community.alice.slash("setup check", channel=community.general)
+
+
+async def test_start_up_logs_one_setup_line_per_server(community: Community, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="cogs.privacy")
+    await community.restart()
+    lines: list[str] = []
+    for _ in range(100):
+        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("setup check guild=")]
+        if lines:
+            break
+        await asyncio.sleep(0.02)
+    assert lines == [f"setup check guild={community.guild.id}: " + lines[0].split(": ", 1)[1]]
+    assert "Send Messages and Embed Links in #mentor-roster" in lines[0]
+
+
+async def test_joining_a_server_without_a_system_channel_posts_nothing(community: Community) -> None:
+    c = community
+    guild = c.twin.create_guild("Second Server", owner=c.admin.user)
+    general = c.twin.create_text_channel(guild, "general")
+    c.twin.add_bot(guild, c.app, 0)
+    assert c.bot is not None
+    for _ in range(50):
+        if c.bot.get_guild(guild.id) is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert c.twin.state.channel_messages(general.id) == []  # no system channel: nothing anywhere
+
+
+# --- /block -----------------------------------------------------------------------------------------------------------
+
+
+async def test_moderator_blocks_and_the_member_is_told_why_when_they_try(community: Community) -> None:
+    c = community
+    answer = await c.mod.slash("block", channel=c.general, member=c.alice, days=3, reason="Please cool off")
+    assert answer.ephemeral and "can't open help requests or book calls until <t:" in answer.text
+    assert c.bot is not None
+    safety = c.bot.services.safety
+    assert await safety.is_blocked(c.guild.id, c.alice.id)
+    with pytest.raises(Blocked, match="paused your access to request calls"):
+        await safety.check(c.guild.id, c.alice.id, Action.BOOKING_REQUEST)
+    # Check-ins and /privacy stay open to a blocked member.
+    assert "Sorry" not in (await c.alice.slash("checkin", channel=c.general, status="Stuck")).text
+    shown = await c.alice.slash("privacy show", channel=c.general)
+    assert "Moderator block" in shown.text
+    c.clock.advance(days=3, seconds=1)
+    assert not await safety.is_blocked(c.guild.id, c.alice.id)
+
+
+async def test_unblock_lifts_it(community: Community) -> None:
+    c = community
+    await c.mod.slash("block", channel=c.general, member=c.alice)
+    answer = await c.mod.slash("unblock", channel=c.general, member=c.alice)
+    assert "can open requests and book calls again" in answer.text
+    assert c.bot is not None and not await c.bot.services.safety.is_blocked(c.guild.id, c.alice.id)
+
+
+async def test_members_cannot_block(community: Community) -> None:
+    with pytest.raises(CommandUnavailable):
+        await community.alice.slash("block", channel=community.general, member=community.bob)
+
+
+async def test_a_moderator_override_still_meets_the_bots_own_check(community: Community) -> None:
+    c = community
+    c.twin.command_permission(c.guild, c.app, "block", c.guild, allow=True)  # admin lets @everyone see /block
+    answer = await c.alice.slash("block", channel=c.general, member=c.bob)
+    assert "You need the Manage Messages permission" in answer.text
+    assert c.bot is not None and not await c.bot.services.safety.is_blocked(c.guild.id, c.bob.id)
+
+
+# --- limits -----------------------------------------------------------------------------------------------------------
+
+
+async def test_checkins_per_hour_are_limited_with_a_time_to_try_again(community: Community) -> None:
+    c = community
+    for _ in range(6):
+        await c.alice.slash("checkin", channel=c.general, status="On track")
+    refused = await c.alice.slash("checkin", channel=c.general, status="Stuck", note="seventh")
+    assert refused.ephemeral
+    assert "This server allows 6 check-ins an hour. You can again <t:" in refused.text
+    assert c.bot is not None
+    history = await c.bot.services.checkins.history(c.guild.id, c.alice.id)
+    assert len(history.checkins) == 6
+    c.clock.advance(hours=1)
+    assert "allows" not in (await c.alice.slash("checkin", channel=c.general, status="Stuck")).text
+
+
+# --- input hygiene ----------------------------------------------------------------------------------------------------
+
+
+async def test_mass_mentions_in_a_shared_note_ping_nobody(community: Community) -> None:
+    c = community
+    note = f"@everyone @here {c.helpers.id and f'<@&{c.helpers.id}>'} {c.bob.mention} please"
+    await c.alice.slash("checkin", channel=c.general, status="Stuck", note=note, share_with_helpers=True)
+    [notice] = [MessageView(c.twin, m.id) for m in c.twin.state.channel_messages(c.queue.id)]
+    message = notice.message
+    assert not message.mention_everyone
+    assert message.mention_roles == [] and message.mentions == []
+    assert c.twin.role_mention_adds == []
