@@ -120,8 +120,8 @@ class Roster:
         now = self.bot.services.clock.now()
         due = now + MAX_REFRESH_GAP
         if match.slots:
-            policy_hours = (await self.bot.services.setup.config(match.mentor.guild_id)) or None
-            notice = timedelta(hours=float(policy_hours.setting("mentor_min_notice_hours", 12)) if policy_hours else 12)
+            config = await self.bot.services.setup.config(match.mentor.guild_id)
+            notice = timedelta(hours=float(config.setting("mentor_min_notice_hours", 12) if config else 12))
             due = min(due, match.slots[0] - notice)
         await self._schedule(match.mentor.guild_id, match.mentor.user_id, max(due, now + EDIT_INTERVAL))
 
