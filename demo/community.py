@@ -30,6 +30,7 @@ from twin.testing import running_bot
 DEFAULT_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 VIEW = discord.Permissions(view_channel=True).value
 SEND = discord.Permissions(send_messages=True).value
+EMBED = discord.Permissions(embed_links=True).value
 MODERATOR = discord.Permissions(manage_threads=True, manage_messages=True, kick_members=True).value
 
 # discord.py waits this long after the last GUILD_CREATE before on_ready; the twin sends them all at once.
@@ -125,7 +126,10 @@ def build_world(twin: Twin, clock: ManualClock, database_path: Path) -> Communit
         "helper-queue",
         overwrites={everyone: (0, VIEW), helpers: (VIEW, 0), mods: (VIEW, 0), bot_role: (VIEW, 0)},
     )
-    roster = twin.create_text_channel(guild, "mentor-roster", overwrites={everyone: (0, SEND)})
+    # Members read the roster and book from its buttons; only Porchlight posts there (cards, edited in place).
+    roster = twin.create_text_channel(
+        guild, "mentor-roster", overwrites={everyone: (0, SEND), bot_role: (SEND | EMBED, 0)}
+    )
     return Community(
         twin=twin,
         app=app,

@@ -292,8 +292,7 @@ async def test_daily_pass_purges_old_checkins_and_closed_request_text_by_server_
 async def test_member_who_left_loses_calls_threads_and_card_then_data_after_grace(community: Community) -> None:
     c = community
     thread = await give_alice_everything(c)
-    # The community's roster denies Send Messages to @everyone without allowing the bot (see test_setup_check), so
-    # the card is put there as if an earlier setup had allowed it.
+    # A card posted straight into the twin, so this test needs nothing of the mentors cog's booking flow.
     roster = c.twin.post_message(c.roster, c.app.bot, {"content": "alice's card"})
     await bot(c).services.mentors.set_roster_message(c.guild.id, c.alice.id, roster.id)
     c.twin.leave(c.guild, c.alice)

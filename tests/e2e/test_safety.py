@@ -11,6 +11,7 @@ from demo.community import Community
 from services.safety import Action, Blocked
 from twin.people import CommandUnavailable, MessageView
 
+SEND_MESSAGES = discord.Permissions(send_messages=True).value
 CREATE_PRIVATE_THREADS = discord.Permissions(create_private_threads=True).value
 VIEW = discord.Permissions(view_channel=True).value
 
@@ -28,12 +29,13 @@ async def test_setup_check_names_the_exact_fix_for_a_denying_overwrite(community
     help_channel = c.twin.create_text_channel(
         c.guild, "help-locked", overwrites={bot_role(c): (0, CREATE_PRIVATE_THREADS)}
     )
-    await c.admin.slash("setup channels", channel=c.general, help=help_channel, queue=c.queue, roster=c.roster)
+    # A read-only roster that forgets to let the bot post: @everyone denied Send Messages, nothing allowed the bot.
+    roster = c.twin.create_text_channel(c.guild, "roster-locked", overwrites={c.guild.everyone: (0, SEND_MESSAGES)})
+    await c.admin.slash("setup channels", channel=c.general, help=help_channel, queue=c.queue, roster=roster)
     answer = await c.admin.slash("setup check", channel=c.general)
     assert answer.ephemeral
     assert "Give Porchlight Create Private Threads in #help-locked." in answer.text
-    # The community's roster denies Send Messages to @everyone and allows nothing for the bot: caught too.
-    assert "Give Porchlight Send Messages and Embed Links in #mentor-roster." in answer.text
+    assert "Give Porchlight Send Messages and Embed Links in #roster-locked." in answer.text
     assert "helper queue" not in answer.text  # the queue is fine and hidden from @everyone
 
 
@@ -72,7 +74,7 @@ async def test_start_up_logs_one_setup_line_per_server(community: Community, cap
             break
         await asyncio.sleep(0.02)
     assert lines == [f"setup check guild={community.guild.id}: " + lines[0].split(": ", 1)[1]]
-    assert "Send Messages and Embed Links in #mentor-roster" in lines[0]
+    assert lines[0].endswith(": ok (6 channels and roles checked)"), lines[0]
 
 
 async def test_joining_a_server_without_a_system_channel_posts_nothing(community: Community) -> None:
