@@ -29,7 +29,7 @@ def snapshot(guild: discord.Guild, config: GuildConfig | None) -> ServerSnapshot
         for role_id in (config.helper_role_id, config.mentor_role_id, config.moderator_role_id):
             role = guild.get_role(role_id) if role_id else None
             if role is not None and role_id is not None:
-                roles[role_id] = RoleState(name=role.name, position=role.position)
+                roles[role_id] = RoleState(name=role.name, position=role.position, mentionable=role.mentionable)
     return ServerSnapshot(
         bot_name=me.display_name,
         bot_guild_permissions=me.guild_permissions.value,

@@ -112,9 +112,10 @@ def build_world(twin: Twin, clock: ManualClock, database_path: Path) -> Communit
     app = twin.create_application("Porchlight", token=secrets.token_urlsafe(24))
     admin_user = twin.create_user("admin")
     guild = twin.create_guild("Job Seekers Hub", owner=admin_user)
-    helpers = twin.create_role(guild, "Helpers")
+    # Helpers and moderators are mentionable so that escalations of unanswered requests notify them.
+    helpers = twin.create_role(guild, "Helpers", mentionable=True)
     mentors = twin.create_role(guild, "Mentors")
-    mods = twin.create_role(guild, "Mods", MODERATOR)
+    mods = twin.create_role(guild, "Mods", MODERATOR, mentionable=True)
     # Invited after the roles exist, so its managed role sits above the mentor role it assigns.
     twin.add_bot(guild, app, PERMISSIONS.value)
     bot_role = next(role for role in guild.roles.values() if role.bot_id == app.bot.id)

@@ -20,6 +20,7 @@ VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 EMBED_LINKS = 1 << 14
 READ_MESSAGE_HISTORY = 1 << 16
+MENTION_EVERYONE = 1 << 17
 MANAGE_ROLES = 1 << 28
 MANAGE_THREADS = 1 << 34
 CREATE_PRIVATE_THREADS = 1 << 36
@@ -65,6 +66,7 @@ class ChannelState:
 class RoleState:
     name: str
     position: int
+    mentionable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,19 @@ def check_setup(config: GuildConfig | None, snapshot: ServerSnapshot) -> SetupRe
     if config.moderator_role_id is not None and config.moderator_role_id not in snapshot.roles:
         findings.append(Finding(Level.WARNING, "The moderator role was deleted. Choose one with `/setup roles`."))
     admin = bool(snapshot.bot_guild_permissions & ADMINISTRATOR)
+    # Escalations mention the helper (and later the moderator) role in the queue channel. Discord only pings a role
+    # that is mentionable, unless the bot has Mention Everyone, which Porchlight does not ask for.
+    can_mention_any = admin or bool(snapshot.bot_guild_permissions & MENTION_EVERYONE)
+    for purpose, role_id in (("helper", config.helper_role_id), ("moderator", config.moderator_role_id)):
+        role = snapshot.roles.get(role_id or 0)
+        if role is not None and not role.mentionable and not can_mention_any:
+            findings.append(
+                Finding(
+                    Level.WARNING,
+                    f"@{role.name} can't be mentioned, so requests nobody has taken will not notify the {purpose}s. "
+                    f'Turn on "Allow anyone to @mention this role" for @{role.name} in Server Settings > Roles.',
+                )
+            )
     mentor = snapshot.roles.get(config.mentor_role_id or 0)
     if not admin and not snapshot.bot_guild_permissions & MANAGE_ROLES:
         findings.append(

@@ -46,6 +46,16 @@ async def test_setup_check_warns_when_the_queue_is_visible_to_everyone(community
     assert "Everyone can see #general, the helper queue" in answer.text
 
 
+async def test_setup_check_warns_when_escalations_could_not_ping_the_helpers(community: Community) -> None:
+    c = community
+    quiet = c.twin.create_role(c.guild, "Quiet Helpers")  # not mentionable, as Discord creates roles by default
+    await c.admin.slash("setup roles", channel=c.general, helper=quiet, mentor=c.mentors, moderator=c.mods)
+    answer = await c.admin.slash("setup check", channel=c.general)
+    assert "@Quiet Helpers can't be mentioned" in answer.text
+    assert 'Allow anyone to @mention this role" for @Quiet Helpers' in answer.text
+    assert "@Mods can't be mentioned" not in answer.text  # the community's Mods role is mentionable
+
+
 async def test_setup_check_wants_the_bot_role_above_the_mentor_role(community: Community) -> None:
     c = community
     high = c.twin.create_role(c.guild, "Senior Mentors", position=50)
