@@ -137,7 +137,9 @@ def _body(message: Message) -> str:
     parts = [message.content] if message.content else []
     for embed in message.embeds:
         parts += [str(embed[key]) for key in ("title", "description") if embed.get(key)]
-        parts += [f"{field.get('name')}: {field.get('value')}" for field in embed.get("fields") or []]
+        for field in embed.get("fields") or []:
+            name, value = field.get("name"), str(field.get("value"))
+            parts.append(f"{name}: {value}" if "\n" not in value else f"{name}:\n  " + value.replace("\n", "\n  "))
         if (embed.get("footer") or {}).get("text"):
             parts.append(str(embed["footer"]["text"]))
     parts += [f"📎 {attachment.filename}" for attachment in message.attachments]

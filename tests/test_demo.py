@@ -18,4 +18,7 @@ async def test_demo_runs_the_scenario_and_shows_no_leak(capsys: pytest.CaptureFi
     help_sweep = out.split("What everyone else can see of alice's request")[1]
     for bystander in ("bob", "carol", "dave", "hugo"):
         assert f"{bystander}: nothing" in help_sweep
+    assert "[DM to alice] **Your call with @carol is confirmed**" in out
+    assert "METHOD:REQUEST, UID booking-1@porchlight" in out
+    assert "carol's number is visible to: alice (DM)" in out
     assert "Done in" in out
