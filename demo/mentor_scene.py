@@ -7,21 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import discord
 import icalendar
 
 from demo.community import Community
 from demo.transcript import Transcript
 from twin.people import MessageView, Modal
-from twin.state import Overwrite
 
 PHONE = "+44 20 7946 0958"
-CARD_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True).value
 
 
 async def booking_a_call(c: Community, t: Transcript) -> None:
     t.heading("Commute-call mentors: carol offers calls on her commute, alice books one")
-    _let_porchlight_post_cards(c, t)
     t.action(
         c.carol,
         '/mentor signup timezone:Europe/London windows:"Mon-Fri 07:30-08:15" call_minutes:15 contact:"You call me"',
@@ -83,14 +79,6 @@ async def booking_a_call(c: Community, t: Transcript) -> None:
         )
     seen = sorted({f"{p.name} ({v.where})" for p in c.members for v in c.twin.visible_to(p) if PHONE in v.text})
     t.note(f"carol's number is visible to: {', '.join(seen) or 'nobody'}")
-
-
-def _let_porchlight_post_cards(c: Community, t: Transcript) -> None:
-    """The roster is read-only for members; the admin lets Porchlight's role post there, as /setup check advises."""
-    bot_role = next(role for role in c.guild.roles.values() if role.bot_id == c.app.bot.id)
-    if not any(o.id == bot_role.id for o in c.roster.overwrites):
-        c.roster.overwrites.append(Overwrite(bot_role.id, 0, CARD_PERMISSIONS, 0))
-        t.note("the admin lets Porchlight's role post in the read-only #mentor-roster")
 
 
 def _last(c: Community, channel_id: int, wanted: Callable[[MessageView], bool]) -> MessageView:

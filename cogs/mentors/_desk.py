@@ -31,6 +31,7 @@ from cogs.mentors._views import (
 )
 from services.errors import PorchlightError
 from services.mentors import Booking, Mentor, SlotTaken
+from services.safety import Action
 from storage.jobs import Job
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class Desk:
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.mentors = bot.services.mentors
+        self.safety = bot.services.safety
         self.roster = Roster(bot)
 
     # --- DMs ---------------------------------------------------------------------------------------------------------
@@ -183,6 +185,8 @@ class Desk:
         await reply(interaction, embed=embed, view=book_buttons([m.mentor.user_id for m in shown], labels))
 
     async def offer_slots(self, interaction: Interaction, guild_id: int, mentor_id: int) -> None:
+        # A moderator's block or the server's booking limits are said before any slot is shown.
+        await self.safety.check(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         slots = await self.mentors.slots_for(guild_id, mentor_id, interaction.user.id, 25)
         mentor = await self.mentors.get(guild_id, mentor_id)
         if not slots or mentor is None:
@@ -200,6 +204,7 @@ class Desk:
         phone: str | None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.safety.check(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         try:
             booking = await self.mentors.request_booking(
                 guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
@@ -212,6 +217,7 @@ class Desk:
             else:
                 await reply(interaction, text)
             return
+        await self.safety.record(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         delivered = await self.dm(mentor_id, embed=render.request_for_mentor(booking), view=answer_view(booking.id))
         await reply(interaction, render.request_sent(booking, delivered is not None))
         await self.roster.refresh(guild_id, mentor_id)

@@ -10,33 +10,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import discord
 import icalendar
-import pytest
 
 from demo.community import Community
 from twin.people import MessageView, Modal, Person
-from twin.state import Overwrite
 
 PHONE = "+44 20 7946 0958"
 PHONE_SHOWN = "+44 20 7946 0958"
 MEMBER_PHONE = "+1 212 555 0142"
 WINDOWS = "Mon-Fri 07:30-08:30"
-
-
-POST_CARDS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True).value
-
-
-def let_porchlight_post_in_roster(c: Community) -> None:
-    """What an admin does for a read-only roster: members may not post there, Porchlight's role may."""
-    bot_role = next(role for role in c.guild.roles.values() if role.bot_id == c.app.bot.id)
-    c.roster.overwrites.append(Overwrite(bot_role.id, 0, POST_CARDS, 0))
-
-
-@pytest.fixture
-def community(community: Community) -> Community:
-    let_porchlight_post_in_roster(community)
-    return community
 
 
 async def eventually(predicate: Callable[[], bool], within: float = 3.0) -> None:

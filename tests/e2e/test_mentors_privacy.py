@@ -18,17 +18,10 @@ from tests.e2e.test_mentors import (
     confirmation_dm,
     confirmed_call,
     eventually,
-    let_porchlight_post_in_roster,
     request_call,
     roster_cards,
     sign_up,
 )
-
-
-@pytest.fixture
-def community(community: Community) -> Community:
-    let_porchlight_post_in_roster(community)
-    return community
 
 
 def everywhere(c: Community, text: str) -> list[tuple[str, str]]:
