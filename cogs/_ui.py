@@ -27,7 +27,7 @@ CUSTOM_IDS: dict[str, str] = {
     "checkin.status": r"checkin:status:(?P<guild_id>[0-9]{1,20}):(?P<status>on_track|stuck|rut|hired)"
     r"(?::(?P<source>followup|reminder))?",
     "checkin.ask": r"checkin:ask:(?P<topic>[a-z-]{1,20})(?::(?P<guild_id>[0-9]{1,20}))?",  # guild id when in a DM
-    "checkin.mentors": r"checkin:mentors",
+    "checkin.mentors": r"checkin:mentors(?::(?P<guild_id>[0-9]{1,20}))?",  # guild id when in a DM
     "checkin.dismiss": r"checkin:dismiss",
     "checkin.reach": r"checkin:reach:(?P<checkin_id>[0-9]{1,20})",
     "mentors.book": r"mentors:book:(?P<mentor_id>[0-9]{1,20})",

@@ -367,7 +367,7 @@ class ReminderService:
         schedules = await store.user_reminder_schedules(self.db.conn, user_id)
         text = (
             "I tried to send you a direct message and couldn't — your DMs look closed. "
-            "Check-in follow-ups and reminders only ever come by DM (never in a channel). " + DM_HOW_TO
+            "Follow-ups, reminders and call confirmations only ever come by DM (never in a channel). " + DM_HOW_TO
         )
         if any(s.paused for s in schedules):
             text += (

@@ -12,11 +12,18 @@ from storage.db import to_epoch
 
 HISTORY_NOTE_LIMIT = 180  # 12 notes of 1000 characters would not fit an embed; history shows the start of each
 
-MENTORS_COMING_SOON = (
-    "Commute-call mentors are coming soon: short calls with volunteers, at times that suit them. "
-    "Until then, a helper is a good person to talk to — message one directly."
-)
 MENTOR_SIGNUP_COMING_SOON = " (`/mentor signup` is arriving here soon — I'll let you know.)"
+
+
+def mentors_on_roster(roster_channel_id: int | None) -> str:
+    if roster_channel_id is None:
+        return "Use `/mentors` in the server to see who you can book."
+    return (
+        f"Mentors and their next free times are on <#{roster_channel_id}>: press **Book a call** on a card there, "
+        "or use `/mentors` in the server. Only you and the mentor see a booking."
+    )
+
+
 DISMISSED = "No problem. Your check-in is saved and nobody else can see it. `/checkin` whenever you like."
 
 SHARE_ONLY_WHEN_STUCK = (

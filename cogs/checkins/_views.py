@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._ui import CUSTOM_IDS, routes_errors
+from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.checkins import _render as render
 from cogs.checkins._reach import ReachOutButton
 from services.checkins import CheckinOutcome, ReplyKind, Source, Status
@@ -98,10 +98,15 @@ async def open_help_request(interaction: Interaction, topic: str | None, guild_i
     await desk_of(interaction).open_form(interaction, topic, "checkin", guild_id=guild_id)
 
 
-async def show_mentors(interaction: Interaction) -> None:
-    """Where "Find a commute call" leads: the mentors who can be booked, with their next free times."""
+async def show_mentors(interaction: Interaction, guild_id: int | None = None) -> None:
+    """Where "Find a commute call" leads: the mentors who can be booked, with their next free times. From a DM
+    (``guild_id`` carried by the button) it points at the server's roster, where every card has a Book button."""
     from cogs.mentors._views import desk  # the mentors cog imports nothing from check-ins; this keeps it that way
 
+    if interaction.guild_id is None and guild_id is not None:
+        config = await _bot(interaction).services.setup.config(guild_id)
+        await reply(interaction, render.mentors_on_roster(config.roster_channel_id if config else None))
+        return
     await desk(interaction).show_matching(interaction, None)
 
 
@@ -132,16 +137,18 @@ class AskButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.ask
 
 
 class MentorsButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.mentors"]):
-    def __init__(self) -> None:
-        super().__init__(discord.ui.Button(label="Find a commute call", custom_id="checkin:mentors"))
+    def __init__(self, guild_id: int | None = None) -> None:
+        suffix = f":{guild_id}" if guild_id is not None else ""
+        super().__init__(discord.ui.Button(label="Find a commute call", custom_id=f"checkin:mentors{suffix}"))
+        self.guild_id = guild_id
 
     @classmethod
     async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
-        return cls()
+        return cls(int(match["guild_id"]) if match["guild_id"] else None)
 
     @routes_errors
     async def callback(self, interaction: Interaction) -> None:
-        await show_mentors(interaction)
+        await show_mentors(interaction, self.guild_id)
 
 
 class DismissButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.dismiss"]):
@@ -165,7 +172,7 @@ def offer_items(kind: ReplyKind, *, guild_id: int | None = None) -> list[discord
     # The topic is "none" until a service can suggest one from the check-in; the help form then asks.
     return [
         AskButton(None, lead=kind is ReplyKind.OFFER_HELP_AGAIN, guild_id=guild_id),
-        MentorsButton(),
+        MentorsButton(guild_id),
         DismissButton(),
     ]
 

@@ -209,6 +209,9 @@ async def test_followup_button_works_after_a_restart(community: Community) -> No
     assert opened.ephemeral
     [thread] = [t for t in c.guild.threads() if t.name.startswith("help-")]
     assert thread.type == 12 and set(thread.members) == {c.alice.id, c.app.bot.id}
+    # "Find a commute call" in the DM points at this server's roster, where every card can be booked.
+    calls = await c.alice.click(dm, "Find a commute call")
+    assert f"<#{c.roster.id}>" in calls.text and "Book a call" in calls.text
 
 
 # --- /checkin-history -----------------------------------------------------------------------------------------------
