@@ -97,6 +97,13 @@ class Database:
         log.debug("database closed path=%s", self.path)
 
 
+async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+    """The first row of a read, in one trip to aiosqlite's worker thread (``execute`` + ``fetchone`` + closing the
+    cursor would take three): for reads on every interaction's path."""
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
+
+
 def to_epoch(instant: datetime) -> int:
     """Instants are stored as INTEGER unix seconds (UTC); naive datetimes are refused."""
     if instant.tzinfo is None:

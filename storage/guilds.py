@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import from_epoch, to_epoch
+from storage.db import fetch_one, from_epoch, to_epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,7 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...])
 
 
 async def get_config(conn: aiosqlite.Connection, guild_id: int) -> GuildConfig | None:
-    async with conn.execute("SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
     return None if row is None else _config(row)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.db import from_epoch, to_epoch
+from storage.db import fetch_one, from_epoch, to_epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +185,9 @@ async def record_departure(
 
 
 async def get_departure(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Departure | None:
-    async with conn.execute(
-        "SELECT * FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        conn, "SELECT * FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
     return None if row is None else _departure(row)
 
 

@@ -116,7 +116,8 @@ class HelpCog(commands.Cog, name="Help"):
 
     @commands.Cog.listener()
     async def on_app_command_completion(self, interaction: Interaction, command: Any) -> None:
-        if interaction.guild is not None and command.qualified_name.startswith("setup"):
+        # After the setup changes, or an admin re-checks it, requests waiting for a permission are tried again.
+        if interaction.guild is not None and command.qualified_name in ("setup channels", "setup roles", "setup check"):
             await self.desk.retry_pending(interaction.guild)
 
     # --- reconciliation: at start-up, then hourly ---------------------------------------------------------------------
