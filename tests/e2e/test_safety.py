@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import discord
 import pytest
 
+from bot import PERMISSIONS
 from demo.community import Community
 from services.safety import Action, Blocked
 from twin.people import CommandUnavailable, MessageView
@@ -98,6 +100,37 @@ async def test_joining_a_server_without_a_system_channel_posts_nothing(community
             break
         await asyncio.sleep(0.02)
     assert c.twin.state.channel_messages(general.id) == []  # no system channel: nothing anywhere
+
+
+async def test_joining_a_server_posts_getting_started_once_in_its_system_channel(community: Community) -> None:
+    c = community
+    guild = c.twin.create_guild("Second Server", owner=c.admin.user)
+    welcome = c.twin.create_text_channel(guild, "welcome")
+    guild.system_channel_id = welcome.id
+    c.twin.add_bot(guild, c.app, PERMISSIONS.value)
+    for _ in range(100):  # the bot learns of the server from the gateway; wait for its message (bounded)
+        if c.twin.state.channel_messages(welcome.id):
+            break
+        await asyncio.sleep(0.02)
+    [message] = c.twin.state.channel_messages(welcome.id)
+    assert "/setup" in message.content
+    assert message.mentions == [] and message.mention_roles == []  # public channel: it pings and names nobody
+    assert c.bot is not None
+    bot = c.bot
+    c.twin.remove_bot(guild, c.app)
+    await _until(lambda: bot.get_guild(guild.id) is None)
+    c.twin.add_bot(guild, c.app, PERMISSIONS.value)
+    await _until(lambda: bot.get_guild(guild.id) is not None)
+    # discord.py runs on_guild_join as a task named after the event: let every such handler finish first.
+    await asyncio.gather(*(t for t in asyncio.all_tasks() if t.get_name() == "discord.py: on_guild_join"))
+    assert len(c.twin.state.channel_messages(welcome.id)) == 1  # welcomed once, not on every re-invite
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait (bounded) for the bot to process a gateway event the test caused."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - the state lives in discord.py's cache; no event to await
+            await asyncio.sleep(0.01)
 
 
 # --- /block -----------------------------------------------------------------------------------------------------------
