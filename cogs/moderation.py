@@ -33,7 +33,30 @@ log = logging.getLogger(__name__)
 Interaction = discord.Interaction[Any]
 
 # Slash commands the gate counts, by top-level name.
-GATED: dict[str, Action] = {"checkin": Action.CHECKIN, "ask": Action.HELP_REQUEST}
+# Write commands and what they count as. Leaving (/mentor leave) and deleting data (/privacy delete) are never
+# limited; read-only commands (show, history, queue) are not counted.
+GATED: dict[str, Action] = {
+    "checkin": Action.CHECKIN,
+    "ask": Action.HELP_REQUEST,
+    "reminders checkin": Action.CHANGE,
+    "reminders off": Action.CHANGE,
+    "mentor signup": Action.CHANGE,
+    "mentor edit": Action.CHANGE,
+    "mentor pause": Action.CHANGE,
+    "mentor resume": Action.CHANGE,
+    "close": Action.CHANGE,
+}
+
+
+def _command_name(interaction: Interaction) -> str:
+    """The full command name ("reminders checkin"), from the interaction's options: no tree lookup needed."""
+    data: Any = interaction.data or {}
+    parts = [str(data.get("name", ""))]
+    options = data.get("options") or []
+    while options and options[0].get("type") in (1, 2):  # subcommand group, subcommand
+        parts.append(str(options[0]["name"]))
+        options = options[0].get("options") or []
+    return " ".join(parts)
 
 
 def _until(block_until: Any) -> str:
@@ -58,7 +81,7 @@ class ModerationCog(commands.Cog):
         (counting the use) happens in on_app_command_completion, after the command answered."""
         if interaction.type is not discord.InteractionType.application_command or interaction.guild_id is None:
             return None
-        action = GATED.get(str((interaction.data or {}).get("name", "")))
+        action = GATED.get(_command_name(interaction))
         if action is None:
             return None
         try:
@@ -75,7 +98,7 @@ class ModerationCog(commands.Cog):
             return
         guild_id, user_id = interaction.guild_id, interaction.user.id
         try:
-            action = GATED.get(str((interaction.data or {}).get("name", "")))
+            action = GATED.get(_command_name(interaction))
             if action is not None:
                 await self.safety.record(guild_id, user_id, action)
             if await self.bot.services.privacy.is_departed(guild_id, user_id):

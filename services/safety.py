@@ -44,6 +44,7 @@ class Action(StrEnum):
     CHECKIN = "checkin"
     HELP_REQUEST = "help_request"
     BOOKING_REQUEST = "booking_request"
+    CHANGE = "change"  # other write commands: reminder schedules, mentor profile changes, closing a request
 
 
 # What a block stops. Check-ins stay open: a blocked member can still say privately how they are doing.
@@ -62,6 +63,12 @@ LIMITS: dict[Action, Limit] = {
     Action.CHECKIN: Limit("limit_checkins_per_hour", 6, timedelta(hours=1), "check-ins an hour"),
     Action.HELP_REQUEST: Limit("limit_help_requests_per_day", 5, timedelta(days=1), "help requests a day"),
     Action.BOOKING_REQUEST: Limit("limit_booking_requests_per_day", 5, timedelta(days=1), "call requests a day"),
+    Action.CHANGE: Limit(
+        "limit_changes_per_hour",
+        30,
+        timedelta(hours=1),
+        "changes an hour (reminders, mentor profile, closing requests)",
+    ),
 }
 PENDING_BOOKINGS = Limit("limit_pending_bookings", 3, timedelta(0), "unanswered call requests at a time")
 
@@ -69,6 +76,7 @@ _WHAT = {
     Action.CHECKIN: "check in",
     Action.HELP_REQUEST: "open help requests",
     Action.BOOKING_REQUEST: "request calls with mentors",
+    Action.CHANGE: "make changes",
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from bot import PERMISSIONS
 from demo.community import Community
 from services.safety import Action, Blocked
+from storage import guilds
 from twin.people import CommandUnavailable, MessageView
 
 SEND_MESSAGES = discord.Permissions(send_messages=True).value
@@ -189,6 +190,26 @@ async def test_checkins_per_hour_are_limited_with_a_time_to_try_again(community:
     assert len(history.checkins) == 6
     c.clock.advance(hours=1)
     assert "allows" not in (await c.alice.slash("checkin", channel=c.general, status="Stuck")).text
+
+
+async def test_other_write_commands_share_a_per_hour_limit_and_reads_do_not_count(community: Community) -> None:
+    c = community
+    assert c.bot is not None
+    async with c.bot.db.transaction() as conn:
+        await guilds.update_settings(
+            conn, guild_id=c.guild.id, changes={"limit_changes_per_hour": 2}, now=c.clock.now()
+        )
+    reminders = {"every": "daily", "time": "08:30", "timezone": "Europe/Berlin"}
+    await c.alice.slash("reminders checkin", channel=c.general, **reminders)
+    for _ in range(3):  # reading is never limited
+        assert "allows" not in (await c.alice.slash("reminders show", channel=c.general)).text
+    await c.alice.slash("reminders off", channel=c.general)
+    refused = await c.alice.slash("reminders checkin", channel=c.general, **reminders)
+    assert refused.ephemeral
+    assert "This server allows 2 changes an hour" in refused.text
+    assert await c.bot.services.reminders.show(c.guild.id, c.alice.id) is None  # refused, so nothing was set
+    c.clock.advance(hours=1, seconds=1)
+    assert "Reminders set" in (await c.alice.slash("reminders checkin", channel=c.general, **reminders)).text
 
 
 # --- input hygiene ----------------------------------------------------------------------------------------------------
