@@ -184,6 +184,15 @@ class MentorCog(commands.Cog, name=COG_NAME):
         ]
         await reply(interaction, render.leave_prompt(len(upcoming)), view=leave_view())
 
+    @mentor.command(name="no-shows", description="Moderators: who missed booked calls, and how often (private)")
+    async def no_shows(self, interaction: Interaction) -> None:
+        assert interaction.guild_id is not None
+        config = await self.bot.services.setup.config(interaction.guild_id)
+        if not self.desk.is_moderator(interaction, config.moderator_role_id if config else None):
+            await reply(interaction, "Only moderators can see no-show counts; they are kept private for them.")
+            return
+        await reply(interaction, render.no_shows(await self.mentors.no_show_counts(interaction.guild_id)))
+
     # --- /mentors, /calls --------------------------------------------------------------------------------------------
 
     @app_commands.command(name="mentors", description="Mentors you can book for a short call, with their next times")

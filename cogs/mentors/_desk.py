@@ -109,7 +109,7 @@ class Desk:
                 log.warning("mentor application not posted guild=%d status=%s", interaction.guild.id, error.status)
         await reply(interaction, render.signup_done(mentor, queue_missing=not posted))
 
-    def _is_moderator(self, interaction: Interaction, moderator_role_id: int | None) -> bool:
+    def is_moderator(self, interaction: Interaction, moderator_role_id: int | None) -> bool:
         if interaction.permissions.manage_guild:
             return True
         member = interaction.user
@@ -123,7 +123,7 @@ class Desk:
         assert interaction.guild is not None
         guild = interaction.guild
         config = await self.bot.services.setup.config(guild.id)
-        if not self._is_moderator(interaction, config.moderator_role_id if config else None):
+        if not self.is_moderator(interaction, config.moderator_role_id if config else None):
             await reply(interaction, "Only moderators can approve or decline mentor applications.")
             return
         moderator = interaction.user.id

@@ -378,3 +378,14 @@ def role_note(problem: str | None) -> str:
 
 def invite_file(booking: Booking, data: bytes) -> discord.File:
     return discord.File(io.BytesIO(data), filename=f"porchlight-call-{booking.id}.ics")
+
+
+def no_shows(counts: dict[int, int]) -> str:
+    """Moderators only, ephemeral: who did not show up to a booked call, most often first."""
+    if not counts:
+        return "No missed calls have been reported on this server."
+    lines = [
+        f"<@{user_id}>: {n} missed call{'s' if n != 1 else ''}"
+        for user_id, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:40]
+    ]
+    return "**Reported no-shows** (private to moderators; from the after-call question)\n" + "\n".join(lines)
