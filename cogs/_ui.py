@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 import discord
@@ -59,6 +59,15 @@ Callback = Callable[[ItemT, discord.Interaction[Any]], Coroutine[Any, Any, None]
 # A check every slash command passes before it runs (moderator blocks, rate limits): None lets it through, a string
 # is the ephemeral refusal shown instead.
 Gate = Callable[[discord.Interaction[Any]], Awaitable[str | None]]
+
+
+def is_staff(interaction: discord.Interaction[Any], role_ids: Iterable[int | None], *permissions: str) -> bool:
+    """Whether the member holds one of ``role_ids`` (the server's configured helper or moderator roles) or has one
+    of the Discord ``permissions`` here (e.g. "manage_guild"), which stands in for a role an admin did not set."""
+    if any(getattr(interaction.permissions, name) for name in permissions):
+        return True
+    member = interaction.user
+    return isinstance(member, discord.Member) and any(member.get_role(r) for r in role_ids if r)
 
 
 async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:

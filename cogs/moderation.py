@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._ui import PorchlightTree, reply
+from cogs._ui import PorchlightTree, is_staff, reply
 from services.errors import PorchlightError
 from services.safety import Action
 
@@ -107,16 +107,8 @@ class ModerationCog(commands.Cog):
             log.warning("command bookkeeping failed interaction=%s error=%s", interaction.id, type(error).__name__)
 
     async def _is_moderator(self, interaction: Interaction) -> bool:
-        if interaction.permissions.manage_guild or interaction.permissions.manage_messages:
-            return True
         config = await self.bot.services.setup.config(interaction.guild_id or 0)
-        member = interaction.user
-        return bool(
-            config
-            and config.moderator_role_id
-            and isinstance(member, discord.Member)
-            and member.get_role(config.moderator_role_id)
-        )
+        return is_staff(interaction, [config.moderator_role_id if config else None], "manage_guild", "manage_messages")
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         if not await self._is_moderator(interaction):

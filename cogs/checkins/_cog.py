@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
-from cogs._ui import reply
+from cogs._ui import is_staff, reply
 from cogs.checkins import _render as render
 from cogs.checkins._reach import post_notice
 from cogs.checkins._views import offer_view, status_view
@@ -105,8 +105,7 @@ class CheckinCog(commands.Cog):
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
         config = await self.bot.services.setup.config(interaction.guild.id)
         role_ids = [r for r in (config.helper_role_id, config.moderator_role_id) if r] if config else []
-        allowed = interaction.permissions.manage_guild or any(interaction.user.get_role(r) for r in role_ids)
-        if not allowed:
+        if not is_staff(interaction, role_ids, "manage_guild"):
             names = [role.name for role in map(interaction.guild.get_role, role_ids) if role is not None]
             await reply(interaction, render.pulse_refused(names))
             return

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._threads import MissingThreadPermissions, missing_thread_permissions, open_private_thread
-from cogs._ui import reply
+from cogs._ui import is_staff, reply
 from cogs.help import _render as render
 from cogs.help._views import (
     after_feedback_view,
@@ -86,14 +86,8 @@ class HelpDesk:
         return channel if isinstance(channel, discord.TextChannel) else None
 
     async def _is_moderator(self, interaction: Interaction) -> bool:
-        if interaction.permissions.manage_threads:
-            return True
         config = await self.config(interaction.guild_id or 0)
-        member = interaction.user
-        return bool(
-            config and config.moderator_role_id and isinstance(member, discord.Member)
-            and member.get_role(config.moderator_role_id)
-        )  # fmt: skip
+        return is_staff(interaction, [config.moderator_role_id if config else None], "manage_threads")
 
     # --- asking ----------------------------------------------------------------------------------------------------
 
@@ -227,8 +221,8 @@ class HelpDesk:
         guild = interaction.guild
         assert guild is not None and isinstance(interaction.user, discord.Member)
         config = await self.config(guild.id)
-        roles = [r for r in (config.helper_role_id, config.moderator_role_id) if r] if config else []
-        if not (interaction.permissions.manage_threads or any(interaction.user.get_role(r) for r in roles)):
+        roles = [config.helper_role_id, config.moderator_role_id] if config else []
+        if not is_staff(interaction, roles, "manage_threads"):
             await reply(interaction, render.HELPERS_ONLY_QUEUE)
             return
         cards = await self.requests.queue(guild.id)

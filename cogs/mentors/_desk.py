@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._ui import reply
+from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
 from cogs.mentors._roster import Roster
 from cogs.mentors._views import (
@@ -110,14 +110,7 @@ class Desk:
         await reply(interaction, render.signup_done(mentor, queue_missing=not posted))
 
     def is_moderator(self, interaction: Interaction, moderator_role_id: int | None) -> bool:
-        if interaction.permissions.manage_guild:
-            return True
-        member = interaction.user
-        return (
-            moderator_role_id is not None
-            and isinstance(member, discord.Member)
-            and bool(member.get_role(moderator_role_id))
-        )
+        return is_staff(interaction, [moderator_role_id], "manage_guild")
 
     async def decide_application(self, interaction: Interaction, user_id: int, *, approve: bool) -> None:
         assert interaction.guild is not None
