@@ -30,15 +30,13 @@ No Discord here: cogs call these methods and render what comes back. Decisions:
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 import icalendar
@@ -47,6 +45,7 @@ from services.clock import Clock
 from services.contact import PhoneNumber, PhoneVault, normalize_phone
 from services.errors import PorchlightError
 from services.slots import Interval, calls_left_this_week, free_slots
+from services.timezones import UnknownTimezone, resolve_timezone
 from services.windows import format_windows, parse_windows
 from storage import guilds
 from storage import jobs as job_store
@@ -158,28 +157,12 @@ class DeleteResult:
 # -- validation helpers ---------------------------------------------------------------------------------------------
 
 
-@cache
-def _zone_names() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
-
 def validate_timezone(name: str) -> ZoneInfo:
-    """The IANA zone, or :class:`MentorError` with the closest names to pick from."""
-    cleaned = (name or "").strip().replace(" ", "_")
-    if cleaned:
-        try:
-            return ZoneInfo(cleaned)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-        lowered = {n.lower(): n for n in _zone_names()}
-        if cleaned.lower() in lowered:
-            return ZoneInfo(lowered[cleaned.lower()])
-    close = difflib.get_close_matches(cleaned, _zone_names(), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-    raise MentorError(
-        f"I don't know that time zone.{hint} Pick one from the list as you type, e.g. `Europe/London` or "
-        "`America/New_York`."
-    )
+    """The IANA zone, resolved as everywhere else (services.timezones), or :class:`MentorError` saying what to type."""
+    try:
+        return resolve_timezone(name)
+    except UnknownTimezone as unknown:
+        raise MentorError(unknown.message) from None
 
 
 def normalize_topics(topics: str | Sequence[str]) -> tuple[str, ...]:

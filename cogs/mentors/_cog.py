@@ -30,7 +30,7 @@ from services.mentors import (
     MentorError,
     validate_timezone,
 )
-from services.timezones import UnknownTimezone, resolve_timezone, suggest_timezones
+from services.timezones import suggest_timezones
 from services.windows import parse_windows
 
 if TYPE_CHECKING:
@@ -45,10 +45,7 @@ CONTACT: list[Choice[str]] = [Choice(name=name, value=value) for name, value in 
 
 def _zone(text: str) -> str:
     """A time zone as typed (IANA name or city) to its IANA name; refusal says what to type."""
-    try:
-        return resolve_timezone(text).key
-    except UnknownTimezone:
-        return validate_timezone(text).key
+    return validate_timezone(text).key
 
 
 class MentorCog(commands.Cog, name=COG_NAME):
