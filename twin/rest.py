@@ -621,6 +621,9 @@ async def post_message(request: web.Request) -> web.Response:
     if files:
         _require(perms, s.ATTACH_FILES)
     _check_message(body, files)
+    repeated = _repeated_nonce(twin, app, body)
+    if repeated is not None:
+        return json_response(twin.created_message_payload(repeated))
     if channel.is_thread and channel.archived:
         if channel.locked and not perms & s.MANAGE_THREADS:
             raise thread_archived()
@@ -629,7 +632,22 @@ async def post_message(request: web.Request) -> web.Response:
         twin.emit_thread_update(channel)
     keep_embeds = bool(perms & s.EMBED_LINKS)
     message = twin.post_message(channel, app.bot, body, files, keep_embeds=keep_embeds)
-    return json_response(message.payload(twin.base_url))
+    return json_response(twin.created_message_payload(message))
+
+
+def _repeated_nonce(twin: Twin, app: Application, body: dict[str, Any]) -> Message | None:
+    """With ``enforce_nonce``, the bot's message already created with this nonce in the window (Discord's docs:
+    "that message will be returned and no new message will be created"); a deleted one answers 404."""
+    nonce = body.get("nonce")
+    if nonce is None or not body.get("enforce_nonce"):
+        return None
+    earlier = twin.state.message_for_nonce(app.bot.id, nonce)
+    if earlier is None:
+        return None
+    if earlier.deleted:
+        raise unknown_message()
+    log.info("message %s returned again for a repeated nonce", earlier.id)
+    return earlier
 
 
 async def list_messages(request: web.Request) -> web.Response:

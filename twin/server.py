@@ -411,6 +411,7 @@ class Twin:
             tts=bool(body.get("tts")),
             member=guild.members.get(author.id) if guild and webhook_id is None else None,
             message_reference=_reference(body.get("message_reference"), channel, guild),
+            nonce=body.get("nonce"),
         )
         if interaction is not None:
             message.interaction_id = interaction.id
@@ -426,12 +427,19 @@ class Twin:
         self._resolve_mentions(message, channel, guild, body.get("allowed_mentions"))
         self.state.add_message(message)
         if ephemeral_for is None:
-            self.state.emit("MESSAGE_CREATE", self.message_event(message), _message_scope(channel))
+            self.state.emit("MESSAGE_CREATE", self.created_message_payload(message), _message_scope(channel))
             self._apply_role_mentions(message, channel, guild)
         return message
 
     def message_event(self, message: Message) -> dict[str, Any]:
         return message.payload(self.base_url)
+
+    def created_message_payload(self, message: Message) -> dict[str, Any]:
+        """The message as its create response and MESSAGE_CREATE carry it: with the sender's ``nonce``."""
+        data = message.payload(self.base_url)
+        if message.nonce is not None:
+            data["nonce"] = message.nonce
+        return data
 
     def edit_message(self, message: Message, body: dict[str, Any], files: list[Attachment] | None = None) -> None:
         """Apply a PATCH body to a message and dispatch MESSAGE_UPDATE."""

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ LOADING = 1 << 7
 
 INTERACTION_TTL_SECONDS = 15 * 60
 RESPONSE_WINDOW_SECONDS = 3.0
+# Discord: with ``enforce_nonce`` a nonce is unique per author "in the past few minutes"; the twin says five.
+NONCE_WINDOW_SECONDS = 5 * 60
 
 
 def now() -> datetime:
@@ -372,6 +375,7 @@ class Message:
     member: Member | None = None
     interaction_meta: dict[str, Any] | None = None
     message_reference: dict[str, Any] | None = None
+    nonce: int | str | None = None  # echoed only in the create response and MESSAGE_CREATE, as Discord does
 
     def payload(self, base_url: str = "") -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -525,6 +529,9 @@ class State:
         self.role_mention_adds: list[tuple[int, int, int]] = []
         self.command_overrides: dict[tuple[int, int], dict[int, bool]] = {}
         self._positions = itertools.count(1)
+        self.clock: Callable[[], float] = time.monotonic  # seconds; only windows (nonces) read it
+        # (author id, nonce as text) -> (message id, clock time it was created)
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -728,8 +735,22 @@ class State:
     def dm_between(self, a: int, b: int) -> Channel | None:
         return next((c for c in self.dms.values() if {u.id for u in c.recipients} == {a, b}), None)
 
+    def message_for_nonce(self, author_id: int, nonce: int | str) -> Message | None:
+        """The author's message created with ``nonce`` within ``NONCE_WINDOW_SECONDS``, deleted or not."""
+        key = (author_id, str(nonce))
+        found = self._nonces.get(key)
+        if found is None:
+            return None
+        message_id, created = found
+        if self.clock() - created > NONCE_WINDOW_SECONDS:
+            del self._nonces[key]
+            return None
+        return self.messages.get(message_id)
+
     def add_message(self, message: Message) -> Message:
         self.messages[message.id] = message
+        if message.nonce is not None:
+            self._nonces[(message.author.id, str(message.nonce))] = (message.id, self.clock())
         channel = self.channel(message.channel_id)
         if channel is not None and message.ephemeral_for is None:
             channel.last_message_id = message.id
