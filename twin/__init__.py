@@ -1,5 +1,6 @@
 """A local, in-memory Discord that an unmodified discord.py client talks to over HTTP and websocket."""
 
+from twin.faults import Fault, Handled
 from twin.people import BotDidNotAnswer, CommandUnavailable, MessageView, Modal, Person, Visible
 from twin.server import Faults, RequestRecord, Twin
 from twin.state import Application, Channel, Guild, Member, Message, Role, User
@@ -9,8 +10,10 @@ __all__ = [
     "BotDidNotAnswer",
     "Channel",
     "CommandUnavailable",
+    "Fault",
     "Faults",
     "Guild",
+    "Handled",
     "Member",
     "Message",
     "MessageView",

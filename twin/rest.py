@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from twin import limits
 from twin import state as s
+from twin.faults import AFTER, BEFORE, SERVER_ERRORS, Handled
 from twin.server import Twin
 from twin.state import Application, Attachment, Channel, Command, Guild, Message, Overwrite
 
@@ -112,9 +114,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return response
     finally:
         status = response.status if response is not None else 500
-        twin.requests.append(
-            _record(request.method, template, status, path, time.monotonic() - started),
-        )
+        twin.record(_record(request.method, template, status, path, time.monotonic() - started))
 
 
 def _record(method: str, template: str, status: int, path: str, seconds: float) -> Any:
@@ -148,35 +148,76 @@ async def _process(
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         request[APP] = app
     try:
-        return await handler(request)
+        response = await handler(request)
     except ApiError as error:
         log.info("%s %s -> %s %s", request.method, template, error.status, error.code)
         return error_response(error)
+    if 200 <= response.status < 300:
+        return await _apply_after_faults(request, twin, template, path, response)
+    return response
 
 
 async def _apply_faults(request: web.Request, twin: Twin, template: str, path: str) -> web.Response | None:
-    for fault in twin.faults.take(request.method, template, path):
+    for fault in twin.faults.take(request.method, template, path, BEFORE):
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "429":
-            return _rate_limited(fault.retry_after)
+            log.info("%s %s -> injected 429 (global=%s)", request.method, template, fault.is_global)
+            return rate_limited(fault.retry_after, is_global=fault.is_global)
         elif fault.kind == "5xx":
-            return json_response({"message": "Bad Gateway", "code": 0}, fault.status)
+            log.info("%s %s -> injected %s before the work", request.method, template, fault.status)
+            return server_error(fault.status)
     return None
 
 
-def _rate_limited(retry_after: float) -> web.Response:
-    headers = {
-        "Via": "1.1 google",
-        "Retry-After": str(max(1, round(retry_after))),
-        "X-RateLimit-Limit": "5",
-        "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-        "X-RateLimit-Bucket": "twin-injected",
-        "X-RateLimit-Scope": "user",
-    }
-    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+async def _apply_after_faults(
+    request: web.Request, twin: Twin, template: str, path: str, response: web.StreamResponse
+) -> web.StreamResponse:
+    """The work is done: run ``on_done`` hooks, then answer an injected 5xx instead of the result if one applies."""
+    faults = twin.faults.take(request.method, template, path, AFTER)
+    if not faults:
+        return response
+    data: Any = None
+    if isinstance(response, web.Response) and isinstance(response.body, bytes) and response.body:
+        data = json.loads(response.body)
+    handled = Handled(request.method, template, path, response.status, data)
+    for fault in faults:
+        if fault.callback is not None:
+            await fault.callback(handled)
+    failing = next((f for f in faults if f.kind == "5xx-after"), None)
+    if failing is None:
+        return response
+    log.info("%s %s -> injected %s after the work", request.method, template, failing.status)
+    return server_error(failing.status)
+
+
+def server_error(status: int) -> web.Response:
+    """A 5xx in Discord's error shape."""
+    return json_response({"message": f"{status}: {SERVER_ERRORS[status]}", "code": 0}, status)
+
+
+def rate_limited(
+    retry_after: float, *, is_global: bool = False, bucket: str = "twin-injected", limit: int = 5
+) -> web.Response:
+    """A 429 as Discord sends it: ``Via`` (without it discord.py assumes a Cloudflare ban), ``retry_after`` and
+    ``global`` in the body; a per-route one with the bucket headers and scope ``user``, a global one with
+    ``X-RateLimit-Global: true`` and scope ``global`` and no bucket headers (a partial set would break discord.py).
+    """
+    headers = {"Via": "1.1 google", "Retry-After": str(max(1, math.ceil(retry_after)))}
+    if is_global:
+        headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"})
+    else:
+        headers.update(
+            {
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+                "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                "X-RateLimit-Bucket": bucket,
+                "X-RateLimit-Scope": "user",
+            }
+        )
+    body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": is_global}
     return json_response(body, 429, headers)
 
 

@@ -6,7 +6,7 @@ A test builds the world (applications, guilds, roles, channels, members), starts
 
 from __future__ import annotations
 
-import fnmatch
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from twin import state as s
+from twin.faults import Fault, Faults
 from twin.gateway import DIRECT_MESSAGES, GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, Gateway
 from twin.state import (
     Application,
@@ -40,55 +41,6 @@ _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 
 
-@dataclass
-class Fault:
-    method: str
-    pattern: str
-    kind: str
-    times: int | None
-    status: int = 0
-    retry_after: float = 0.0
-    seconds: float = 0.0
-
-    def matches(self, method: str, template: str, path: str) -> bool:
-        if self.method not in ("*", method.upper()):
-            return False
-        return fnmatch.fnmatchcase(template, self.pattern) or fnmatch.fnmatchcase(path, self.pattern)
-
-
-class Faults:
-    """Injected failures, matched against the route template (``/channels/{channel_id}/messages``) or the path."""
-
-    def __init__(self) -> None:
-        self.active: list[Fault] = []
-
-    def rate_limit(self, method: str, route_pattern: str, times: int = 1, retry_after: float = 0.05) -> None:
-        """Answer the next ``times`` matching requests with a 429 that discord.py retries."""
-        self.active.append(Fault(method.upper(), route_pattern, "429", times, retry_after=retry_after))
-
-    def server_error(self, method: str, route_pattern: str, status: int = 502, times: int = 1) -> None:
-        """Answer the next ``times`` matching requests with a 5xx."""
-        self.active.append(Fault(method.upper(), route_pattern, "5xx", times, status=status))
-
-    def delay(self, method: str, route_pattern: str, seconds: float, times: int | None = None) -> None:
-        """Delay matching requests (all of them unless ``times``) by ``seconds`` before handling."""
-        self.active.append(Fault(method.upper(), route_pattern, "delay", times, seconds=seconds))
-
-    def take(self, method: str, template: str, path: str) -> list[Fault]:
-        taken = []
-        for fault in list(self.active):
-            if fault.matches(method, template, path):
-                taken.append(fault)
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.active.remove(fault)
-        return taken
-
-    def clear(self) -> None:
-        self.active.clear()
-
-
 @dataclass(frozen=True)
 class RequestRecord:
     method: str
@@ -96,6 +48,31 @@ class RequestRecord:
     status: int
     path: str
     seconds: float
+
+
+@dataclass(eq=False)
+class _RequestWatcher:
+    match: Fault
+    count: int
+    status: int | None
+    seen: list[RequestRecord] = field(default_factory=list)
+    future: asyncio.Future[list[RequestRecord]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def offer(self, record: RequestRecord) -> bool:
+        """Count ``record`` if it matches; True once the future is done (resolved or cancelled)."""
+        if self.future.done():
+            return True
+        if self.status is not None and record.status != self.status:
+            return False
+        if not self.match.matches(record.method, record.route, record.path):
+            return False
+        self.seen.append(record)
+        if len(self.seen) >= self.count:
+            self.future.set_result(list(self.seen))
+            return True
+        return False
 
 
 @dataclass
@@ -112,6 +89,28 @@ class Twin:
     def __post_init__(self) -> None:
         self.gateway = Gateway(self)
         self._runner: web.AppRunner | None = None
+        self._watchers: list[_RequestWatcher] = []
+
+    # ------------------------------------------------------------------ requests
+
+    def record(self, record: RequestRecord) -> None:
+        """Keep a handled request and wake whoever waits for it (``requests_handled``)."""
+        self.requests.append(record)
+        for watcher in list(self._watchers):
+            if watcher.offer(record):
+                self._watchers.remove(watcher)
+
+    def requests_handled(
+        self, method: str, route_pattern: str, count: int = 1, *, status: int | None = None
+    ) -> asyncio.Future[list[RequestRecord]]:
+        """A future resolved with the first ``count`` matching requests handled from now on.
+
+        Create it before the action, then await it (``asyncio.wait_for(future, within)``). ``route_pattern`` is
+        an fnmatch pattern over the route template or the path, as for faults; ``status`` narrows to one status.
+        """
+        watcher = _RequestWatcher(Fault(method.upper(), route_pattern, "watch", None), count, status)
+        self._watchers.append(watcher)
+        return watcher.future
 
     # ------------------------------------------------------------------ lifecycle
 
