@@ -900,7 +900,7 @@ async def attachment_file(request: web.Request) -> web.StreamResponse:
 
 def build_app(twin: Twin) -> web.Application:
     """The aiohttp application serving REST, the gateway and attachment downloads."""
-    from twin import interactions
+    from twin import interactions, threads
 
     app = web.Application(middlewares=[api_middleware], client_max_size=64 * 1024 * 1024)
     app[TWIN] = twin
@@ -948,6 +948,7 @@ def build_app(twin: Twin) -> web.Application:
         ("GET", "/channels/{channel_id}/thread-members/{user_id}", get_thread_member),
         ("PUT", "/channels/{channel_id}/thread-members/{user_id}", add_thread_member),
         ("DELETE", "/channels/{channel_id}/thread-members/{user_id}", remove_thread_member),
+        *threads.ROUTES,
         *interactions.ROUTES,
     ]
     for method, path, handler in routes:
