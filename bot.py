@@ -20,12 +20,14 @@ import discord
 from discord.ext import commands
 
 from cogs import EXTENSIONS
+from cogs._effects import EffectRunner
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
 from services.checkins import CheckinService
 from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
 from services.contact import PhoneVault
+from services.effects import Outbox
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
@@ -78,6 +80,7 @@ class Services:
     setup: SetupService
     command_sync: CommandSyncLedger
     jobs: JobDispatcher
+    outbox: Outbox
     checkins: CheckinService
     reminders: ReminderService
     reach_outs: ReachOutService
@@ -98,6 +101,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
         setup=SetupService(db, clock),
         command_sync=CommandSyncLedger(db),
         jobs=jobs,
+        outbox=Outbox(db, jobs, clock),
         checkins=checkins,
         reminders=ReminderService(db, jobs, clock),
         reach_outs=ReachOutService(db, clock),
@@ -150,10 +154,12 @@ class PorchlightBot(commands.Bot):
         self.services = services
         self.run_jobs = run_jobs
         self.draining = False
+        self.effects = EffectRunner(self)
         self._jobs_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Future[None] | None = None
 
     async def setup_hook(self) -> None:
+        self.services.jobs.register(self.effects.job_kind())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

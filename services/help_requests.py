@@ -40,6 +40,11 @@ Decisions:
   Closing is idempotent. The close note is member-written, so it is returned for the thread, never stored.
 - Reopening: only the asker, within ``reopen_days`` (7) of the close, not when the thread was deleted or the asker
   had left, and within the open-request limit. A reopen forgets the previous close and its feedback.
+- Discord side effects (the thread, its opening message, the queue card, posts in the thread, DMs) are recorded as
+  effects (``services/effects.py``) in the same transaction as the change that implies them, under the subject
+  ``help:<id>``; the Discord layer carries them out once, in order. A new request's "your thread is ready" DM waits
+  a minute and is cancelled when the member was told in the interaction's own answer
+  (:meth:`HelpRequestService.asker_told`), so a crash or a Discord hiccup before that answer still tells them.
 - /privacy delete closes the member's live requests, blanks body, wants and submit key and unlinks the rows from
   them (``asker_id`` NULL); claims they made as a helper are released and unlinked. Anonymous counts remain.
 """
@@ -55,6 +60,7 @@ from typing import Any
 import aiosqlite
 
 from services.clock import Clock
+from services.effects import Outbox
 from services.errors import NotConfigured, PorchlightError
 from services.jobs import JobDispatcher
 from storage import guilds
@@ -68,6 +74,33 @@ from storage.jobs import DuplicateJob, Job
 log = logging.getLogger(__name__)
 
 ESCALATE_JOB = "help.escalate"
+
+
+class HelpEffect(StrEnum):
+    """The Discord side effects of help requests, carried out by ``cogs/help/_effects.py``."""
+
+    THREAD = "help.thread"  # find-or-create the private thread with the asker in it; the request becomes open
+    OPENING = "help.opening"  # the thread's opening message
+    CARD = "help.card"  # the queue card as the request stands when it runs (posted or edited)
+    TELL_ASKER = "help.tell_asker"  # "your thread is ready" by DM, unless the interaction's answer said so
+    JOINED = "help.joined"  # add the claiming helper to the thread and say so there
+    RELEASED = "help.released"  # say a helper stepped back (or lost the role) and take them out
+    CLOSED = "help.closed"  # archive and lock the thread (an idle close says why first)
+    FEEDBACK = "help.feedback"  # "Did this help?" by DM
+    REOPENED = "help.reopened"  # unarchive and tell the helpers
+    ESCALATED = "help.escalated"  # re-post the card with the roles mentioned; remove the old card
+    ESCALATION_DM = "help.escalation_dm"  # tell the asker helpers were asked again
+    IDLE_ASK = "help.idle_ask"  # "Is this sorted?" in the thread
+    GONE_DM = "help.gone_dm"  # the thread was deleted by staff: tell the asker
+
+
+TELL_ASKER_AFTER = timedelta(minutes=1)
+
+
+def help_subject(request_id: int) -> str:
+    return f"help:{request_id}"
+
+
 IDLE_JOB = "help.idle_check"
 
 BODY_LIMIT = 1500
@@ -478,6 +511,7 @@ class HelpRequestService:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
+        self.outbox = Outbox(db, dispatcher, clock)
 
     # -- settings and lookups --
 
@@ -598,8 +632,16 @@ class HelpRequestService:
                 submit_key=key,
                 now=now,
             )
+            for effect in (HelpEffect.THREAD, HelpEffect.OPENING, HelpEffect.CARD):
+                await self._effect(conn, request, effect)
+            await self._effect(conn, request, HelpEffect.TELL_ASKER, delay=TELL_ASKER_AFTER)
         log.info("help request opened id=%d guild_id=%d number=%d", request.id, guild_id, request.number)
         return OpenOutcome(request, created=True)
+
+    async def asker_told(self, request_id: int) -> None:
+        """The interaction's own answer gave the member their thread: the fallback DM is not needed."""
+        async with self.db.transaction() as conn:
+            await self.outbox.cancel(conn, help_subject(request_id), HelpEffect.TELL_ASKER)
 
     async def attach_thread(self, request_id: int, thread_id: int, queue_message_id: int | None) -> HelpRequest:
         """The private thread exists (and the queue card, when posted): the request is ``open``; escalation is
@@ -673,15 +715,18 @@ class HelpRequestService:
             updated = await store.mark_claimed(conn, request_id, now=now)
             assert updated is not None
             claims.append(claim)
+            await self._effect(conn, updated, HelpEffect.JOINED, args={"helper_id": helper_id})
+            await self._effect(conn, updated, HelpEffect.CARD)
         if request.awaiting_since is not None:
             await self._cancel_jobs(request, ESCALATE_JOB)
         await self._arm_idle(updated, idle_days=settings.idle_days)
         log.info("help request claimed id=%d helper_id=%d helpers=%d", request_id, helper_id, len(claims))
         return ClaimOutcome(updated, claim, already=False, first_claim=first_claim, helper_ids=_ids(claims))
 
-    async def release(self, request_id: int, helper_id: int) -> ReleaseOutcome:
+    async def release(self, request_id: int, helper_id: int, *, why: str | None = "released") -> ReleaseOutcome:
         """The helper steps back. When nobody holds an open request any more, it waits again and escalation is
-        re-armed from now."""
+        re-armed from now. ``why`` is what the thread is told ("released", "lost_role"); None when the helper
+        never got in (adding them failed), so nothing is said."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
             request = await store.get(conn, request_id)
@@ -694,6 +739,13 @@ class HelpRequestService:
                 marked = await store.mark_awaiting(conn, request_id, since=now)
                 assert marked is not None
                 request = marked
+            if released:
+                if why is None:
+                    await self.outbox.cancel(conn, help_subject(request_id), HelpEffect.JOINED)
+                elif request.status == "open":
+                    args = {"helper_id": helper_id, "why": why, "unclaimed": unclaimed}
+                    await self._effect(conn, request, HelpEffect.RELEASED, args=args)
+                await self._effect(conn, request, HelpEffect.CARD)
         if unclaimed:
             await self._cancel_jobs(request, IDLE_JOB)
             await self._arm_escalation(request)
@@ -721,6 +773,8 @@ class HelpRequestService:
             if request is None:
                 raise _not_found()
             claims = await store.active_claims(conn, request_id)
+            if closed is not None:
+                await self._closing_effects(conn, closed, why)
         if closed is not None:
             await self._cancel_jobs(request, ESCALATE_JOB)
             await self._cancel_jobs(request, IDLE_JOB)
@@ -785,6 +839,8 @@ class HelpRequestService:
             claims = await store.active_claims(conn, request_id)
             reopened = await store.reopen(conn, request_id, now=now, awaiting=not claims)
             assert reopened is not None
+            await self._effect(conn, reopened, HelpEffect.REOPENED)
+            await self._effect(conn, reopened, HelpEffect.CARD)
         if claims:
             await self._arm_idle(reopened, idle_days=settings.idle_days)
         else:
@@ -853,6 +909,7 @@ class HelpRequestService:
                     assert asked is not None
                     request = asked
                     action = IdleAction.ASK
+                    await self._effect(conn, request, HelpEffect.IDLE_ASK)
                     next_at = now + timedelta(days=settings.idle_close_after_days)
             else:
                 due = request.idle_asked_at + timedelta(days=settings.idle_close_after_days)
@@ -865,6 +922,7 @@ class HelpRequestService:
                     assert closed is not None
                     request = closed
                     action = IdleAction.CLOSE
+                    await self._closing_effects(conn, closed, CloseReason.IDLE)
         if closed is not None:
             await self._cancel_jobs(closed, ESCALATE_JOB)
             log.info("help request closed id=%d reason=idle", request_id)
@@ -900,11 +958,14 @@ class HelpRequestService:
             raised = await store.raise_escalation(conn, request_id, level)
             if raised is None:
                 return None
-        roles: list[int] = []
-        if config is not None and config.helper_role_id is not None:
-            roles.append(config.helper_role_id)
-        if level >= 2 and config is not None and config.moderator_role_id is not None:
-            roles.append(config.moderator_role_id)
+            roles: list[int] = []
+            if config is not None and config.helper_role_id is not None:
+                roles.append(config.helper_role_id)
+            if level >= 2 and config is not None and config.moderator_role_id is not None:
+                roles.append(config.moderator_role_id)
+            args = {"level": level, "previous": request.escalation_level, "roles": roles}
+            await self._effect(conn, raised, HelpEffect.ESCALATED, args=args)
+            await self._effect(conn, raised, HelpEffect.ESCALATION_DM, args={"level": level})
         log.info("help request escalated id=%d level=%d", request_id, level)
         return Escalation(raised, level, request.escalation_level, tuple(roles), notify_asker=True)
 
@@ -925,7 +986,7 @@ class HelpRequestService:
     async def helper_lost_role(self, guild_id: int, user_id: int) -> list[ReleaseOutcome]:
         """The helper lost the helper role (or left): their claims on live requests are released."""
         claims = await store.active_claims_of_helper(self.db.conn, guild_id, user_id)
-        return [await self.release(c.request_id, user_id) for c in claims]
+        return [await self.release(c.request_id, user_id, why="lost_role") for c in claims]
 
     async def rearm_jobs(self) -> int:
         """Give every live request the jobs its state calls for when they are missing (a crash between commit and
@@ -1008,6 +1069,38 @@ class HelpRequestService:
             await self.dispatcher.cancel(kind=kind, guild_id=guild_id, user_id=user_id)
         log.info("help request data deleted guild_id=%d user_id=%d rows=%d", guild_id, user_id, count)
         return count
+
+    # -- effects --
+
+    async def _effect(
+        self,
+        conn: aiosqlite.Connection,
+        request: HelpRequest,
+        kind: HelpEffect,
+        *,
+        args: dict[str, Any] | None = None,
+        delay: timedelta = timedelta(0),
+    ) -> None:
+        subject = help_subject(request.id)
+        if kind is HelpEffect.CARD:  # a card shows the request as it stands when it runs: one pending is enough
+            await self.outbox.cancel(conn, subject, HelpEffect.CARD)
+        await self.outbox.record(
+            conn, subject, kind, guild_id=request.guild_id, user_id=request.asker_id, args=args, delay=delay
+        )
+
+    async def _closing_effects(self, conn: aiosqlite.Connection, request: HelpRequest, why: CloseReason) -> None:
+        """Archive and lock the thread, show the card as closed, and ask the asker "Did this help?" — or, when
+        staff deleted the thread, tell the asker; when the asker left, ask nobody."""
+        await self.outbox.cancel(conn, help_subject(request.id), HelpEffect.IDLE_ASK, HelpEffect.TELL_ASKER)
+        if why is CloseReason.THREAD_DELETED:
+            await self._effect(conn, request, HelpEffect.CARD)
+            await self._effect(conn, request, HelpEffect.GONE_DM)
+            return
+        if request.thread_id is not None:
+            await self._effect(conn, request, HelpEffect.CLOSED, args={"idle": why is CloseReason.IDLE})
+        await self._effect(conn, request, HelpEffect.CARD)
+        if why is not CloseReason.ASKER_LEFT and request.thread_id is not None:
+            await self._effect(conn, request, HelpEffect.FEEDBACK)
 
     # -- jobs --
 

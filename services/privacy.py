@@ -43,6 +43,7 @@ from services.mentors import MentorService
 from services.reminders import describe
 from services.safety import SafetyService
 from storage import checkins as checkin_store
+from storage import effects as effects_store
 from storage import guilds
 from storage import jobs as jobs_store
 from storage import privacy as store
@@ -256,6 +257,7 @@ class PrivacyService:
         other = await self.safety.purge()
         async with self.db.transaction() as conn:
             other += await jobs_store.purge_finished(conn, before=now - FINISHED_JOBS_KEEP)
+            other += await effects_store.purge_finished(conn, before=now - FINISHED_JOBS_KEEP)
         log.info("retention purge checkins=%d requests=%d other=%d", checkins, requests, other)
         return RetentionReport(checkins, requests, other)
 

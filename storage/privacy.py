@@ -23,6 +23,7 @@ GUILD_TABLES = (
     "bookings",
     "mentors",
     "jobs",
+    "effects",
     "member_blocks",
     "rate_events",
     "member_departures",
@@ -32,11 +33,14 @@ GUILD_TABLES = (
 
 
 async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    """After each feature deleted its own rows: the member's jobs here (any status), reach-outs they took as a
-    helper, and their id on mentor approvals they decided as a moderator."""
+    """After each feature deleted its own rows: the member's jobs and recorded effects here (any status),
+    reach-outs they took as a helper, and their id on mentor approvals they decided as a moderator."""
     deleted = 0
     for sql in (
         "DELETE FROM jobs WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM effects WHERE guild_id = ? AND user_id = ?",
+        # Effects about someone else that name the member (a helper's claim on another member's request).
+        "DELETE FROM effects WHERE guild_id = ? AND EXISTS (SELECT 1 FROM json_each(args) AS a WHERE a.value = ?)",
         "DELETE FROM checkin_reach_outs WHERE guild_id = ? AND helper_id = ?",
         "UPDATE mentors SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
     ):

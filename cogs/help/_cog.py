@@ -13,6 +13,7 @@ from discord.ext import commands, tasks
 
 from cogs._ui import answer_error
 from cogs.help._desk import HelpDesk
+from cogs.help._effects import HelpEffects
 from cogs.help._views import ASK_FORM, THANKS_FORM, submitted_values
 from services.help_requests import ESCALATE_JOB, IDLE_JOB, NOTE_LIMIT, TOPICS
 from services.jobs import JobKind
@@ -30,6 +31,7 @@ class HelpCog(commands.Cog, name="Help"):
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.desk = HelpDesk(bot)
+        self.effects = HelpEffects(self.desk, bot.effects)
 
     async def cog_load(self) -> None:
         jobs = self.bot.services.jobs

@@ -5,35 +5,27 @@ the service. Member-written text goes only into the private thread, the asker's 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._threads import MissingThreadPermissions, missing_thread_permissions, open_private_thread
 from cogs._ui import is_staff, reply
 from cogs.help import _render as render
-from cogs.help._views import (
-    after_feedback_view,
-    ask_modal,
-    card_view,
-    feedback_view,
-    opening_view,
-    send_form,
-    sorted_view,
-)
+from cogs.help._effects import NO_PING, ping
+from cogs.help._views import after_feedback_view, ask_modal, send_form, sorted_view
+from services.effects import Landed
 from services.errors import PorchlightError
 from services.help_requests import (
-    CloseOutcome,
     CloseReason,
+    HelpEffect,
     HelpRequestRefused,
     IdleAction,
-    ReleaseOutcome,
+    help_subject,
     request_id_of,
 )
+from storage.effects import Effect
 from storage.guilds import GuildConfig
 from storage.help_requests import HelpRequest
 from storage.jobs import Job
@@ -45,20 +37,13 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 DMS_CLOSED = 50007
-NO_PING = discord.AllowedMentions.none()
-
-
-def ping(*user_ids: int | None) -> discord.AllowedMentions:
-    """Mention these members only: never a role inside a thread (that would add every holder of the role)."""
-    users = [discord.Object(u) for u in user_ids if u]
-    return discord.AllowedMentions(everyone=False, roles=False, users=users, replied_user=False)
 
 
 class HelpDesk:
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.requests = bot.services.help_requests
-        self._locks: dict[int, asyncio.Lock] = {}
+        self.outbox = bot.services.outbox
 
     # --- lookups ---------------------------------------------------------------------------------------------------
 
@@ -78,12 +63,6 @@ class HelpDesk:
         except (discord.NotFound, discord.Forbidden):
             return None
         return channel if isinstance(channel, discord.Thread) else None
-
-    def _queue_channel(self, guild: discord.Guild | None, config: GuildConfig | None) -> discord.TextChannel | None:
-        if guild is None or config is None or config.queue_channel_id is None:
-            return None
-        channel = guild.get_channel(config.queue_channel_id)
-        return channel if isinstance(channel, discord.TextChannel) else None
 
     async def _is_moderator(self, interaction: Interaction) -> bool:
         config = await self.config(interaction.guild_id or 0)
@@ -125,97 +104,48 @@ class HelpDesk:
             text, embed = render.refused_with_draft(error.message, error.draft)
             await reply(interaction, text, **({"embed": embed} if embed else {}))
             return
-        request, missing = await self.materialize(guild, outcome.request.id)
-        if missing:
-            config = await self.config(guild.id)
-            await reply(
-                interaction, render.pending(request, missing, (config.help_channel_id if config else None) or 0)
-            )
+        request, blocked = await self.materialize(outcome.request.id)
+        if request.status == "open":
+            await reply(interaction, render.opened(request, outcome.created))
+            await self.requests.asker_told(request.id)
             return
-        await reply(interaction, render.opened(request, outcome.created))
-
-    def _lock(self, request_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(request_id, asyncio.Lock())
-
-    async def materialize(self, guild: discord.Guild, request_id: int) -> tuple[HelpRequest, list[str]]:
-        """Find-or-create the request's private thread, opening message and queue card. Returns the request and,
-        when the bot lacks a permission, what is missing (the request stays stored for a later retry)."""
-        async with self._lock(request_id):
-            request = await self.requests.get(request_id)
-            if request is None:
-                raise PorchlightError("That help request is gone. Use /ask to start a new one.")
-            if request.status != "pending_thread":
-                return request, []
+        # Saved, but the thread is not there yet: the member is DMed the link as soon as it is.
+        await self.outbox.hasten(help_subject(request.id), HelpEffect.TELL_ASKER)
+        if blocked:
             config = await self.config(guild.id)
-            parent = guild.get_channel(config.help_channel_id) if config and config.help_channel_id else None
-            if not isinstance(parent, discord.TextChannel):
-                return request, ["a help channel it can use (run `/setup channels`)"]
-            missing = missing_thread_permissions(parent)
-            if missing:
-                await self._post_pending_card(request)
-                return request, missing
-            try:
-                thread = await open_private_thread(parent, render.thread_name(request), members=[request.asker_id])
-            except MissingThreadPermissions as error:
-                await self._post_pending_card(request)
-                return request, error.missing
-            except discord.NotFound:  # the member left between submitting and now
-                outcomes = await self.requests.asker_left(guild.id, request.asker_id or 0)
-                return (outcomes[0].request if outcomes else request), []
-            content, embed = render.opening(request)
-            await thread.send(content, embed=embed, view=opening_view(request.id), allowed_mentions=NO_PING)
-            request = await self.requests.attach_thread(request.id, thread.id, request.queue_message_id)
-            await self.update_card(request.id)
-            log.info("help thread opened guild=%d request=%d thread=%d", guild.id, request.id, thread.id)
-            return request, []
+            channel_id = (config.help_channel_id if config else None) or 0
+            await reply(interaction, render.pending(request, blocked, channel_id))
+        else:
+            await reply(interaction, render.saved(request))
 
-    async def _post_pending_card(self, request: HelpRequest) -> None:
-        """Staff learn from the queue that a request waits for a permission (nameless, like every card)."""
-        if request.queue_message_id is None:
-            await self.update_card(request.id)
+    async def materialize(self, request_id: int) -> tuple[HelpRequest, list[str]]:
+        """Carry out the request's recorded effects (thread, opening message, card...). Returns the request as it
+        then stands and, when the bot lacks a permission, what is missing (the effects wait for the fix)."""
+        flush = await self.bot.effects.flush(help_subject(request_id))
+        request = await self.requests.get(request_id)
+        if request is None:
+            raise PorchlightError("That help request is gone. Use /ask to start a new one.")
+        return request, flush.blocked or []
 
     async def retry_pending(self, guild: discord.Guild) -> int:
-        """Open the threads of requests stored while a permission was missing; DM each asker the link."""
+        """Open the threads of requests stored while a permission was missing (their askers are DMed the link)."""
         opened = 0
         for pending in await self.requests.pending_threads(guild.id):
-            request, missing = await self.materialize(guild, pending.id)
+            request, missing = await self.materialize(pending.id)
             if missing:
                 break  # still missing: the others would fail the same way
-            if request.status == "open" and request.asker_id is not None:
-                opened += 1
-                await self.dm(request.asker_id, render.thread_ready_dm(request, guild.name))
+            opened += request.status == "open"
         if opened:
             log.info("help threads opened after a permission fix guild=%d count=%d", guild.id, opened)
         return opened
 
     # --- the queue card --------------------------------------------------------------------------------------------
 
-    async def update_card(self, request_id: int) -> None:
-        """Show the card as it stands now: edit it, or post it when it is missing (never posted, or deleted)."""
-        card = await self.requests.card(request_id)
-        request = await self.requests.get(request_id)
-        assert request is not None
-        guild = self.bot.get_guild(request.guild_id)
-        queue = self._queue_channel(guild, await self.config(request.guild_id))
-        if queue is None:
-            return
-        embed, view = render.card_embed(card), card_view(card)
-        if request.queue_message_id is not None:
-            try:
-                await queue.get_partial_message(request.queue_message_id).edit(embed=embed, view=view)
-                return
-            except discord.NotFound:
-                if card.status == "closed":
-                    return
-            except discord.HTTPException as error:
-                log.warning("queue card edit failed request=%d status=%s", request_id, error.status)
-                return
-        try:
-            message = await queue.send(embed=embed, view=view, allowed_mentions=NO_PING)
-        except discord.HTTPException as error:
-            log.warning("queue card post failed request=%d status=%s", request_id, error.status)
-            return
-        await self.requests.set_queue_message(request_id, message.id)
+    def queue_channel(self, guild: discord.Guild | None, config: GuildConfig | None) -> discord.TextChannel | None:
+        if guild is None or config is None or config.queue_channel_id is None:
+            return None
+        channel = guild.get_channel(config.queue_channel_id)
+        return channel if isinstance(channel, discord.TextChannel) else None
 
     async def queue_list(self, interaction: Interaction) -> None:
         guild = interaction.guild
@@ -246,25 +176,19 @@ class HelpDesk:
             await reply(interaction, f"You're already helping with request #{request.number}: <#{request.thread_id}>.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        thread = await self.thread_of(request)
-        if thread is None:
-            await self.requests.release(request_id, member.id)
+        if await self.thread_of(request) is None:
+            await self.requests.release(request_id, member.id, why=None)
             await self.thread_deleted(request.thread_id or 0)
             raise PorchlightError(f"The thread of request #{request.number} is gone, so the request is closed.")
-        try:
-            await _unarchive(thread)
-            await thread.add_user(member)
-        except discord.HTTPException as error:
-            log.warning("help claim could not add helper request=%d status=%s", request_id, error.status)
-            await self.requests.release(request_id, member.id)
-            await self.update_card(request_id)
+        _, blocked = await self.materialize(request_id)
+        if blocked:
+            await self.requests.release(request_id, member.id, why=None)
+            await self.materialize(request_id)
             raise PorchlightError(
                 f"I couldn't add you to the thread of request #{request.number} — I may be missing Manage Threads in "
                 "the help channel. Your claim was undone; a moderator can check with `/setup check`."
-            ) from None
-        await thread.send(render.joined(member.id, request.asker_id), allowed_mentions=ping(request.asker_id))
-        await self.update_card(request_id)
-        await reply(interaction, f"Thank you. You're in the private thread: {thread.mention}")
+            )
+        await reply(interaction, f"Thank you. You're in the private thread: <#{request.thread_id}>")
 
     async def release(self, interaction: Interaction, request_id: int) -> None:
         member = interaction.user
@@ -274,17 +198,8 @@ class HelpDesk:
             await reply(interaction, f"You weren't holding request #{request.number}, so there's nothing to release.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._after_release(outcome, member.id, render.released(member.id, outcome.unclaimed))
+        await self.materialize(request_id)
         await reply(interaction, f"Released request #{request.number}. Thanks for letting the others know.")
-
-    async def _after_release(self, outcome: ReleaseOutcome, helper_id: int, text: str) -> None:
-        thread = await self.thread_of(outcome.request) if outcome.request.status == "open" else None
-        if thread is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await _unarchive(thread)
-                await thread.send(text, allowed_mentions=NO_PING)
-                await thread.remove_user(discord.Object(helper_id))
-        await self.update_card(outcome.request.id)
 
     # --- closing and reopening -------------------------------------------------------------------------------------
 
@@ -306,24 +221,7 @@ class HelpDesk:
         card = await self.requests.card(request_id)
         text = render.closed_in_thread(interaction.user.id, outcome.note, card.status_text)
         await interaction.response.send_message(text, ephemeral=False, allowed_mentions=NO_PING)
-        await self.after_close(outcome)
-
-    async def after_close(self, outcome: CloseOutcome, *, announce: str | None = None, feedback: bool = True) -> None:
-        """Archive and lock the thread, show the card as closed, and ask the asker "Did this help?" by DM."""
-        request = outcome.request
-        thread = await self.thread_of(request)
-        if thread is not None:
-            try:
-                if announce:
-                    await _unarchive(thread)
-                    await thread.send(announce, allowed_mentions=NO_PING)
-                await thread.edit(archived=True, locked=True)
-            except discord.HTTPException as error:
-                log.warning("help thread archive failed request=%d status=%s", request.id, error.status)
-        await self.update_card(request.id)
-        guild = self.bot.get_guild(request.guild_id)
-        if feedback and request.asker_id is not None and guild is not None:
-            await self.dm(request.asker_id, render.feedback_dm(request, guild.name), feedback_view(request.id))
+        await self.materialize(request_id)
 
     async def feedback(self, interaction: Interaction, request_id: int, helped: bool) -> None:
         outcome = await self.requests.record_feedback(request_id, interaction.user.id, helped)
@@ -334,13 +232,14 @@ class HelpDesk:
         )
 
     async def send_thanks(self, interaction: Interaction, request_id: int, thanks: str | None) -> None:
+        """Forward a thank-you (not stored, so not an effect): the nonce per helper, from the submission's id, keeps
+        a retried send from posting it twice."""
         outcome = await self.requests.record_feedback(request_id, interaction.user.id, True, thanks)
         guild = self.bot.get_guild(outcome.request.guild_id)
         sent = 0
-        for helper_id in outcome.forward_to:
-            if outcome.thanks and await self.dm(
-                helper_id, render.thanks_dm(outcome.request, guild.name if guild else "the server", outcome.thanks)
-            ):
+        for index, helper_id in enumerate(outcome.forward_to):
+            text = render.thanks_dm(outcome.request, guild.name if guild else "the server", outcome.thanks or "")
+            if outcome.thanks and await self.dm(helper_id, text, nonce=f"thanks-{interaction.id}-{index}"[:25]):
                 sent += 1
         await reply(interaction, f"Sent to {sent} helper{'s' if sent != 1 else ''}. Thank you for closing the loop.")
 
@@ -351,15 +250,10 @@ class HelpDesk:
             await reply(interaction, f"Request #{request.number} is already open: <#{request.thread_id}>.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        thread = await self.thread_of(request)
-        if thread is None:
+        if await self.thread_of(request) is None:
             await self.thread_deleted(request.thread_id or 0)
             raise PorchlightError(f"The thread of request #{request.number} is gone. Use /ask to start a new one.")
-        await thread.edit(archived=False, locked=False)
-        helpers = [c.helper_id for c in await self.requests.helpers(request_id)]
-        who = " ".join(f"<@{h}>" for h in helpers if h)
-        await thread.send(f"{who} The member reopened this request.".strip(), allowed_mentions=ping(*helpers))
-        await self.update_card(request_id)
+        await self.materialize(request_id)
         await reply(interaction, f"Reopened: <#{request.thread_id}>.")
 
     # --- inside the thread -----------------------------------------------------------------------------------------
@@ -403,65 +297,24 @@ class HelpDesk:
     # --- jobs --------------------------------------------------------------------------------------------------------
 
     async def run_escalation(self, job: Job) -> None:
-        """``help.escalate``: re-post the card (delete the old one), mention the roles in the queue, DM the asker."""
+        """``help.escalate``: the service records the re-post and the asker's DM; they are carried out here (or, after
+        a crash or a Discord error, by the effects job)."""
         escalation = await self.requests.escalate(request_id_of(job))
-        if escalation is None:
-            return
-        request = escalation.request
-        guild = self.bot.get_guild(request.guild_id)
-        queue = self._queue_channel(guild, await self.config(request.guild_id))
-        if queue is not None:
-            card = await self.requests.card(request.id)
-            roles = discord.AllowedMentions(
-                everyone=False, users=False, roles=[discord.Object(r) for r in escalation.mention_role_ids]
-            )
-            try:
-                new = await queue.send(
-                    render.escalation_text(escalation),
-                    embed=render.card_embed(card),
-                    view=card_view(card),
-                    allowed_mentions=roles,
-                )
-            except discord.HTTPException as error:
-                log.warning("escalation repost failed request=%d status=%s", request.id, error.status)
-            else:
-                if request.queue_message_id is not None:
-                    with contextlib.suppress(discord.HTTPException):
-                        await queue.get_partial_message(request.queue_message_id).delete()
-                await self.requests.set_queue_message(request.id, new.id)
-        if escalation.notify_asker and request.asker_id is not None and guild is not None:
-            await self.dm(request.asker_id, render.escalation_dm(request, guild.name, escalation.level))
+        if escalation is not None:
+            await self.materialize(escalation.request.id)
 
     async def run_idle_check(self, job: Job) -> None:
         """``help.idle_check``: ask "Is this sorted?" in the thread, or close it after a quiet spell."""
         outcome = await self.requests.idle_check(request_id_of(job))
-        if outcome.action is IdleAction.ASK and outcome.request is not None:
-            thread = await self.thread_of(outcome.request)
-            if thread is None:
-                return
-            await _unarchive(thread)
-            await thread.send(
-                f"<@{outcome.request.asker_id}> It's been quiet here for a few days. **Is this sorted?**",
-                view=sorted_view(outcome.request.id),
-                allowed_mentions=ping(outcome.request.asker_id),
-            )
-        elif outcome.action is IdleAction.CLOSE and outcome.closed is not None:
-            await self.after_close(outcome.closed, announce=f"🔒 {outcome.closed.note}")
+        if outcome.request is not None and outcome.action is not IdleAction.NONE:
+            await self.materialize(outcome.request.id)
 
     # --- Discord-side changes ----------------------------------------------------------------------------------------
 
     async def thread_deleted(self, thread_id: int) -> None:
         outcome = await self.requests.thread_gone(thread_id)
-        if outcome is None or outcome.already_closed:
-            return
-        await self.update_card(outcome.request.id)
-        guild = self.bot.get_guild(outcome.request.guild_id)
-        if outcome.request.asker_id is not None and guild is not None:
-            await self.dm(
-                outcome.request.asker_id,
-                f"The thread of your help request #{outcome.request.number} in **{guild.name}** was removed by the "
-                "server's staff, so the request is closed. If you still need help, use `/ask` there again.",
-            )
+        if outcome is not None and not outcome.already_closed:
+            await self.materialize(outcome.request.id)
 
     async def thread_archived(self, thread_id: int, metadata: dict[str, Any]) -> None:
         """A thread archived by someone else. Locked, or archived sooner than Discord's auto-archive could have
@@ -478,11 +331,13 @@ class HelpDesk:
         outcome = await self.requests.close(request.id, None, CloseReason.MODERATOR)
         if not outcome.already_closed:
             log.info("help request closed by a thread archive request=%d", request.id)
-            await self.after_close(outcome)
+            await self.materialize(request.id)
 
     async def reconcile(self) -> None:
-        """Bring the database and Discord back in line: threads gone or archived, askers who left, helpers who
-        lost the role, and threads still waiting for a permission. Runs at start-up and hourly."""
+        """Bring the database and Discord back in line: effects a crash or an outage left pending, threads gone or
+        archived, askers who left, helpers who lost the role, and threads still waiting for a permission. Runs at
+        start-up and hourly."""
+        await self.bot.effects.sweep()
         for guild in list(self.bot.guilds):
             try:
                 await self._reconcile_guild(guild)
@@ -508,8 +363,8 @@ class HelpDesk:
             if request.status != "open":
                 continue
             if request.asker_id is not None and await member(request.asker_id) is None:
-                for outcome in await self.requests.asker_left(guild.id, request.asker_id):
-                    await self.after_close(outcome, feedback=False)
+                await self.requests.asker_left(guild.id, request.asker_id)
+                await self.materialize(request.id)
                 continue
             thread = await self.thread_of(request)
             if thread is None:
@@ -522,28 +377,34 @@ class HelpDesk:
                 helper = await member(claim.helper_id) if claim.helper_id else None
                 if claim.helper_id and (helper is None or not _holds(helper, config.helper_role_id)):
                     for released in await self.requests.helper_lost_role(guild.id, claim.helper_id):
-                        text = render.lost_role(claim.helper_id, released.unclaimed)
-                        await self._after_release(released, claim.helper_id, text)
+                        await self.materialize(released.request.id)
 
     # --- DMs ---------------------------------------------------------------------------------------------------------
 
-    async def dm(self, user_id: int, content: str, view: discord.ui.View | None = None) -> bool:
+    async def dm(
+        self, user_id: int, content: str, view: discord.ui.View | None = None, *, nonce: str | None = None
+    ) -> discord.Message | None:
         """A DM; a closed DM is recorded (the member hears of it at their next command), never posted publicly."""
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
             if view is not None:
-                await user.send(content, view=view, allowed_mentions=NO_PING)
-            else:
-                await user.send(content, allowed_mentions=NO_PING)
+                extra["view"] = view
+            message = await user.send(content, allowed_mentions=NO_PING, **extra)
         except discord.Forbidden as error:
             if error.code == DMS_CLOSED:
                 await self.bot.services.reminders.record_dm_failure(user_id)
-            return False
-        except discord.HTTPException as error:
-            log.warning("help dm failed user=%d status=%s", user_id, error.status)
-            return False
+            return None
+        except discord.NotFound:
+            return None
         await self.bot.services.reminders.record_dm_success(user_id)
-        return True
+        return message
+
+    async def dm_once(self, effect: Effect, user_id: int, content: str, view: discord.ui.View | None) -> Landed | None:
+        """The DM of an effect: sent with the effect's nonce, so a retry returns the message already sent. Discord
+        errors other than a closed DM reach the effects runner, which retries what is worth retrying."""
+        message = await self.dm(user_id, content, view, nonce=effect.nonce)
+        return Landed(message.channel.id, message.id) if message is not None else None
 
 
 def _custom_id(interaction: Interaction) -> str:
@@ -553,8 +414,3 @@ def _custom_id(interaction: Interaction) -> str:
 
 def _holds(member: discord.Member, role_id: int | None) -> bool:
     return role_id is not None and member.get_role(role_id) is not None
-
-
-async def _unarchive(thread: discord.Thread) -> None:
-    if thread.archived:
-        await thread.edit(archived=False)

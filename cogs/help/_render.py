@@ -136,6 +136,13 @@ def pending(request: HelpRequest, missing: list[str], channel_id: int) -> str:
     )
 
 
+def saved(request: HelpRequest) -> str:
+    return (
+        f"Your request #{request.number} is saved exactly as you wrote it. Discord is slow to answer right now, so "
+        "your private thread opens in a moment — I'll DM you the link as soon as it's there. No need to ask again."
+    )
+
+
 def opened(request: HelpRequest, created: bool) -> str:
     if not created:
         return f"You already sent this one — your private thread is here: <#{request.thread_id}>."

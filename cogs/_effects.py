@@ -1,0 +1,246 @@
+"""The executor of the effects outbox (``services/effects.py``, ``docs/effects.md``): carries out each recorded
+Discord side effect once, in order per subject, whether it runs inline right after an interaction or later from the
+``effects.run`` job after a crash, a restart or a Discord error.
+
+Once means: before acting, an effect that may already have happened looks for what it would have created —
+
+- messages are sent with the effect's deterministic ``nonce`` (discord.py sets ``enforce_nonce``, so Discord returns
+  the message it already created for a repeated nonce from the same author within a few minutes); a message that
+  carries a marker (a component's custom id) is also looked up in the channel's history on a retry, which covers a
+  restart after that window;
+- threads are looked up by their deterministic name among the parent's active and private archived threads, and a
+  duplicate that Discord created behind a failed response (discord.py retries a 500/502) is deleted, keeping the
+  first;
+- edits, archives and member adds are idempotent by nature.
+
+A transient failure (5xx, a timeout, a dropped connection) leaves the effect pending and the job retries it with
+backoff; an effect that waits for a person (a missing permission) is left pending until a retry is asked for; an
+effect that can never happen (its channel is gone) is recorded as failed and the subject's later effects go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+
+from services.effects import EFFECTS_JOB, EFFECTS_JOB_ATTEMPTS, Landed, subject_of
+from services.jobs import JobKind, PermanentJobError
+from storage.effects import Effect
+from storage.jobs import Job
+
+if TYPE_CHECKING:
+    from bot import PorchlightBot
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Effect], Awaitable[Landed | None]]
+
+# How far back a retried effect looks for the message it may already have posted.
+HISTORY_LOOKBACK = 100
+
+
+class EffectBlocked(Exception):
+    """The effect cannot happen until someone fixes something (a permission). It stays pending and is tried again
+    when asked (a /setup change, reconciliation), not on a timer."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+class EffectGone(Exception):
+    """The effect can never happen (its channel or member is gone): recorded as failed; later effects go on."""
+
+
+class EffectRetry(Exception):
+    """A handler's own "not yet, try again soon" (e.g. Discord has not listed what it just created)."""
+
+
+class EffectsPending(Exception):
+    """Raised to the dispatcher when a subject's effects hit a transient error: the job retries with backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    done: int = 0
+    pending: int = 0  # left for the job: a transient error or an effect that waits for its time
+    blocked: list[str] | None = None  # what is missing, when an effect waits for a person
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, EffectRetry | discord.DiscordServerError | discord.RateLimited):
+        return True
+    if isinstance(error, discord.HTTPException):
+        return error.status in (408, 429) or error.status >= 500
+    return isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | OSError)
+
+
+def _describe(error: BaseException) -> str:
+    status = getattr(error, "status", None)
+    return f"{type(error).__name__}" + (f" status={status}" if status else "")
+
+
+class EffectRunner:
+    def __init__(self, bot: PorchlightBot) -> None:
+        self.bot = bot
+        self.outbox = bot.services.outbox
+        self._handlers: dict[str, Handler] = {}
+        # One runner at a time per subject in this process; a lock nobody holds or waits for is dropped.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    def job_kind(self) -> JobKind:
+        return JobKind(EFFECTS_JOB, self.run_job, max_lateness=None, max_attempts=EFFECTS_JOB_ATTEMPTS)
+
+    async def run_job(self, job: Job) -> None:
+        """The ``effects.run`` job: finish what the inline run could not."""
+        flush = await self.flush(subject_of(job.payload))
+        if flush.blocked:
+            raise PermanentJobError("EffectBlocked")  # tried again when the permission is fixed, not on a timer
+        if flush.pending:
+            raise EffectsPending(f"{flush.pending} effects still pending")
+
+    async def flush(self, subject: str) -> Flush:
+        """Carry out the subject's pending effects in order; stop at the first that cannot go yet."""
+        lock = self._locks.get(subject)
+        if lock is None:
+            lock = self._locks[subject] = asyncio.Lock()
+        done = 0
+        async with lock:
+            for effect in await self.outbox.pending(subject):
+                if effect.not_before > self.outbox.clock.now():
+                    await self.outbox.arm(
+                        subject, guild_id=effect.guild_id, user_id=effect.user_id, due_at=effect.not_before
+                    )
+                    return Flush(done, pending=1)
+                handler = self._handlers.get(effect.kind)
+                if handler is None:
+                    log.warning("no handler for effect id=%d kind=%s", effect.id, effect.kind)
+                    return Flush(done, pending=1)
+                started = await self.outbox.start(effect)
+                if started is None:
+                    continue
+                outcome = await self._run_one(started, handler)
+                if outcome is not None:
+                    return Flush(done, outcome.pending, outcome.blocked)
+                done += 1
+        return Flush(done)
+
+    async def _run_one(self, effect: Effect, handler: Handler) -> Flush | None:
+        try:
+            landed = await handler(effect)
+        except EffectBlocked as error:
+            await self.outbox.note_error(effect, "EffectBlocked")
+            return Flush(pending=1, blocked=error.missing)
+        except EffectGone as error:
+            await self.outbox.fail(effect, f"EffectGone: {error}"[:200])
+            return None
+        except Exception as error:
+            if not _transient(error) and isinstance(error, discord.HTTPException):
+                await self.outbox.fail(effect, _describe(error))
+                return None
+            await self.outbox.note_error(effect, _describe(error))
+            log.warning("effect will retry id=%d kind=%s error=%s", effect.id, effect.kind, _describe(error))
+            if not _transient(error):
+                log.error("effect raised id=%d kind=%s", effect.id, effect.kind, exc_info=error)
+            self.bot.services.jobs.wake()
+            return Flush(pending=1)
+        await self.outbox.complete(effect, landed)
+        return None
+
+    async def sweep(self) -> int:
+        """Run every subject with pending effects (start-up); returns how many subjects finished."""
+        finished = 0
+        for subject in await self.outbox.pending_subjects():
+            try:
+                flush = await self.flush(subject)
+            except Exception as error:
+                log.warning("effect sweep failed subject=%s error=%s", subject, type(error).__name__)
+                continue
+            finished += not flush.pending
+        return finished
+
+
+# --- idempotent Discord primitives ------------------------------------------------------------------------------
+
+
+def has_marker(message: discord.Message, marker: str) -> bool:
+    """Whether one of the message's components carries ``marker`` as its custom id."""
+    for row in message.components:
+        for child in getattr(row, "children", [row]):
+            if getattr(child, "custom_id", None) == marker:
+                return True
+    return False
+
+
+async def find_marked(
+    channel: discord.abc.Messageable, marker: str, *, me: int, after: discord.abc.Snowflake | None = None
+) -> list[discord.Message]:
+    """The bot's messages in ``channel`` carrying ``marker``, oldest first (recent history only)."""
+    found = [
+        message
+        async for message in channel.history(limit=HISTORY_LOOKBACK, after=after, oldest_first=True)
+        if message.author.id == me and has_marker(message, marker)
+    ]
+    return sorted(found, key=lambda m: m.id)
+
+
+async def send_once(
+    effect: Effect,
+    channel: discord.abc.Messageable,
+    *,
+    marker: str | None = None,
+    **kwargs: Any,
+) -> discord.Message:
+    """Send the effect's message once. A first run sends with the effect's nonce; a later run (the effect may
+    already have posted it) first looks for the marked message, then relies on the nonce."""
+    if marker is not None and effect.attempts > 1:
+        me = _me(channel)
+        created = discord.Object(discord.utils.time_snowflake(effect.created_at, high=False) - 1)
+        existing = await find_marked(channel, marker, me=me, after=created)
+        if existing:
+            return existing[0]
+    return await channel.send(nonce=effect.nonce, **kwargs)
+
+
+def _me(channel: discord.abc.Messageable) -> int:
+    state: Any = getattr(channel, "_state", None)
+    user = state.user if state is not None else None
+    assert user is not None
+    return int(user.id)
+
+
+async def find_threads(parent: discord.TextChannel, name: str, *, archived: bool = False) -> list[discord.Thread]:
+    """The bot's threads named ``name`` under ``parent``, active (and privately archived, when asked), oldest
+    first."""
+    me = parent.guild.me.id
+    found: dict[int, discord.Thread] = {}
+    for thread in await parent.guild.active_threads():
+        if thread.parent_id == parent.id and thread.name == name and thread.owner_id == me:
+            found[thread.id] = thread
+    if archived:
+        async for thread in parent.archived_threads(private=True, limit=50):
+            if thread.name == name and thread.owner_id == me:
+                found.setdefault(thread.id, thread)
+    return [found[key] for key in sorted(found)]
+
+
+async def keep_first(threads: list[discord.Thread]) -> discord.Thread:
+    """Keep the oldest of several same-named threads (duplicates Discord made behind a failed response)."""
+    first, *extra = threads
+    for duplicate in extra:
+        try:
+            await duplicate.delete()
+            log.info("duplicate thread removed kept=%d removed=%d", first.id, duplicate.id)
+        except discord.NotFound:
+            pass
+    return first

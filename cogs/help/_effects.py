@@ -1,0 +1,351 @@
+"""The help-request side effects (``services.help_requests.HelpEffect``), each carried out once by the effects runner
+(``cogs/_effects.py``): what a message says is rendered from the request as it stands when the effect runs."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from cogs._effects import (
+    EffectBlocked,
+    EffectGone,
+    EffectRetry,
+    EffectRunner,
+    find_marked,
+    find_threads,
+    keep_first,
+    send_once,
+)
+from cogs._threads import THREAD_ARCHIVE_MINUTES, THREAD_PERMISSIONS, missing_thread_permissions
+from cogs.help import _render as render
+from cogs.help._views import card_view, feedback_view, opening_view, sorted_view
+from services.effects import Landed
+from services.help_requests import IDLE_CLOSE_NOTE, Escalation, HelpEffect
+from storage.effects import Effect
+from storage.help_requests import HelpRequest
+
+if TYPE_CHECKING:
+    from cogs.help._desk import HelpDesk
+
+log = logging.getLogger(__name__)
+
+NO_PING = discord.AllowedMentions.none()
+
+
+def ping(*user_ids: int | None) -> discord.AllowedMentions:
+    """Mention these members only: never a role inside a thread (that would add every holder of the role)."""
+    users = [discord.Object(u) for u in user_ids if u]
+    return discord.AllowedMentions(everyone=False, roles=False, users=users, replied_user=False)
+
+
+def request_id_of(effect: Effect) -> int:
+    return int(effect.subject.removeprefix("help:"))
+
+
+class HelpEffects:
+    def __init__(self, desk: HelpDesk, runner: EffectRunner) -> None:
+        self.desk = desk
+        self.bot = desk.bot
+        self.requests = desk.requests
+        for kind, handler in {
+            HelpEffect.THREAD: self.thread,
+            HelpEffect.OPENING: self.opening,
+            HelpEffect.CARD: self.card,
+            HelpEffect.TELL_ASKER: self.tell_asker,
+            HelpEffect.JOINED: self.joined,
+            HelpEffect.RELEASED: self.released,
+            HelpEffect.CLOSED: self.closed,
+            HelpEffect.FEEDBACK: self.feedback,
+            HelpEffect.REOPENED: self.reopened,
+            HelpEffect.ESCALATED: self.escalated,
+            HelpEffect.ESCALATION_DM: self.escalation_dm,
+            HelpEffect.IDLE_ASK: self.idle_ask,
+            HelpEffect.GONE_DM: self.gone_dm,
+        }.items():
+            runner.register(kind, handler)
+
+    async def _request(self, effect: Effect) -> HelpRequest:
+        request = await self.requests.get(request_id_of(effect))
+        if request is None:
+            raise EffectGone("the request is gone")
+        return request
+
+    async def _thread(self, request: HelpRequest) -> discord.Thread:
+        thread = await self.desk.thread_of(request)
+        if thread is None:
+            raise EffectGone("the thread is gone")
+        return thread
+
+    # --- opening a request ---------------------------------------------------------------------------------------
+
+    async def thread(self, effect: Effect) -> Landed | None:
+        """Find-or-create the private thread: a retry finds the thread a lost response or a crash left behind, and
+        duplicates Discord made behind a failed response are removed (the first is kept)."""
+        request = await self._request(effect)
+        if request.status != "pending_thread":
+            return Landed(request.thread_id, request.thread_id)
+        guild = self.bot.get_guild(request.guild_id)
+        config = await self.desk.config(request.guild_id)
+        parent = guild.get_channel(config.help_channel_id) if guild and config and config.help_channel_id else None
+        if not isinstance(parent, discord.TextChannel):
+            raise EffectBlocked(["a help channel it can use (run `/setup channels`)"])
+        missing = missing_thread_permissions(parent)
+        if missing:
+            await self._pending_card(request, effect)
+            raise EffectBlocked(missing)
+        name = render.thread_name(request)
+        try:
+            # A later run looks first: the thread may exist (made before a crash, or behind a lost response).
+            found = await find_threads(parent, name, archived=True) if effect.attempts > 1 else []
+            if not found:
+                await parent.create_thread(
+                    name=name,
+                    type=discord.ChannelType.private_thread,
+                    invitable=False,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                )
+                # The one made now, and any that Discord made behind a failed response that discord.py retried.
+                found = await find_threads(parent, name)
+            if not found:
+                raise EffectRetry("the new thread is not listed yet")
+            thread = await keep_first(found)
+            if thread.archived:
+                await thread.edit(archived=False)
+            if request.asker_id is not None:
+                await thread.add_user(discord.Object(request.asker_id))
+        except discord.Forbidden:
+            await self._pending_card(request, effect)
+            raise EffectBlocked(list(THREAD_PERMISSIONS.values())) from None
+        except discord.NotFound:  # the member left between submitting and now
+            for outcome in await self.requests.asker_left(request.guild_id, request.asker_id or 0):
+                log.info("help request closed before its thread opened request=%d", outcome.request.id)
+            raise EffectGone("the asker left") from None
+        await self.requests.attach_thread(request.id, thread.id, request.queue_message_id)
+        log.info("help thread opened guild=%d request=%d thread=%d", request.guild_id, request.id, thread.id)
+        return Landed(parent.id, thread.id)
+
+    async def opening(self, effect: Effect) -> Landed:
+        request = await self._request(effect)
+        thread = await self._thread(request)
+        content, embed = render.opening(request)
+        message = await send_once(
+            effect,
+            thread,
+            marker=f"help:close:{request.id}",
+            content=content,
+            embed=embed,
+            view=opening_view(request.id),
+            allowed_mentions=NO_PING,
+        )
+        return Landed(thread.id, message.id)
+
+    async def tell_asker(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        guild = self.bot.get_guild(request.guild_id)
+        if request.status != "open" or request.asker_id is None or guild is None:
+            return None
+        return await self.desk.dm_once(effect, request.asker_id, render.thread_ready_dm(request, guild.name), None)
+
+    # --- the queue card ------------------------------------------------------------------------------------------
+
+    async def card(self, effect: Effect) -> Landed | None:
+        return await self._show_card(await self._request(effect), effect)
+
+    async def _pending_card(self, request: HelpRequest, effect: Effect) -> None:
+        """Staff learn from the queue that a request waits for a permission (nameless, like every card)."""
+        if request.queue_message_id is None:
+            await self._show_card(request, effect)
+
+    async def _show_card(self, request: HelpRequest, effect: Effect) -> Landed | None:
+        """Show the card as the request stands now: edit it, or post it when it is missing (never posted, lost by a
+        crash, or deleted). A later run first looks for a card it may already have posted."""
+        guild = self.bot.get_guild(request.guild_id)
+        queue = self.desk.queue_channel(guild, await self.desk.config(request.guild_id))
+        if queue is None:
+            return None
+        card = await self.requests.card(request.id)
+        embed, view = render.card_embed(card), card_view(card)
+        message_id = request.queue_message_id
+        if message_id is None and effect.attempts > 1:
+            assert guild is not None
+            found = await find_marked(
+                queue, f"help:claim:{request.id}", me=guild.me.id, after=discord.Object(_snowflake(request))
+            )
+            if found:
+                message_id = found[0].id
+                await self.requests.set_queue_message(request.id, message_id)
+                for duplicate in found[1:]:
+                    await _delete(queue, duplicate.id)
+        if message_id is not None:
+            try:
+                await queue.get_partial_message(message_id).edit(embed=embed, view=view)
+                return Landed(queue.id, message_id)
+            except discord.NotFound:
+                if card.status == "closed":
+                    return None
+        message = await queue.send(nonce=effect.nonce, embed=embed, view=view, allowed_mentions=NO_PING)
+        await self.requests.set_queue_message(request.id, message.id)
+        return Landed(queue.id, message.id)
+
+    async def escalated(self, effect: Effect) -> Landed | None:
+        """Re-post the card with the roles mentioned, then remove the old one. The new card's id is kept with the
+        effect before the old card is deleted, so a run cut off in between finishes the job instead of posting a
+        third card or leaving two live ones."""
+        request = await self._request(effect)
+        if request.status != "open":
+            return None
+        guild = self.bot.get_guild(request.guild_id)
+        queue = self.desk.queue_channel(guild, await self.desk.config(request.guild_id))
+        if queue is None:
+            return None
+        new_id = effect.result_id
+        if new_id is None:
+            card = await self.requests.card(request.id)
+            roles: list[int] = list(effect.args.get("roles") or [])
+            level, previous = int(effect.args["level"]), int(effect.args["previous"])
+            escalation = Escalation(request, level, previous, tuple(roles), notify_asker=True)
+            message = await queue.send(
+                render.escalation_text(escalation),
+                nonce=effect.nonce,
+                embed=render.card_embed(card),
+                view=card_view(card),
+                allowed_mentions=discord.AllowedMentions(
+                    everyone=False, users=False, roles=[discord.Object(r) for r in roles]
+                ),
+            )
+            new_id = message.id
+            await self.bot.services.outbox.note_progress(effect, Landed(queue.id, new_id))
+        if request.queue_message_id is not None and request.queue_message_id != new_id:
+            await _delete(queue, request.queue_message_id)
+        await self.requests.set_queue_message(request.id, new_id)
+        return Landed(queue.id, new_id)
+
+    # --- in the thread -------------------------------------------------------------------------------------------
+
+    async def joined(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        helper_id = int(effect.args["helper_id"])
+        if request.status != "open" or helper_id not in {c.helper_id for c in await self.requests.helpers(request.id)}:
+            return None
+        thread = await self._thread(request)
+        try:
+            await _unarchive(thread)
+            await thread.add_user(discord.Object(helper_id))
+        except (discord.Forbidden, discord.NotFound) as error:
+            log.warning("help claim could not add helper request=%d status=%s", request.id, error.status)
+            raise EffectBlocked(["Manage Threads"]) from None
+        message = await thread.send(
+            render.joined(helper_id, request.asker_id), nonce=effect.nonce, allowed_mentions=ping(request.asker_id)
+        )
+        return Landed(thread.id, message.id)
+
+    async def released(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        helper_id = int(effect.args["helper_id"])
+        thread = await self.desk.thread_of(request) if request.status == "open" else None
+        if thread is None:
+            return None
+        unclaimed = bool(effect.args.get("unclaimed"))
+        text = (
+            render.lost_role(helper_id, unclaimed)
+            if effect.args.get("why") == "lost_role"
+            else render.released(helper_id, unclaimed)
+        )
+        await _unarchive(thread)
+        message = await thread.send(text, nonce=effect.nonce, allowed_mentions=NO_PING)
+        try:
+            await thread.remove_user(discord.Object(helper_id))
+        except discord.NotFound:
+            pass
+        return Landed(thread.id, message.id)
+
+    async def closed(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        thread = await self.desk.thread_of(request)
+        if thread is None:
+            return None
+        landed: Landed | None = None
+        if effect.args.get("idle"):
+            await _unarchive(thread)
+            message = await thread.send(f"🔒 {IDLE_CLOSE_NOTE}", nonce=effect.nonce, allowed_mentions=NO_PING)
+            landed = Landed(thread.id, message.id)
+        if not (thread.archived and thread.locked):
+            await thread.edit(archived=True, locked=True)
+        return landed
+
+    async def reopened(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        if request.status != "open":
+            return None
+        thread = await self._thread(request)
+        await thread.edit(archived=False, locked=False)
+        helpers = [c.helper_id for c in await self.requests.helpers(request.id) if c.helper_id]
+        who = " ".join(f"<@{h}>" for h in helpers)
+        message = await thread.send(
+            f"{who} The member reopened this request.".strip(), nonce=effect.nonce, allowed_mentions=ping(*helpers)
+        )
+        return Landed(thread.id, message.id)
+
+    async def idle_ask(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        if request.status != "open":
+            return None
+        thread = await self._thread(request)
+        await _unarchive(thread)
+        message = await send_once(
+            effect,
+            thread,
+            marker=f"help:sorted:{request.id}:yes",
+            content=f"<@{request.asker_id}> It's been quiet here for a few days. **Is this sorted?**",
+            view=sorted_view(request.id),
+            allowed_mentions=ping(request.asker_id),
+        )
+        return Landed(thread.id, message.id)
+
+    # --- DMs to the asker ----------------------------------------------------------------------------------------
+
+    async def feedback(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        guild = self.bot.get_guild(request.guild_id)
+        if request.status != "closed" or request.asker_id is None or guild is None:
+            return None
+        return await self.desk.dm_once(
+            effect, request.asker_id, render.feedback_dm(request, guild.name), feedback_view(request.id)
+        )
+
+    async def escalation_dm(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        guild = self.bot.get_guild(request.guild_id)
+        if request.status != "open" or request.asker_id is None or guild is None:
+            return None
+        text = render.escalation_dm(request, guild.name, int(effect.args["level"]))
+        return await self.desk.dm_once(effect, request.asker_id, text, None)
+
+    async def gone_dm(self, effect: Effect) -> Landed | None:
+        request = await self._request(effect)
+        guild = self.bot.get_guild(request.guild_id)
+        if request.asker_id is None or guild is None:
+            return None
+        text = (
+            f"The thread of your help request #{request.number} in **{guild.name}** was removed by the server's "
+            "staff, so the request is closed. If you still need help, use `/ask` there again."
+        )
+        return await self.desk.dm_once(effect, request.asker_id, text, None)
+
+
+def _snowflake(request: HelpRequest) -> int:
+    return discord.utils.time_snowflake(request.created_at, high=False) - 1
+
+
+async def _delete(channel: discord.TextChannel, message_id: int) -> None:
+    try:
+        await channel.get_partial_message(message_id).delete()
+    except discord.NotFound:
+        pass
+
+
+async def _unarchive(thread: discord.Thread) -> None:
+    if thread.archived:
+        await thread.edit(archived=False)

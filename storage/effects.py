@@ -1,0 +1,215 @@
+"""The outbox of Discord side effects (migration 0007, ``docs/effects.md``): typed functions over ``effects``.
+
+An effect is recorded with :func:`record` inside the transaction of the state change that implies it, so the change
+and its intent commit together. The executor reads a subject's :func:`pending` effects in order and finishes each
+with :func:`complete` (what Discord created), :func:`cancel_pending` or :func:`fail`; :func:`start` counts each run
+before it touches Discord, so a later run knows the effect may already have happened.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import fetch_one, from_epoch, to_epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    id: int
+    subject: str
+    kind: str
+    guild_id: int | None
+    user_id: int | None
+    args: dict[str, Any]
+    status: str  # 'pending' | 'done' | 'cancelled' | 'failed'
+    not_before: datetime
+    attempts: int
+    last_error: str | None
+    channel_id: int | None
+    result_id: int | None
+    created_at: datetime
+    done_at: datetime | None
+
+    @property
+    def nonce(self) -> str:
+        """The deterministic message nonce of this effect (Discord allows 25 characters): a repeated send with it
+        returns the message already created instead of posting a second one."""
+        return f"porchlight-fx-{self.id}"
+
+
+def _effect(row: sqlite3.Row) -> Effect:
+    return Effect(
+        id=row["id"],
+        subject=row["subject"],
+        kind=row["kind"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        args=json.loads(row["args"]),
+        status=row["status"],
+        not_before=from_epoch(row["not_before"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        channel_id=row["channel_id"],
+        result_id=row["result_id"],
+        created_at=from_epoch(row["created_at"]),
+        done_at=None if row["done_at"] is None else from_epoch(row["done_at"]),
+    )
+
+
+async def _effects(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[Effect]:
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return [_effect(row) for row in rows]
+
+
+async def record(
+    conn: aiosqlite.Connection,
+    *,
+    subject: str,
+    kind: str,
+    guild_id: int | None,
+    user_id: int | None,
+    args: dict[str, Any] | None = None,
+    not_before: datetime,
+    now: datetime,
+) -> Effect:
+    rows = await _effects(
+        conn,
+        """
+        INSERT INTO effects (subject, kind, guild_id, user_id, args, not_before, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        RETURNING *
+        """,
+        (subject, kind, guild_id, user_id, json.dumps(args or {}), to_epoch(not_before), to_epoch(now)),
+    )
+    return rows[0]
+
+
+async def get(conn: aiosqlite.Connection, effect_id: int) -> Effect | None:
+    row = await fetch_one(conn, "SELECT * FROM effects WHERE id = ?", (effect_id,))
+    return None if row is None else _effect(row)
+
+
+async def pending(conn: aiosqlite.Connection, subject: str) -> list[Effect]:
+    """The subject's pending effects, in the order they were recorded."""
+    return await _effects(
+        conn, "SELECT * FROM effects WHERE subject = ? AND status = 'pending' ORDER BY id", (subject,)
+    )
+
+
+async def pending_subjects(conn: aiosqlite.Connection, *, guild_id: int | None = None) -> list[str]:
+    """Subjects with pending effects (start-up and reconciliation sweep them)."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT subject FROM effects WHERE status = 'pending' AND (? IS NULL OR guild_id = ?) "
+        "ORDER BY subject",
+        (guild_id, guild_id),
+    )
+    return [str(row[0]) for row in rows]
+
+
+async def latest(conn: aiosqlite.Connection, subject: str, kind: str) -> Effect | None:
+    """The newest effect of ``kind`` for ``subject``, whatever its status."""
+    row = await fetch_one(
+        conn, "SELECT * FROM effects WHERE subject = ? AND kind = ? ORDER BY id DESC LIMIT 1", (subject, kind)
+    )
+    return None if row is None else _effect(row)
+
+
+async def done(conn: aiosqlite.Connection, subject: str) -> list[Effect]:
+    """Every completed effect of a subject, oldest first: what Porchlight created on Discord for it."""
+    return await _effects(conn, "SELECT * FROM effects WHERE subject = ? AND status = 'done' ORDER BY id", (subject,))
+
+
+async def complete(
+    conn: aiosqlite.Connection,
+    effect_id: int,
+    *,
+    channel_id: int | None,
+    result_id: int | None,
+    now: datetime,
+) -> bool:
+    cur = await conn.execute(
+        """
+        UPDATE effects SET status = 'done', channel_id = ?, result_id = ?, done_at = ?, last_error = NULL
+        WHERE id = ? AND status = 'pending'
+        """,
+        (channel_id, result_id, to_epoch(now), effect_id),
+    )
+    return cur.rowcount > 0
+
+
+async def note_progress(conn: aiosqlite.Connection, effect_id: int, *, channel_id: int, result_id: int) -> None:
+    """Keep what a multi-step effect created before its last step (e.g. the re-posted card before the old one is
+    deleted), so a retry continues from there."""
+    await conn.execute(
+        "UPDATE effects SET channel_id = ?, result_id = ? WHERE id = ? AND status = 'pending'",
+        (channel_id, result_id, effect_id),
+    )
+
+
+async def start(conn: aiosqlite.Connection, effect_id: int) -> Effect | None:
+    """Count one more run of a pending effect; the effect as it now stands (None when it is no longer pending)."""
+    found = await _effects(
+        conn, "UPDATE effects SET attempts = attempts + 1 WHERE id = ? AND status = 'pending' RETURNING *", (effect_id,)
+    )
+    return found[0] if found else None
+
+
+async def note_error(conn: aiosqlite.Connection, effect_id: int, *, error: str) -> None:
+    await conn.execute("UPDATE effects SET last_error = ? WHERE id = ? AND status = 'pending'", (error, effect_id))
+
+
+async def fail(conn: aiosqlite.Connection, effect_id: int, *, error: str, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE effects SET status = 'failed', last_error = ?, done_at = ? WHERE id = ? AND status = 'pending'",
+        (error, to_epoch(now), effect_id),
+    )
+    return cur.rowcount > 0
+
+
+async def cancel_pending(
+    conn: aiosqlite.Connection, *, subject: str, kinds: Sequence[str] | None = None, now: datetime
+) -> int:
+    """Cancel a subject's pending effects (of ``kinds``, or all); return how many."""
+    wanted = json.dumps(list(kinds)) if kinds is not None else None
+    cur = await conn.execute(
+        """
+        UPDATE effects SET status = 'cancelled', done_at = ?
+        WHERE subject = ? AND status = 'pending' AND (? IS NULL OR kind IN (SELECT value FROM json_each(?)))
+        """,
+        (to_epoch(now), subject, wanted, wanted),
+    )
+    return cur.rowcount
+
+
+async def hasten(conn: aiosqlite.Connection, *, subject: str, kind: str, now: datetime) -> int:
+    """Make a subject's pending effects of ``kind`` due now (a promised notice, once its wait is pointless)."""
+    cur = await conn.execute(
+        "UPDATE effects SET not_before = ? WHERE subject = ? AND kind = ? AND status = 'pending' AND not_before > ?",
+        (to_epoch(now), subject, kind, to_epoch(now)),
+    )
+    return cur.rowcount
+
+
+async def for_user(conn: aiosqlite.Connection, user_id: int) -> list[Effect]:
+    return await _effects(conn, "SELECT * FROM effects WHERE user_id = ? ORDER BY id", (user_id,))
+
+
+async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int) -> int:
+    cur = await conn.execute("DELETE FROM effects WHERE user_id = ?", (user_id,))
+    return cur.rowcount
+
+
+async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int:
+    """Delete effects that ended before ``before`` (kept a while: they say what was posted where)."""
+    cur = await conn.execute(
+        "DELETE FROM effects WHERE status <> 'pending' AND done_at < ?",
+        (to_epoch(before),),
+    )
+    return cur.rowcount
