@@ -71,12 +71,25 @@ def is_staff(interaction: discord.Interaction[Any], role_ids: Iterable[int | Non
 
 
 async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
-    """Answer ephemerally, whether or not the interaction was already acknowledged (deferred or answered)."""
+    """Answer ephemerally, whether or not the interaction was already acknowledged (deferred or answered).
+
+    After a deferral ("thinking…"), the first answer edits that placeholder (a PATCH, which a retry cannot repeat)
+    instead of posting a follow-up (a POST without a nonce: when Discord fails after posting it, discord.py's retry
+    would show the member the same answer twice)."""
     kwargs.setdefault("ephemeral", True)
-    if interaction.response.is_done():
-        await interaction.followup.send(content, **kwargs)
-    else:
+    if not interaction.response.is_done():
         await interaction.response.send_message(content, **kwargs)
+    elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message and not (
+        interaction.extras.get("answered")
+    ):
+        interaction.extras["answered"] = True
+        kwargs.pop("ephemeral")  # the deferral already decided who sees it
+        files = [*kwargs.pop("files", []), *([kwargs.pop("file")] if "file" in kwargs else [])]
+        if files:
+            kwargs["attachments"] = files
+        await interaction.edit_original_response(content=content, **kwargs)
+    else:
+        await interaction.followup.send(content, **kwargs)
 
 
 def _describe_check_failure(error: app_commands.CheckFailure) -> str:
