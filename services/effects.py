@@ -105,8 +105,12 @@ class Outbox:
             "max_attempts": EFFECTS_JOB_ATTEMPTS,
             "now": self.clock.now(),
         }
+        key = f"effects:{effect.subject}"
+        due = await jobs_store.pending_due_at(conn, key)
+        if due is not None and due <= due_at:
+            return  # the subject's job already comes sooner, and it runs every pending effect
         try:
-            await jobs_store.schedule(conn, dedupe_key=f"effects:{effect.subject}", **common)
+            await jobs_store.schedule(conn, dedupe_key=key, **common)
         except jobs_store.DuplicateJob:
             # The subject's job is running now and may have looked past this effect already: a second job makes
             # sure it runs (the runner serialises a subject, and every effect is idempotent).

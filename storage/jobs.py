@@ -312,3 +312,11 @@ async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int
         (to_epoch(before),),
     )
     return cur.rowcount
+
+
+async def pending_due_at(conn: aiosqlite.Connection, dedupe_key: str) -> datetime | None:
+    """When the pending job holding ``dedupe_key`` is due (None when no such job is pending)."""
+    rows = await conn.execute_fetchall(
+        "SELECT due_at FROM jobs WHERE dedupe_key = ? AND status = 'pending'", (dedupe_key,)
+    )
+    return next((from_epoch(row[0]) for row in rows), None)
