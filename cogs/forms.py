@@ -63,7 +63,7 @@ class ReopenButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["form.reo
 
     @routes_errors
     async def callback(self, interaction: Interaction) -> None:
-        drafts = interaction.client.services.forms  # type: ignore[attr-defined]
+        drafts = interaction.client.services.forms
         draft = await drafts.get_by_id(self.draft_id, interaction.user.id)
         found = find_form(interaction.client, draft.custom_id) if draft is not None else None
         if draft is None or found is None:

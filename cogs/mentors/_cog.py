@@ -179,6 +179,8 @@ class MentorCog(commands.Cog, name=COG_NAME):
             "weekly_limit": weekly_limit,
         }
         changes = {k: v for k, v in changes.items() if v is not None}
+        if windows is not None:  # refused before a form opens, since the form cannot change the windows
+            parse_windows(windows, call_minutes=changes.get("call_minutes", mentor.call_minutes))
         needs_number = changes.get("contact_mode") == "they_call_me" and not mentor.has_phone
         if not changes or needs_number:
             await self._open_edit_form(interaction, mentor, changes, ask_phone=needs_number)

@@ -106,7 +106,10 @@ def edit_modal(custom_id: str, values: Values, phone: PhoneInput) -> discord.ui.
 
 
 def rebuild_edit(match: re.Match[str], draft: FormDraft) -> discord.ui.Modal:
-    phone = draft.context.get("phone") or ("optional" if "phone" in draft.values else None)
+    saved = draft.context.get("phone")
+    phone: PhoneInput = saved if saved in ("required", "optional") else None
+    if phone is None and "phone" in draft.values:
+        phone = "optional"
     return edit_modal(draft.custom_id, draft.values, phone)
 
 

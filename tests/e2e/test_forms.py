@@ -285,3 +285,11 @@ async def test_a_signup_form_older_than_a_day_asks_to_run_the_command_again(comm
     late = await c.bob.submit_modal(form, profile(**{PHONE_LABEL: GOOD_PHONE}))
     assert "run /mentor signup again" in late.text
     assert await bot(c).services.mentors.get(c.guild.id, c.bob.id) is None
+
+
+async def test_edit_with_a_malformed_window_is_refused_before_the_form_opens(community: Community) -> None:
+    c = community
+    await sign_up(c, c.dave, contact="discord_voice")
+    refused = await c.dave.slash("mentor edit", channel=c.general, contact="they_call_me", windows="Mon 25:00-26:00")
+    assert isinstance(refused, MessageView) and refused.ephemeral, "a form whose options can never be saved"
+    assert (await bot(c).services.mentors.get(c.guild.id, c.dave.id)).contact_mode == "discord_voice"
