@@ -80,6 +80,7 @@ class Summary:
     help_claims: int
     blocked_until: str | None  # "no end date" or ISO instant; None when not blocked
     left_at: datetime | None
+    form_drafts: int = 0  # unsent forms kept so nothing typed is lost (24 hours)
 
     @property
     def empty(self) -> bool:
@@ -90,6 +91,7 @@ class Summary:
             or self.upcoming_calls
             or self.help_requests
             or self.help_claims
+            or self.form_drafts
         )
 
 
@@ -194,6 +196,7 @@ class PrivacyService:
             help_claims=len(data["help_claims"]),
             blocked_until=None if block is None else (block["until"] or "no end date"),
             left_at=_iso(data["left_server_at"]),
+            form_drafts=len(data["form_drafts"]),
         )
 
     async def checkins_reminder_text(self, guild_id: int, user_id: int) -> str | None:

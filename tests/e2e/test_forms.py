@@ -260,6 +260,9 @@ async def test_a_draft_is_sealed_private_to_its_author_and_gone_with_privacy_del
     export = json.loads((await c.bob.slash("privacy export", channel=c.general)).attachments[0].data)
     assert export["form_drafts"][0]["typed"]["headline"] == HEADLINE
 
+    shown = await c.bob.slash("privacy show", channel=c.general)
+    assert "Unsent forms" in shown.text and ABOUT not in shown.text
+
     prompt = await c.bob.slash("privacy delete", channel=c.general)
     await c.bob.click(prompt, "Delete everything")
     assert scan_database(str(c.database_path), c.bob.id, ()) == []
