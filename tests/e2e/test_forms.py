@@ -296,3 +296,17 @@ async def test_edit_with_a_malformed_window_is_refused_before_the_form_opens(com
     refused = await c.dave.slash("mentor edit", channel=c.general, contact="they_call_me", windows="Mon 25:00-26:00")
     assert isinstance(refused, MessageView) and refused.ephemeral, "a form whose options can never be saved"
     assert (await bot(c).services.mentors.get(c.guild.id, c.dave.id)).contact_mode == "discord_voice"
+
+
+async def test_a_form_sent_while_the_bot_drains_for_a_restart_is_kept_and_sent_after_it(community: Community) -> None:
+    c = community
+    form = await open_signup(c, c.bob)
+    bot(c).draining = True  # the moment shutdown begins: new work is refused
+    refused = await c.bob.submit_modal(form, profile(**{PHONE_LABEL: GOOD_PHONE}))
+    assert "restarting" in refused.text and [b["label"] for b in refused.buttons] == ["Edit my answers"]
+    await c.restart()
+    again = await c.bob.click(refused, "Edit my answers")
+    assert isinstance(again, Modal) and prefilled(again)["phone"] == GOOD_PHONE
+    signed = await c.bob.submit_modal(again, {})
+    assert "Thank you!" in signed.text
+    assert (await bot(c).services.mentors.get(c.guild.id, c.bob.id)).headline == HEADLINE
