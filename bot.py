@@ -28,6 +28,7 @@ from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
 from services.contact import PhoneVault
 from services.effects import Outbox
+from services.forms import FormDrafts
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
@@ -88,6 +89,7 @@ class Services:
     mentors: MentorService
     safety: SafetyService
     privacy: PrivacyService
+    forms: FormDrafts
 
 
 def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
@@ -96,6 +98,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
     help_requests = HelpRequestService(db, jobs, clock)
     mentors = MentorService(db, jobs, clock, vault)
     safety = SafetyService(db, clock)
+    forms = FormDrafts(db, clock, vault)
     return Services(
         clock=clock,
         setup=SetupService(db, clock),
@@ -109,8 +112,16 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
         mentors=mentors,
         safety=safety,
         privacy=PrivacyService(
-            db, clock, jobs, checkins=checkins, help_requests=help_requests, mentors=mentors, safety=safety
+            db,
+            clock,
+            jobs,
+            checkins=checkins,
+            help_requests=help_requests,
+            mentors=mentors,
+            safety=safety,
+            forms=forms,
         ),
+        forms=forms,
     )
 
 

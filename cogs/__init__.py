@@ -10,4 +10,5 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.privacy",
     "cogs.moderation",
+    "cogs.forms",  # every form submission, by custom id (the forms themselves are declared by the cogs above)
 )

@@ -38,7 +38,12 @@ CUSTOM_IDS: dict[str, str] = {
     "mentors.leave": r"mentors:leave",
     "mentors.outcome": r"mentors:outcome:(?P<booking_id>[0-9]{1,20}):(?P<outcome>happened|no_show|rescheduled)",
     "mentors.thanks": r"mentors:thanks:(?P<booking_id>[0-9]{1,20})",
-    "mentors.form": r"mentors:form:(?P<form>signup|edit|request|cancel|thanks)(?::[0-9]{1,20}){0,2}",  # modals
+    "mentors.apply": r"mentors:apply:(?P<nonce>[0-9]{1,20})",  # modal: /mentor signup (options kept as a draft)
+    "mentors.profile": r"mentors:profile:(?P<nonce>[0-9]{1,20})(?::(?P<options>o))?",  # modal: /mentor edit
+    "mentors.request": r"mentors:request:(?P<guild_id>[0-9]{1,20}):(?P<mentor_id>[0-9]{1,20}):"
+    r"(?P<starts_at>[0-9]{1,12})",  # modal: booking a slot
+    "mentors.cancelnote": r"mentors:cancelnote:(?P<booking_id>[0-9]{1,20})",  # modal: cancelling a call
+    "mentors.thanknote": r"mentors:thanknote:(?P<booking_id>[0-9]{1,20})",  # modal: thanking a mentor
     "help.ask": r"help:ask:(?P<topic>[a-z-]{1,20}):(?P<nonce>[0-9]{1,20})(?::(?P<source>checkin))?"
     r"(?::g(?P<guild_id>[0-9]{1,20}))?",  # modal; the guild id only when opened from a DM
     "help.thanknote": r"help:thanknote:(?P<request_id>[0-9]{1,20})",  # modal
@@ -52,6 +57,7 @@ CUSTOM_IDS: dict[str, str] = {
     "help.feedback": r"help:feedback:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
     "privacy.delete": r"privacy:delete:(?P<guild_id>[0-9]{1,20})",
     "privacy.keep": r"privacy:keep",
+    "form.reopen": r"form:reopen:(?P<draft_id>[0-9]{1,20})",  # "Edit my answers" after a refused form
 }
 
 ItemT = TypeVar("ItemT")
@@ -101,9 +107,12 @@ def _describe_check_failure(error: app_commands.CheckFailure) -> str:
     return "You can't use this command here."
 
 
-async def answer_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+async def answer_error(
+    interaction: discord.Interaction[Any], error: BaseException, *, view: discord.ui.View | None = None
+) -> None:
     """The one place errors become messages. Domain errors are shown as written; anything else is logged with ids
-    only (never member text) and answered with a neutral apology."""
+    only (never member text) and answered with a neutral apology. ``view``: buttons to send with it (e.g. "Edit my
+    answers" after a refused form)."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, PorchlightError):
         message = original.message
@@ -124,7 +133,7 @@ async def answer_error(interaction: discord.Interaction[Any], error: BaseExcepti
         )
         message = SOMETHING_BROKE
     try:
-        await reply(interaction, message)
+        await reply(interaction, message, **({"view": view} if view is not None else {}))
     except discord.HTTPException:
         log.warning("could not deliver error message interaction=%s", interaction.id)
 

@@ -82,6 +82,12 @@ def summary_embed(summary: Summary) -> discord.Embed:
     )
     if summary.help_claims:
         embed.add_field(name="Requests you helped with", value=str(summary.help_claims), inline=False)
+    if summary.form_drafts:
+        embed.add_field(
+            name="Unsent forms",
+            value=f"{summary.form_drafts}, kept for a day so nothing you typed is lost (in any server)",
+            inline=False,
+        )
     if summary.blocked_until:
         until = summary.blocked_until if summary.blocked_until == "no end date" else _ts(summary.blocked_until)
         embed.add_field(name="Moderator block", value=f"until {until} (kept even if you delete your data)")

@@ -123,3 +123,15 @@ class PhoneVault:
 
     def decrypt_number(self, token: bytes) -> PhoneNumber:
         return PhoneNumber(self.decrypt(token))
+
+    def seal(self, text: str) -> bytes:
+        """Encrypt any text that may carry contact details (a form draft with a typed phone number)."""
+        return self._fernet.encrypt(text.encode("utf-8"))
+
+    def unseal(self, token: bytes) -> str | None:
+        """The text back, or None when this key cannot read it (the key was changed)."""
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken:
+            log.warning("sealed text could not be decrypted")
+            return None

@@ -487,13 +487,13 @@ def _validate(topic: str, body: str | None, wants: str | None) -> Draft:
     if len(clean_body) > BODY_LIMIT:
         raise BodyTooLong(
             f"“What's going on?” is {len(clean_body)} characters; the limit is {BODY_LIMIT}. Shorten it a little "
-            "(your text is below to copy) and add the rest in the thread once it opens.",
+            "(“Edit my answers” brings your text back) and add the rest in the thread once it opens.",
             draft,
         )
     if clean_wants is not None and len(clean_wants) > WANTS_LIMIT:
         raise WantsTooLong(
             f"“What would help most?” is {len(clean_wants)} characters; the limit is {WANTS_LIMIT}. Keep it to a "
-            "line (your text is below to copy) — the details belong in the first box.",
+            "line (“Edit my answers” brings your text back) — the details belong in the first box.",
             draft,
         )
     return draft

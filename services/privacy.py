@@ -7,6 +7,7 @@ Discord here.
 Decisions:
 - Scope is one server: /privacy in a server shows, exports and deletes what Porchlight keeps about you *there*.
   The DM-delivery record (per person, not per server) is included and deleted too.
+  So are the member's form drafts (per person too: a form opened from a DM may have no server).
 - Deletion order: collect the Discord work first (thread ids, queue cards, notices), then each feature deletes, then
   the leftovers no feature owns (jobs of any status, reach-outs taken as a helper, a moderator's id on decisions).
   Help requests keep anonymous rows (no asker, no text) for counts, as the help feature decided.
@@ -37,6 +38,7 @@ from typing import Any
 
 from services.checkins import CheckinService
 from services.clock import Clock
+from services.forms import FormDrafts
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
@@ -79,6 +81,7 @@ class Summary:
     help_claims: int
     blocked_until: str | None  # "no end date" or ISO instant; None when not blocked
     left_at: datetime | None
+    form_drafts: int = 0  # unsent forms kept so nothing typed is lost (24 hours)
 
     @property
     def empty(self) -> bool:
@@ -89,6 +92,7 @@ class Summary:
             or self.upcoming_calls
             or self.help_requests
             or self.help_claims
+            or self.form_drafts
         )
 
 
@@ -127,6 +131,7 @@ class PrivacyService:
         help_requests: HelpRequestService,
         mentors: MentorService,
         safety: SafetyService,
+        forms: FormDrafts,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -135,6 +140,7 @@ class PrivacyService:
         self.help_requests = help_requests
         self.mentors = mentors
         self.safety = safety
+        self.forms = forms
 
     # --- show and export -----------------------------------------------------------------------------------------
 
@@ -163,6 +169,7 @@ class PrivacyService:
             ],
             "block": safety["block"],
             "left_server_at": departure.left_at.isoformat() if departure else None,
+            "form_drafts": await self.forms.export_member(user_id),
         }
 
     async def summary(self, guild_id: int, user_id: int) -> Summary:
@@ -190,6 +197,7 @@ class PrivacyService:
             help_claims=len(data["help_claims"]),
             blocked_until=None if block is None else (block["until"] or "no end date"),
             left_at=_iso(data["left_server_at"]),
+            form_drafts=len(data["form_drafts"]),
         )
 
     async def checkins_reminder_text(self, guild_id: int, user_id: int) -> str | None:
@@ -216,6 +224,7 @@ class PrivacyService:
         mentor_result = await self.mentors.delete_member(user_id, guild_id)
         await self.checkins.delete_member(guild_id, user_id)
         await self.safety.delete_member(guild_id, user_id)
+        await self.forms.delete_member(user_id)
         async with self.db.transaction() as conn:
             await store.delete_member_leftovers(conn, guild_id, user_id)
         log.info(
@@ -255,6 +264,7 @@ class PrivacyService:
                 checkins += await store.purge_checkins(conn, guild_id, now - timedelta(days=keep_checkins))
                 requests += await store.purge_closed_requests(conn, guild_id, now - timedelta(days=keep_closed))
         other = await self.safety.purge()
+        other += await self.forms.purge_expired()
         async with self.db.transaction() as conn:
             other += await jobs_store.purge_finished(conn, before=now - FINISHED_JOBS_KEEP)
             other += await effects_store.purge_finished(conn, before=now - FINISHED_JOBS_KEEP)

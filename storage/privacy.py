@@ -29,6 +29,7 @@ GUILD_TABLES = (
     "member_departures",
     "guild_config",
     "guild_presence",
+    "form_drafts",
 )
 
 

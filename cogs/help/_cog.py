@@ -4,6 +4,7 @@ Thin: each handler reads the interaction or event and hands it to the desk (``_d
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -11,10 +12,10 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands, tasks
 
-from cogs._ui import answer_error
+from cogs._forms import Form, Values
 from cogs.help._desk import HelpDesk
 from cogs.help._effects import HelpEffects
-from cogs.help._views import ASK_FORM, THANKS_FORM, submitted_values
+from cogs.help._views import rebuild_ask, rebuild_thanks
 from services.help_requests import ESCALATE_JOB, IDLE_JOB, NOTE_LIMIT, TOPICS
 from services.jobs import JobKind
 
@@ -32,6 +33,10 @@ class HelpCog(commands.Cog, name="Help"):
         self.bot = bot
         self.desk = HelpDesk(bot)
         self.effects = HelpEffects(self.desk, bot.effects)
+        self.forms = (
+            Form("help.ask", submit=self._submit_ask, rebuild=rebuild_ask),
+            Form("help.thanknote", submit=self._submit_thanks, rebuild=rebuild_thanks),
+        )
 
     async def cog_load(self) -> None:
         jobs = self.bot.services.jobs
@@ -67,22 +72,13 @@ class HelpCog(commands.Cog, name="Help"):
     async def help_queue(self, interaction: Interaction) -> None:
         await self.desk.queue_list(interaction)
 
-    # --- forms: answered here, by custom id, so a double submit or a restart still finds the handler -----------------
+    # --- forms: answered by custom id in cogs/forms.py, so a double submit or a restart still finds the handler ------
 
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: Interaction) -> None:
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
-        data: Any = interaction.data or {}
-        custom_id = str(data.get("custom_id", ""))
-        try:
-            if match := ASK_FORM.fullmatch(custom_id):
-                await self.desk.submit_ask(interaction, match.groupdict(), submitted_values(data))
-            elif match := THANKS_FORM.fullmatch(custom_id):
-                thanks = submitted_values(data).get("thanks")
-                await self.desk.send_thanks(interaction, int(match["request_id"]), thanks)
-        except Exception as error:
-            await answer_error(interaction, error)
+    async def _submit_ask(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
+        await self.desk.submit_ask(interaction, match.groupdict(), values)
+
+    async def _submit_thanks(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
+        await self.desk.send_thanks(interaction, int(match["request_id"]), values.get("thanks"))
 
     # --- gateway events --------------------------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from services.errors import PorchlightError
 from services.help_requests import (
     CloseReason,
     HelpEffect,
-    HelpRequestRefused,
     IdleAction,
     help_subject,
     request_id_of,
@@ -90,20 +89,16 @@ class HelpDesk:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         topic = fields["topic"] if fields["topic"] != "none" else next(iter(values.get("topic") or []), "")
-        try:
-            outcome = await self.requests.open_request(
-                guild.id,
-                interaction.user.id,
-                topic,
-                values.get("body"),
-                values.get("wants"),
-                submit_key=_custom_id(interaction),
-                source=fields["source"] or "ask",
-            )
-        except HelpRequestRefused as error:
-            text, embed = render.refused_with_draft(error.message, error.draft)
-            await reply(interaction, text, **({"embed": embed} if embed else {}))
-            return
+        # A refusal (HelpRequestRefused) propagates: the forms cog keeps what was typed and offers to re-open the form.
+        outcome = await self.requests.open_request(
+            guild.id,
+            interaction.user.id,
+            topic,
+            values.get("body"),
+            values.get("wants"),
+            submit_key=_custom_id(interaction),
+            source=fields["source"] or "ask",
+        )
         request, blocked = await self.materialize(outcome.request.id)
         if request.status == "open":
             await reply(interaction, render.opened(request, outcome.created))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import discord
 
-from services.help_requests import TOPICS, Draft, Escalation, QueueCard, relative
+from services.help_requests import TOPICS, Escalation, QueueCard, relative
 from storage.help_requests import HelpRequest
 
 VISIBILITY = (
@@ -150,16 +150,6 @@ def opened(request: HelpRequest, created: bool) -> str:
         f"Your private thread is open: <#{request.thread_id}>. Only you, the helpers who join and staff with "
         "Manage Threads can see it. Helpers see the topic and what would help — not your name."
     )
-
-
-def refused_with_draft(message: str, draft: Draft | None) -> tuple[str, discord.Embed | None]:
-    """A refusal at submit, with the member's text shown back so nothing is lost."""
-    if draft is None or not (draft.body or draft.wants):
-        return message, None
-    embed = discord.Embed(title="Your text, to copy", description=draft.body or "—", colour=discord.Colour.light_grey())
-    if draft.wants:
-        embed.add_field(name="What would help most?", value=draft.wants, inline=False)
-    return message, embed
 
 
 def queue_list(cards: list[QueueCard], jump: dict[int, str]) -> discord.Embed:

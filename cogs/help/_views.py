@@ -1,7 +1,7 @@
 """Persistent help-request buttons and the forms they open. State is the custom id plus the database, so every
 button keeps working after a restart; callbacks hand the work to the desk and answer errors through
-``routes_errors``. Modals are answered by the cog's interaction listener (see ``_cog.py``), never by a stored
-``Modal`` object, so a double submit or a submit after a restart still finds its handler."""
+``routes_errors``. Forms (modals) are answered by custom id (``cogs/forms.py``), never by a stored ``Modal`` object,
+so a double submit or a submit after a restart still finds its handler; a refused one re-opens filled in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._forms import Values, prefill, send_form
 from cogs._ui import CUSTOM_IDS, routes_errors
+from services.forms import FormDraft
 from services.help_requests import BODY_LIMIT, THANKS_LIMIT, TOPICS, WANTS_LIMIT, QueueCard
 
 if TYPE_CHECKING:
@@ -18,9 +20,6 @@ if TYPE_CHECKING:
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-
-ASK_FORM = re.compile(CUSTOM_IDS["help.ask"])
-THANKS_FORM = re.compile(CUSTOM_IDS["help.thanknote"])
 
 
 def desk_of(interaction: Interaction) -> HelpDesk:
@@ -171,61 +170,64 @@ def after_feedback_view(request_id: int, offer_thanks: bool) -> discord.ui.View:
     return _view(*items, ReopenButton(request_id))
 
 
-# --- forms ----------------------------------------------------------------------------------------------------------
+# --- forms (answered by custom id in cogs/forms.py; see cogs/_forms.py) --------------------------------------------
 
 
-def ask_modal(topic: str | None, nonce: int, source: str, *, guild_id: int | None = None) -> discord.ui.Modal:
+def ask_modal(
+    topic: str | None, nonce: int, source: str, *, guild_id: int | None = None, values: Values | None = None
+) -> discord.ui.Modal:
     """/ask's form. ``nonce`` (the opening interaction's id) makes the custom id the submission's find-or-create
-    key: a double submit of the same form sends the same id. ``guild_id`` only for a form opened from a DM."""
+    key: a double submit of the same form sends the same id. ``guild_id`` only for a form opened from a DM.
+    ``values``: what the member typed before, when the form is re-opened after a refusal."""
     suffix = (":checkin" if source == "checkin" else "") + (f":g{guild_id}" if guild_id is not None else "")
     modal = discord.ui.Modal(
         title="Ask for help privately", custom_id=f"help:ask:{topic or 'none'}:{nonce}{suffix}", timeout=None
     )
     if topic is None:
-        options = [discord.SelectOption(label=label, value=value) for value, label in TOPICS.items()]
+        picked = set((values or {}).get("topic") or [])
+        options = [
+            discord.SelectOption(label=label, value=value, default=value in picked) for value, label in TOPICS.items()
+        ]
         modal.add_item(discord.ui.Label(text="Topic", component=discord.ui.Select(custom_id="topic", options=options)))
     body: discord.ui.TextInput[Any] = discord.ui.TextInput(
         custom_id="body",
         style=discord.TextStyle.paragraph,
         max_length=BODY_LIMIT,
         placeholder="Only you, the helpers who join and staff with Manage Threads will see this.",
+        default=prefill(values, "body", BODY_LIMIT),
     )
     wants: discord.ui.TextInput[Any] = discord.ui.TextInput(
         custom_id="wants",
         max_length=WANTS_LIMIT,
         required=False,
         placeholder="e.g. a second pair of eyes on my CV (shown to helpers, without your name)",
+        default=prefill(values, "wants", WANTS_LIMIT),
     )
     modal.add_item(discord.ui.Label(text="What's going on?", component=body))
     modal.add_item(discord.ui.Label(text="What would help most?", component=wants))
     return modal
 
 
-def thanks_modal(request_id: int) -> discord.ui.Modal:
+def rebuild_ask(match: re.Match[str], draft: FormDraft) -> discord.ui.Modal:
+    topic = match["topic"] if match["topic"] != "none" else None
+    guild_id = int(match["guild_id"]) if match["guild_id"] else None
+    return ask_modal(topic, int(match["nonce"]), match["source"] or "ask", guild_id=guild_id, values=draft.values)
+
+
+def thanks_modal(request_id: int, values: Values | None = None) -> discord.ui.Modal:
     modal = discord.ui.Modal(title="Thank your helpers", custom_id=f"help:thanknote:{request_id}", timeout=None)
     text: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        custom_id="thanks", style=discord.TextStyle.paragraph, max_length=THANKS_LIMIT
+        custom_id="thanks",
+        style=discord.TextStyle.paragraph,
+        max_length=THANKS_LIMIT,
+        default=prefill(values, "thanks", THANKS_LIMIT),
     )
     modal.add_item(discord.ui.Label(text="Your thank-you (sent to them by DM)", component=text))
     return modal
 
 
-async def send_form(interaction: Interaction, modal: discord.ui.Modal) -> None:
-    """Show the form without keeping the Modal object: its submission is handled by the cog's listener."""
-    await interaction.response.send_modal(modal)
-    modal.stop()
-
-
-def submitted_values(data: Any) -> dict[str, Any]:
-    """custom_id -> value (text inputs) or values (selects), from a modal submission's raw components."""
-    found: dict[str, Any] = {}
-    for top in data.get("components") or []:
-        inner = [top["component"]] if isinstance(top.get("component"), dict) else top.get("components") or []
-        for component in inner:
-            custom_id = component.get("custom_id")
-            if custom_id:
-                found[custom_id] = component["value"] if "value" in component else component.get("values") or []
-    return found
+def rebuild_thanks(match: re.Match[str], draft: FormDraft) -> discord.ui.Modal:
+    return thanks_modal(int(match["request_id"]), draft.values)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (

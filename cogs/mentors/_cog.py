@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -14,10 +15,11 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
+from cogs._forms import Form, Values, send_form
 from cogs._ui import reply
+from cogs.mentors import _forms as forms
 from cogs.mentors import _render as render
 from cogs.mentors._desk import Desk
-from cogs.mentors._forms import EditForm, Signup, SignupForm
 from cogs.mentors._roster import ROSTER_JOB
 from cogs.mentors._views import COG_NAME, leave_view
 from services.jobs import JobKind
@@ -27,11 +29,13 @@ from services.mentors import (
     REMINDER_JOB,
     VOICE_CREATE_JOB,
     VOICE_DELETE_JOB,
+    Mentor,
     MentorError,
     validate_timezone,
 )
 from services.timezones import suggest_timezones
 from services.windows import parse_windows
+from storage.db import from_epoch
 
 if TYPE_CHECKING:
     from bot import PorchlightBot
@@ -39,6 +43,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
+EXPIRED = (
+    "This form is more than a day old, so I no longer have the options you chose with it. Please run {command} again."
+)
 MINUTE_CHOICES: list[Choice[int]] = [Choice(name=f"{m} minutes", value=m) for m in (10, 15, 20, 30)]
 CONTACT: list[Choice[str]] = [Choice(name=name, value=value) for name, value in render.CONTACT_CHOICES]
 
@@ -54,6 +61,25 @@ class MentorCog(commands.Cog, name=COG_NAME):
         self.mentors = bot.services.mentors
         self.desk = Desk(bot)
         self._reconciling: asyncio.Task[None] | None = None
+        self.forms = (
+            Form(
+                "mentors.apply",
+                submit=self._submit_signup,
+                rebuild=forms.rebuild_signup,
+                needs_context=lambda _: True,
+                expired=EXPIRED.format(command="/mentor signup"),
+            ),
+            Form(
+                "mentors.profile",
+                submit=self._submit_edit,
+                rebuild=forms.rebuild_edit,
+                needs_context=lambda match: bool(match["options"]),
+                expired=EXPIRED.format(command="/mentor edit"),
+            ),
+            Form("mentors.request", submit=self._submit_request, rebuild=forms.rebuild_request),
+            Form("mentors.cancelnote", submit=self._submit_cancel, rebuild=forms.rebuild_cancel),
+            Form("mentors.thanknote", submit=self._submit_thanks, rebuild=forms.rebuild_thanks),
+        )
 
     async def cog_load(self) -> None:
         jobs = self.bot.services.jobs
@@ -105,8 +131,18 @@ class MentorCog(commands.Cog, name=COG_NAME):
             raise MentorError("You're already signed up as a mentor here. Use /mentor edit to change your profile.")
         zone = _zone(timezone)
         parse_windows(windows, call_minutes=call_minutes.value)  # a bad window is refused before the form
-        signup = Signup(zone, windows, call_minutes.value, contact.value, weekly_limit)
-        await interaction.response.send_modal(SignupForm(signup))
+        custom_id = f"mentors:apply:{interaction.id}"
+        options = {
+            "timezone": zone,
+            "windows": windows,
+            "call_minutes": call_minutes.value,
+            "contact_mode": contact.value,
+            "weekly_limit": weekly_limit,
+        }
+        await self.bot.services.forms.opened(
+            interaction.user.id, interaction.guild_id, "mentors.apply", custom_id, options
+        )
+        await send_form(interaction, forms.signup_modal(custom_id, contact.value))
 
     @signup.autocomplete("timezone")
     async def signup_timezone(self, interaction: Interaction, current: str) -> list[Choice[str]]:
@@ -143,9 +179,11 @@ class MentorCog(commands.Cog, name=COG_NAME):
             "weekly_limit": weekly_limit,
         }
         changes = {k: v for k, v in changes.items() if v is not None}
+        if windows is not None:  # refused before a form opens, since the form cannot change the windows
+            parse_windows(windows, call_minutes=changes.get("call_minutes", mentor.call_minutes))
         needs_number = changes.get("contact_mode") == "they_call_me" and not mentor.has_phone
         if not changes or needs_number:
-            await interaction.response.send_modal(EditForm(mentor, changes, ask_phone=needs_number))
+            await self._open_edit_form(interaction, mentor, changes, ask_phone=needs_number)
             return
         updated = await self.mentors.edit(interaction.guild_id, interaction.user.id, **changes)
         await reply(interaction, "Saved. Your roster card updates within a minute.")
@@ -189,6 +227,70 @@ class MentorCog(commands.Cog, name=COG_NAME):
             await reply(interaction, "Only moderators can see no-show counts; they are kept private for them.")
             return
         await reply(interaction, render.no_shows(await self.mentors.no_show_counts(interaction.guild_id)))
+
+    # --- forms: answered by custom id in cogs/forms.py (a refusal keeps what was typed and offers to re-open it) -----
+
+    async def _open_edit_form(
+        self, interaction: Interaction, mentor: Mentor, changes: dict[str, Any], *, ask_phone: bool
+    ) -> None:
+        phone = forms.edit_phone_input(mentor, ask_phone=ask_phone)
+        custom_id = f"mentors:profile:{interaction.id}"
+        if changes:  # member text (windows) among them: kept as the form's draft, never in the custom id
+            custom_id += ":o"
+            await self.bot.services.forms.opened(
+                interaction.user.id, mentor.guild_id, "mentors.profile", custom_id, {"changes": changes, "phone": phone}
+            )
+        await send_form(interaction, forms.edit_modal(custom_id, forms.profile_values(mentor), phone))
+
+    async def _submit_signup(
+        self, interaction: Interaction, _: re.Match[str], options: dict[str, Any], values: Values
+    ) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        mentor = await self.mentors.signup(
+            interaction.guild_id,
+            interaction.user.id,
+            timezone=str(options["timezone"]),
+            windows=str(options["windows"]),
+            call_minutes=int(options["call_minutes"]),
+            contact_mode=str(options["contact_mode"]),
+            headline=values.get("headline") or "",
+            topics=values.get("topics") or "",
+            about=values.get("about") or "",
+            phone=values.get("phone"),
+            weekly_limit=int(options["weekly_limit"]),
+        )
+        await self.desk.after_signup(interaction, mentor)
+
+    async def _submit_edit(
+        self, interaction: Interaction, _: re.Match[str], options: dict[str, Any], values: Values
+    ) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        phone = (values.get("phone") or "").strip() or None
+        updated = await self.mentors.edit(
+            interaction.guild_id,
+            interaction.user.id,
+            headline=values.get("headline") or "",
+            topics=values.get("topics") or "",
+            about=values.get("about") or "",
+            phone=phone,
+            **dict(options.get("changes") or {}),
+        )
+        await reply(interaction, "Saved. Your roster card updates within a minute.")
+        await self.desk.roster.refresh(updated.guild_id, updated.user_id)
+
+    async def _submit_request(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
+        starts_at = from_epoch(int(match["starts_at"]))
+        guild_id, mentor_id = int(match["guild_id"]), int(match["mentor_id"])
+        topic = values.get("topic") or ""
+        await self.desk.request(interaction, guild_id, mentor_id, starts_at, topic, values.get("phone"))
+
+    async def _submit_cancel(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
+        await self.desk.cancel(interaction, int(match["booking_id"]), values.get("reason") or "")
+
+    async def _submit_thanks(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
+        await self.desk.forward_thanks(interaction, int(match["booking_id"]), values.get("note") or "")
 
     # --- /mentors, /calls --------------------------------------------------------------------------------------------
 

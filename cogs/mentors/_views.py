@@ -1,5 +1,5 @@
-"""Mentor buttons, selects and forms. Persistent components are DynamicItems (templates in ``cogs._ui.CUSTOM_IDS``)
-whose state is the custom id plus the database; forms (modals) live only as long as Discord shows them.
+"""Mentor buttons and selects. Persistent components are DynamicItems (templates in ``cogs._ui.CUSTOM_IDS``) whose
+state is the custom id plus the database; the forms they open are built in ``_forms`` and answered by custom id.
 
 Every callback answers errors through ``routes_errors``; the work behind each one is in :mod:`cogs.mentors._desk`."""
 
@@ -8,13 +8,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._ui import CUSTOM_IDS, answer_error, reply, routes_errors
+from cogs._forms import send_form
+from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.mentors import _render as render
+from cogs.mentors._forms import cancel_modal, request_modal, thanks_modal
 from services.mentors import Mentor
 from storage.db import to_epoch
 
@@ -102,10 +104,10 @@ class SlotSelect(discord.ui.DynamicItem[Select], template=CUSTOM_IDS["mentors.sl
 
     @routes_errors
     async def callback(self, interaction: Interaction) -> None:
-        starts_at = datetime.fromtimestamp(int(self.item.values[0]), UTC)
         mentor = await desk(interaction).mentors.get(self.guild_id, self.mentor_id)
         needs_phone = mentor is not None and mentor.contact_mode == "i_call_them"
-        await interaction.response.send_modal(RequestForm(self.guild_id, self.mentor_id, starts_at, needs_phone))
+        form = request_modal(self.guild_id, self.mentor_id, int(self.item.values[0]), needs_phone=needs_phone)
+        await send_form(interaction, form)
 
 
 def slot_view(guild_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
@@ -116,37 +118,6 @@ def slot_view(guild_id: int, mentor: Mentor, slots: Sequence[datetime]) -> disco
     view = discord.ui.View(timeout=None)
     view.add_item(SlotSelect(guild_id, mentor.user_id, options))
     return view
-
-
-class RequestForm(discord.ui.Modal, title="What would you like to talk about?"):
-    topic: discord.ui.TextInput[RequestForm] = discord.ui.TextInput(
-        label="What would you like to talk about?",
-        style=discord.TextStyle.paragraph,
-        placeholder="e.g. I have a final-round interview for a PM role next week and would like to practise.",
-        max_length=1000,
-        required=False,
-    )
-
-    def __init__(self, guild_id: int, mentor_id: int, starts_at: datetime, needs_phone: bool) -> None:
-        super().__init__(custom_id=f"mentors:form:request:{mentor_id}:{to_epoch(starts_at)}", timeout=900)
-        self.guild_id, self.mentor_id, self.starts_at = guild_id, mentor_id, starts_at
-        self.phone: discord.ui.TextInput[RequestForm] | None = None
-        if needs_phone:
-            self.phone = discord.ui.TextInput(
-                label="Your phone number (only the mentor gets it)",
-                placeholder="with the country code, e.g. +44 20 7946 0958",
-                max_length=32,
-            )
-            self.add_item(self.phone)
-
-    async def on_submit(self, interaction: Interaction) -> None:
-        phone = self.phone.value if self.phone is not None else None
-        await desk(interaction).request(
-            interaction, self.guild_id, self.mentor_id, self.starts_at, self.topic.value, phone
-        )
-
-    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        await answer_error(interaction, error)
 
 
 # --- the mentor's answer --------------------------------------------------------------------------------------------
@@ -203,7 +174,7 @@ class CancelButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.
         if booking is None or not booking.involves(interaction.user.id):
             await reply(interaction, "I can't find that call any more. Use `/calls` to see your calls.")
             return
-        await interaction.response.send_modal(CancelForm(self.booking_id))
+        await send_form(interaction, cancel_modal(self.booking_id))
 
 
 def calls_view(booking_ids: Sequence[int]) -> discord.ui.View:
@@ -211,26 +182,6 @@ def calls_view(booking_ids: Sequence[int]) -> discord.ui.View:
     for index, booking_id in enumerate(booking_ids[:20], 1):
         view.add_item(CancelButton(booking_id, f"Cancel {index}"))
     return view
-
-
-class CancelForm(discord.ui.Modal, title="Cancel this call?"):
-    reason: discord.ui.TextInput[CancelForm] = discord.ui.TextInput(
-        label="A word for the other person (optional)",
-        style=discord.TextStyle.paragraph,
-        placeholder="e.g. Sorry, I have an interview at that time. Could we find another slot?",
-        max_length=500,
-        required=False,
-    )
-
-    def __init__(self, booking_id: int) -> None:
-        super().__init__(custom_id=f"mentors:form:cancel:{booking_id}", timeout=900)
-        self.booking_id = booking_id
-
-    async def on_submit(self, interaction: Interaction) -> None:
-        await desk(interaction).cancel(interaction, self.booking_id, self.reason.value)
-
-    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        await answer_error(interaction, error)
 
 
 # --- approval -------------------------------------------------------------------------------------------------------
@@ -328,25 +279,7 @@ class ThanksButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.
         if booking is None or booking.member_user_id != interaction.user.id:
             await reply(interaction, "Only the member of this call can send a thank-you from here.")
             return
-        await interaction.response.send_modal(ThanksForm(self.booking_id))
-
-
-class ThanksForm(discord.ui.Modal, title="Send a thank-you"):
-    note: discord.ui.TextInput[ThanksForm] = discord.ui.TextInput(
-        label="Your note (I'll forward it to your mentor)",
-        style=discord.TextStyle.paragraph,
-        max_length=1000,
-    )
-
-    def __init__(self, booking_id: int) -> None:
-        super().__init__(custom_id=f"mentors:form:thanks:{booking_id}", timeout=900)
-        self.booking_id = booking_id
-
-    async def on_submit(self, interaction: Interaction) -> None:
-        await desk(interaction).forward_thanks(interaction, self.booking_id, self.note.value)
-
-    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        await answer_error(interaction, error)
+        await send_form(interaction, thanks_modal(self.booking_id))
 
 
 def outcome_view(booking_id: int, *, member: bool, answered: str | None = None) -> discord.ui.View:
