@@ -62,6 +62,7 @@ class Gateway:
         self.twin = twin
         self.sessions: dict[str, Session] = {}
         self.connected: dict[int, asyncio.Event] = {}
+        self._identify_waiters: list[tuple[int, asyncio.Future[Session]]] = []
         self._transports: dict[int, asyncio.BaseTransport | None] = {}
         twin.state.listeners.append(self.on_event)
 
@@ -144,7 +145,17 @@ class Gateway:
             session.push("GUILD_CREATE", self.guild_create(guild, session))
         self.connected.setdefault(app.id, asyncio.Event()).set()
         log.info("session %s identified for application %s", session.id, app.id)
+        for waiter in [w for w in self._identify_waiters if w[0] == app.id]:
+            self._identify_waiters.remove(waiter)
+            if not waiter[1].done():
+                waiter[1].set_result(session)
         return session
+
+    def next_identify(self, app: Application) -> asyncio.Future[Session]:
+        """A future resolved with the application's next new session (an IDENTIFY, not a RESUME)."""
+        future: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
+        self._identify_waiters.append((app.id, future))
+        return future
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
         session = self.sessions.get(str(data.get("session_id")))

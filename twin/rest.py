@@ -110,7 +110,11 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     template = resource.canonical[len(API) :] if modelled and resource is not None else path
     response: web.StreamResponse | None = None
     try:
+        if twin.latency:
+            await asyncio.sleep(twin.latency / 2)  # the request's way there ...
         response = await _process(request, handler, twin, path, template, modelled)
+        if twin.latency:
+            await asyncio.sleep(twin.latency / 2)  # ... and the response's way back
         return response
     finally:
         status = response.status if response is not None else 500
@@ -142,11 +146,24 @@ async def _process(
     if problems:
         twin.violation(f"{request.method} {template}: rejected by Discord's OpenAPI spec: {'; '.join(problems)}")
         return error_response(ApiError(400, 50035, "Invalid Form Body", {"_spec": problems}))
+    token = None
     if not path.startswith(_NO_AUTH):
         app = _authenticate(request, twin)
         if app is None:
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
-        request[APP] = app
+        request[APP], token = app, app.token
+    if twin.limiter is None:
+        return await _handle(request, handler, twin, template, path)
+    decision = twin.limiter.decide(request.method, template, path, request.match_info, token)
+    if not decision.allowed:
+        log.info("%s %s -> 429 (global=%s)", request.method, template, decision.is_global)
+        return rate_limited(decision.retry_after, is_global=decision.is_global, bucket_headers=decision.headers)
+    response = await _handle(request, handler, twin, template, path)
+    response.headers.update(decision.headers)
+    return response
+
+
+async def _handle(request: web.Request, handler: Handler, twin: Twin, template: str, path: str) -> web.StreamResponse:
     try:
         response = await handler(request)
     except ApiError as error:
@@ -197,28 +214,35 @@ def server_error(status: int) -> web.Response:
 
 
 def rate_limited(
-    retry_after: float, *, is_global: bool = False, bucket: str = "twin-injected", limit: int = 5
+    retry_after: float, *, is_global: bool = False, bucket_headers: dict[str, str] | None = None
 ) -> web.Response:
     """A 429 as Discord sends it: ``Via`` (without it discord.py assumes a Cloudflare ban), ``retry_after`` and
-    ``global`` in the body; a per-route one with the bucket headers and scope ``user``, a global one with
+    ``global`` in the body; a per-route one with the whole bucket header set and scope ``user``, a global one with
     ``X-RateLimit-Global: true`` and scope ``global`` and no bucket headers (a partial set would break discord.py).
     """
     headers = {"Via": "1.1 google", "Retry-After": str(max(1, math.ceil(retry_after)))}
     if is_global:
         headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"})
     else:
-        headers.update(
-            {
-                "X-RateLimit-Limit": str(limit),
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-                "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-                "X-RateLimit-Bucket": bucket,
-                "X-RateLimit-Scope": "user",
-            }
-        )
-    body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": is_global}
+        headers.update(bucket_headers or _injected_bucket(retry_after))
+        headers["X-RateLimit-Scope"] = "user"
+    # Rounded up: a client that sleeps exactly retry_after must not come back a moment early.
+    body = {"message": "You are being rate limited.", "retry_after": _up(retry_after), "global": is_global}
     return json_response(body, 429, headers)
+
+
+def _up(seconds: float) -> float:
+    return math.ceil(round(seconds * 1000, 6)) / 1000
+
+
+def _injected_bucket(retry_after: float) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+        "X-RateLimit-Bucket": "twin-injected",
+    }
 
 
 async def _read_body(request: web.Request) -> tuple[Any, list[Attachment]]:

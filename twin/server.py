@@ -2,6 +2,11 @@
 
 A test builds the world (applications, guilds, roles, channels, members), starts the twin, points discord.py at
 ``twin.api_base`` / ``twin.gateway_url`` and drives the bot through people (see ``twin.people``).
+
+Options: ``Twin(rate_limits=True)`` enforces Discord's rate limits with their headers (``twin.ratelimit``);
+``Twin(latency=0.1)`` adds a 100 ms round trip to every REST call. ``twin.faults`` injects failures before or after
+a request's work and runs hooks between the work and the response (``twin.faults``); ``twin.requests`` records
+every request, and ``twin.requests_handled(method, pattern, count)`` is a future for the n-th matching one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from aiohttp import web
 from twin import state as s
 from twin.faults import Fault, Faults
 from twin.gateway import DIRECT_MESSAGES, GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, Gateway
+from twin.ratelimit import RateLimiter, RateLimits
 from twin.state import (
     Application,
     Attachment,
@@ -85,9 +91,13 @@ class Twin:
     requests: list[RequestRecord] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     port: int = 0
+    rate_limits: bool | RateLimits = False  # True: Discord's limits (twin.ratelimit); off by default
+    latency: float = 0.0  # seconds added to every REST call's round trip, half each way
 
     def __post_init__(self) -> None:
         self.gateway = Gateway(self)
+        limits = RateLimits() if self.rate_limits is True else self.rate_limits
+        self.limiter = RateLimiter(limits) if isinstance(limits, RateLimits) else None
         self._runner: web.AppRunner | None = None
         self._watchers: list[_RequestWatcher] = []
 

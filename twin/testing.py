@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import discord
 
@@ -40,9 +41,9 @@ def assert_no_discord_errors(records: list[logging.LogRecord]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_twin(*, check_violations: bool = True) -> AsyncIterator[Twin]:
-    """A started twin; fails on exit when violations were recorded (unless ``check_violations`` is False)."""
-    twin = Twin()
+async def running_twin(*, check_violations: bool = True, **options: Any) -> AsyncIterator[Twin]:
+    """A started ``Twin(**options)``; fails on exit when violations were recorded (unless ``check_violations``)."""
+    twin = Twin(**options)
     await twin.start()
     try:
         yield twin
