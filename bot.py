@@ -197,6 +197,7 @@ class PorchlightBot(commands.Bot):
 
     async def _run_jobs(self) -> None:
         await self.wait_until_ready()
+        await self.effects.resume()
         await self.services.jobs.run_forever()
 
     async def on_ready(self) -> None:

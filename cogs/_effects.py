@@ -157,6 +157,15 @@ class EffectRunner:
         await self.outbox.complete(effect, landed)
         return None
 
+    async def resume(self) -> int:
+        """At start-up: finish what a previous run of the process left (its interactions are gone, so nothing waits
+        for their answers any more)."""
+        hastened = await self.outbox.hasten()
+        finished = await self.sweep()
+        if hastened or finished:
+            log.info("effects resumed after a restart hastened=%d subjects_finished=%d", hastened, finished)
+        return finished
+
     async def sweep(self) -> int:
         """Run every subject with pending effects (start-up); returns how many subjects finished."""
         finished = 0

@@ -90,10 +90,12 @@ class Outbox:
         """Drop a subject's pending effects of ``kinds`` (all when none given): a later change made them moot."""
         return await store.cancel_pending(conn, subject=subject, kinds=kinds or None, now=self.clock.now())
 
-    async def hasten(self, subject: str, kind: str) -> None:
-        """Make the subject's pending ``kind`` effects due now (a notice that no longer needs to wait)."""
+    async def hasten(self, subject: str | None = None, kind: str | None = None) -> int:
+        """Make pending effects (of ``subject`` and ``kind``, when given) due now. An effect only ever waits for the
+        answer of the interaction that recorded it (a fallback DM); after a restart no such answer can come, so
+        start-up hastens them all."""
         async with self.db.transaction() as conn:
-            await store.hasten(conn, subject=subject, kind=kind, now=self.clock.now())
+            return await store.hasten(conn, subject=subject, kind=kind, now=self.clock.now())
 
     async def _arm(self, conn: aiosqlite.Connection, effect: Effect, *, due_at: datetime) -> None:
         common: dict[str, Any] = {

@@ -188,11 +188,16 @@ async def cancel_pending(
     return cur.rowcount
 
 
-async def hasten(conn: aiosqlite.Connection, *, subject: str, kind: str, now: datetime) -> int:
-    """Make a subject's pending effects of ``kind`` due now (a promised notice, once its wait is pointless)."""
+async def hasten(
+    conn: aiosqlite.Connection, *, subject: str | None = None, kind: str | None = None, now: datetime
+) -> int:
+    """Make pending effects (of ``subject`` and ``kind``, when given) due now: a notice whose wait is pointless."""
     cur = await conn.execute(
-        "UPDATE effects SET not_before = ? WHERE subject = ? AND kind = ? AND status = 'pending' AND not_before > ?",
-        (to_epoch(now), subject, kind, to_epoch(now)),
+        """
+        UPDATE effects SET not_before = ?
+        WHERE status = 'pending' AND not_before > ? AND (? IS NULL OR subject = ?) AND (? IS NULL OR kind = ?)
+        """,
+        (to_epoch(now), to_epoch(now), subject, subject, kind, kind),
     )
     return cur.rowcount
 

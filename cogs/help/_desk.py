@@ -101,8 +101,10 @@ class HelpDesk:
         )
         request, blocked = await self.materialize(outcome.request.id)
         if request.status == "open":
-            await reply(interaction, render.opened(request, outcome.created))
+            # The answer tells them, so the fallback DM is dropped first: a crash between the two leaves the member
+            # without a confirmation (they are in the thread), never with two.
             await self.requests.asker_told(request.id)
+            await reply(interaction, render.opened(request, outcome.created))
             return
         # Saved, but the thread is not there yet: the member is DMed the link as soon as it is.
         await self.outbox.hasten(help_subject(request.id), HelpEffect.TELL_ASKER)

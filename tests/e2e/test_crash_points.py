@@ -1,0 +1,206 @@
+"""The real bot process killed with SIGKILL at every side-effect boundary of /ask, Claim and /close, then restarted
+on the same database: at every point exactly one thread, one opening message, one live queue card and one
+confirmation per person, and the member's action is either confirmed and present, or was never confirmed.
+
+A boundary is "Discord did the work, the bot has not heard back": the twin's ``on_done`` hook kills the process after
+the request's work and before its response is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.community import DEFAULT_START, Community, build_world
+from services.clock import ManualClock
+from tests.bot_process import BotProcess
+from tests.e2e.test_help import BODY, WANTS, cards, help_threads, thread_messages
+from twin.faults import Handled
+from twin.people import MessageView, Modal
+from twin.server import Twin
+from twin.testing import assert_no_violations
+
+SETTLE_WITHIN = 20.0
+
+
+@dataclass
+class World:
+    c: Community
+    bot: BotProcess
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    twin = Twin()
+    await twin.start()
+    c = build_world(twin, ManualClock(DEFAULT_START), tmp_path / "porchlight.db")
+    bot = BotProcess(twin, c.app, c.database_path)
+    try:
+        await bot.start()
+        await c.configure()
+        yield World(c, bot)
+    finally:
+        await bot.close()
+        await twin.close()
+    assert_no_violations(twin)
+
+
+async def crash_after(
+    w: World, method: str, pattern: str, action: Callable[[], Awaitable[Any]], *, nth: int = 1
+) -> Any:
+    """Run ``action`` (a member's click or command), SIGKILL the bot right after Discord did the ``nth`` request
+    matching ``method pattern``, then restart it. Returns the member's answer, or None when it never came."""
+    killed = asyncio.Event()
+    seen = 0
+
+    async def kill(handled: Handled) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == nth:
+            await w.bot.kill()
+            killed.set()
+
+    w.c.twin.faults.on_done(method, pattern, kill, times=nth)
+    task = asyncio.ensure_future(action())
+    try:
+        await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
+    except TimeoutError:
+        raise AssertionError(f"the bot never made {method} {pattern} (#{nth})") from None
+    answer = None
+    if task.done() and not task.cancelled() and task.exception() is None:
+        answer = task.result()  # the answer itself was the boundary: the member got it
+    else:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    await w.bot.start()
+    return answer
+
+
+async def settle(check: Callable[[], bool], what: str) -> None:
+    """Wait for the restarted bot to finish what the killed one left (it runs pending effects at start-up)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_WITHIN
+    while not check():
+        assert loop.time() < deadline, f"the restarted bot did not finish: {what}"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # and nothing more comes after it
+    assert check(), f"something changed after settling: {what}"
+
+
+async def ask(w: World) -> Any:
+    modal = await w.c.alice.slash("ask", channel=w.c.general, topic="interviews")
+    assert isinstance(modal, Modal)
+    return await w.c.alice.submit_modal(modal, {"What's going on?": BODY, "What would help most?": WANTS})
+
+
+def openings(c: Community) -> list[MessageView]:
+    return [m for t in help_threads(c) for m in thread_messages(c, t) if BODY in m.text]
+
+
+def one_request_in_place(c: Community) -> bool:
+    threads = help_threads(c)
+    return (
+        len(threads) == 1
+        and len(openings(c)) == 1
+        and thread_messages(c, threads[0])[0].id == openings(c)[0].id
+        and c.alice.id in threads[0].members
+        and len(cards(c)) == 1
+        and "Waiting for a helper" in cards(c)[0].text
+    )
+
+
+ASK_BOUNDARIES = [
+    ("POST", "/channels/*/threads"),  # the thread exists, the bot does not know its id
+    ("PUT", "/channels/*/thread-members/*"),  # alice was added
+    ("POST", "/channels/{channel_id}/messages"),  # the opening message is posted
+    ("PATCH", "/webhooks/*/messages/@original"),  # alice was answered
+]
+
+
+@pytest.mark.parametrize(("method", "pattern"), ASK_BOUNDARIES)
+async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one_card_one_confirmation(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    answer = await crash_after(w, method, pattern, lambda: ask(w))
+    await settle(lambda: one_request_in_place(c) and (answer is not None or bool(c.alice.dms())), "the request")
+    [thread] = help_threads(c)
+    confirmations = [m for m in c.alice.dms() if f"<#{thread.id}>" in m.text]
+    if answer is not None:
+        assert f"<#{thread.id}>" in answer.content and confirmations == []
+    else:
+        assert len(confirmations) == 1  # never answered: told once, by DM
+
+
+async def test_ask_killed_after_the_queue_card_is_posted_keeps_that_card(world: World) -> None:
+    w, c = world, world.c
+    await crash_after(w, "POST", f"/channels/{c.queue.id}/messages", lambda: ask(w))
+    await settle(lambda: one_request_in_place(c) and bool(c.alice.dms()), "the request")
+    await c.helper.click(cards(c)[0], "Claim")
+    assert len(cards(c)) == 1 and "Claimed by 1 helper" in cards(c)[0].text  # the claim edits that one card
+
+
+async def test_ask_killed_after_the_deferral_either_has_the_request_or_never_confirmed_it(world: World) -> None:
+    w, c = world, world.c
+    answer = await crash_after(w, "POST", "/interactions/*/callback", lambda: ask(w), nth=2)  # the form's deferral
+    assert answer is None
+    await asyncio.sleep(1.0)
+    assert help_threads(c) == [] and cards(c) == [] and c.alice.dms() == []  # never confirmed, nothing half-made
+
+
+CLAIM_BOUNDARIES = [
+    ("POST", "/interactions/*/callback"),  # the claim is recorded and acknowledged
+    ("PUT", "/channels/*/thread-members/*"),  # the helper is in the thread
+    ("POST", "/channels/{channel_id}/messages"),  # "joined to help" is posted
+    ("PATCH", "/channels/*/messages/*"),  # the card says claimed
+]
+
+
+@pytest.mark.parametrize(("method", "pattern"), CLAIM_BOUNDARIES)
+async def test_claim_killed_after_each_effect_adds_the_helper_once_and_says_so_once(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    await ask(w)
+    await crash_after(w, method, pattern, lambda: c.helper.click(cards(c)[0], "Claim"))
+
+    def claimed() -> bool:
+        [thread] = help_threads(c)
+        joined = [m for m in thread_messages(c, thread) if "joined to help" in m.text]
+        return c.helper.id in thread.members and len(joined) == 1 and "Claimed by 1 helper" in cards(c)[0].text
+
+    await settle(lambda: claimed() and len(cards(c)) == 1, "the claim")
+
+
+CLOSE_BOUNDARIES = [
+    ("POST", "/interactions/*/callback"),  # the closing note is in the thread
+    ("PATCH", "/channels/{channel_id}"),  # the thread is archived and locked
+    ("PATCH", "/channels/*/messages/*"),  # the card says closed
+    ("POST", "/channels/{channel_id}/messages"),  # the feedback DM is sent
+]
+
+
+@pytest.mark.parametrize(("method", "pattern"), CLOSE_BOUNDARIES)
+async def test_close_killed_after_each_effect_archives_once_and_asks_for_feedback_once(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    await ask(w)
+    await c.helper.click(cards(c)[0], "Claim")
+    [thread] = help_threads(c)
+    await crash_after(w, method, pattern, lambda: c.alice.slash("close", channel=thread))
+
+    def closed() -> bool:
+        notes = [m for m in thread_messages(c, thread) if "Closed by" in m.text]
+        feedback = [m for m in c.alice.dms() if "Did this help?" in m.text]
+        card = cards(c)[0].text
+        return thread.archived and thread.locked and len(notes) == 1 and len(feedback) == 1 and "Closed" in card
+
+    await settle(closed, "the close")
