@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from services.clock import Clock
 from services.errors import PorchlightError
+from services.text import clean_text
 from storage import guilds
 from storage import safety as store
 from storage.db import Database
@@ -108,14 +109,15 @@ def neutralise_mentions(text: str) -> str:
     return _MENTION.sub(lambda m: "@\u200b" + m.group(1) if m.group(1) else "<@\u200b", text)
 
 
-def clean_text(text: str | None, *, limit: int, field: str) -> str | None:
-    """Trim, refuse over ``limit`` characters (saying how long it is), neutralise mass mentions; empty -> None."""
-    if text is None or not text.strip():
+def bounded_text(text: str | None, *, limit: int, field: str) -> str | None:
+    """:func:`services.text.clean_text`, then refuse over ``limit`` characters (saying how long it is) and
+    neutralise mass mentions; empty -> None."""
+    cleaned = clean_text(text)
+    if cleaned is None:
         return None
-    stripped = text.strip()
-    if len(stripped) > limit:
-        raise TextTooLong(f"Please keep the {field} to {limit} characters (it's {len(stripped)}).")
-    return neutralise_mentions(stripped)
+    if len(cleaned) > limit:
+        raise TextTooLong(f"Please keep the {field} to {limit} characters (it's {len(cleaned)}).")
+    return neutralise_mentions(cleaned)
 
 
 def _stamp(instant: datetime) -> str:
@@ -149,7 +151,7 @@ class SafetyService:
             raise BadBlock("You can't block yourself.")
         if days is not None and not 1 <= days <= MAX_BLOCK_DAYS:
             raise BadBlock(f"Choose between 1 and {MAX_BLOCK_DAYS} days, or leave days empty for no end date.")
-        cleaned = clean_text(reason, limit=REASON_LIMIT, field="reason")
+        cleaned = bounded_text(reason, limit=REASON_LIMIT, field="reason")
         now = self.clock.now()
         until = now + timedelta(days=days) if days else None
         async with self.db.transaction() as conn:

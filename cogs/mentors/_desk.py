@@ -29,7 +29,6 @@ from cogs.mentors._views import (
     outcome_view,
     slot_view,
 )
-from services.errors import PorchlightError
 from services.mentors import Booking, Mentor, SlotTaken
 from services.safety import Action
 from storage.jobs import Job
@@ -287,10 +286,8 @@ class Desk:
         )
 
     async def forward_thanks(self, interaction: Interaction, booking_id: int, note: str) -> None:
-        booking = await self.mentors.get_booking(booking_id)
-        if booking is None or booking.member_user_id != interaction.user.id:
-            raise PorchlightError("Only the member of this call can send a thank-you from here.")
-        delivered = await self.dm(booking.mentor_user_id, render.thanks_forwarded(booking.member_user_id, note))
+        booking, cleaned = await self.mentors.thanks_note(booking_id, interaction.user.id, note)
+        delivered = await self.dm(booking.mentor_user_id, render.thanks_forwarded(booking.member_user_id, cleaned))
         text = "Sent — thank you for saying it." if delivered else "Their DMs are closed, so I couldn't pass it on."
         await reply(interaction, text)
 
