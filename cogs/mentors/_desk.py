@@ -196,11 +196,11 @@ class Desk:
         phone: str | None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.safety.check(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         try:
-            booking = await self.mentors.request_booking(
-                guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
-            )
+            async with self.safety.counting(guild_id, interaction.user.id, Action.BOOKING_REQUEST):
+                booking = await self.mentors.request_booking(
+                    guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
+                )
         except SlotTaken as taken:
             mentor = await self.mentors.get(guild_id, mentor_id)
             text = render.slot_taken(taken.message, taken.alternatives)
@@ -209,7 +209,6 @@ class Desk:
             else:
                 await reply(interaction, text)
             return
-        await self.safety.record(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         delivered = await self.dm(mentor_id, embed=render.request_for_mentor(booking), view=answer_view(booking.id))
         await reply(interaction, render.request_sent(booking, delivered is not None))
         await self.roster.refresh(guild_id, mentor_id)
