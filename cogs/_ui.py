@@ -63,8 +63,10 @@ CUSTOM_IDS: dict[str, str] = {
 ItemT = TypeVar("ItemT")
 Callback = Callable[[ItemT, discord.Interaction[Any]], Coroutine[Any, Any, None]]
 # A check every slash command passes before it runs (moderator blocks, rate limits): None lets it through, a string
-# is the ephemeral refusal shown instead.
+# is the ephemeral refusal shown instead. A gate may hold something for the command (a reserved use of a limit); its
+# Undo gives that back when the command does not go through (a later gate refused it, or it failed).
 Gate = Callable[[discord.Interaction[Any]], Awaitable[str | None]]
+Undo = Callable[[discord.Interaction[Any]], Awaitable[None]]
 
 
 def is_staff(interaction: discord.Interaction[Any], role_ids: Iterable[int | None], *permissions: str) -> bool:
@@ -157,6 +159,7 @@ class PorchlightTree(app_commands.CommandTree[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gates: list[Gate] = []  # cogs append theirs in cog_load and remove them in cog_unload
+        self.undos: list[Undo] = []  # likewise: each must be safe to call when its gate held nothing
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if getattr(self.client, "draining", False):
@@ -165,12 +168,22 @@ class PorchlightTree(app_commands.CommandTree[Any]):
         for gate in self.gates:
             refusal = await gate(interaction)
             if refusal is not None:
+                await self._undo(interaction)  # an earlier gate may hold something for this command
                 await reply(interaction, refusal)
                 return False
         return True
 
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
+        # The command failed: what the gates held is given back first, so an immediate retry is judged fairly.
+        await self._undo(interaction)
         await answer_error(interaction, error)
+
+    async def _undo(self, interaction: discord.Interaction[Any]) -> None:
+        for undo in self.undos:
+            try:
+                await undo(interaction)
+            except Exception as error:
+                log.warning("gate undo failed interaction=%s error=%s", interaction.id, type(error).__name__)
 
     async def _call(self, interaction: discord.Interaction[Any]) -> None:
         # discord.py's one entry point for every command and autocomplete; wrapped so the closed-DM notice follows

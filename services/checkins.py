@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from services.clock import Clock
 from services.errors import PorchlightError
 from services.jobs import JobDispatcher
+from services.text import clean_text
 from storage import checkins as store
 from storage import guilds
 from storage.checkins import Checkin
@@ -278,7 +279,7 @@ class CheckinService:
         """Validate, store, supersede follow-ups, and say what to reply. Nothing is stored on bad input."""
         state = parse_status(status)
         origin = Source(source)
-        cleaned = (note or "").strip() or None
+        cleaned = clean_text(note)
         if cleaned is not None and len(cleaned) > NOTE_LIMIT:
             raise NoteTooLong(len(cleaned))
         share = bool(share_with_helpers) and state.needs_help

@@ -15,6 +15,7 @@ import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken
 
 from services.errors import PorchlightError
+from services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def normalize_phone(text: str, default_region: str | None = None) -> PhoneNumber
     Without a ``default_region`` (ISO 3166 code such as ``"GB"``) the number must start with ``+`` and its country
     code, and the error says so.
     """
-    raw = (text or "").strip()
+    raw = clean_text(text) or ""
     if not raw:
         raise InvalidPhoneNumber(f"Please give a phone number with its country code, for example {EXAMPLE_NUMBER}.")
     if len(raw) > _MAX_INPUT:

@@ -63,6 +63,7 @@ from services.clock import Clock
 from services.effects import Outbox
 from services.errors import NotConfigured, PorchlightError
 from services.jobs import JobDispatcher
+from services.text import clean_text
 from storage import guilds
 from storage import help_requests as store
 from storage import jobs as jobs_store
@@ -466,16 +467,9 @@ def idle_key(request_id: int, due_at: datetime) -> str:
     return f"{IDLE_JOB}:{request_id}:{to_epoch(due_at)}"
 
 
-def _clean(text: str | None) -> str | None:
-    if text is None:
-        return None
-    stripped = text.strip()
-    return stripped or None
-
-
 def _validate(topic: str, body: str | None, wants: str | None) -> Draft:
-    clean_body = _clean(body)
-    clean_wants = _clean(wants)
+    clean_body = clean_text(body)
+    clean_wants = clean_text(wants)
     draft = Draft(topic=topic, body=clean_body or "", wants=clean_wants)
     if topic not in TOPICS:
         raise UnknownTopic(f"Pick one of these topics: {', '.join(TOPICS)}.", draft)
@@ -613,7 +607,7 @@ class HelpRequestService:
         if source not in SOURCES:
             raise ValueError(f"unknown help request source {source!r}")
         draft = _validate(topic, body, wants)
-        key = _clean(submit_key)
+        key = clean_text(submit_key)
         now = self.clock.now()
         async with self.db.transaction() as conn:
             if key is not None:
@@ -764,7 +758,7 @@ class HelpRequestService:
         """Close the request (idempotent: closing a closed request changes nothing and says ``already_closed``).
         Permission is the caller's business; :meth:`close_as_member` checks it for /close and the Close button."""
         why = CloseReason(reason)
-        clean_note = _clean(note)
+        clean_note = clean_text(note)
         if clean_note is not None and len(clean_note) > NOTE_LIMIT:
             raise TextTooLong(f"The note is {len(clean_note)} characters; keep it under {NOTE_LIMIT}.")
         async with self.db.transaction() as conn:
@@ -853,7 +847,9 @@ class HelpRequestService:
     ) -> FeedbackOutcome:
         """The asker's answer to "Did this help?" (the last answer counts). A thank-you is not stored: it is
         returned with the helpers to forward it to by DM."""
-        clean_thanks = _clean(thanks)
+        clean_thanks = clean_text(thanks)
+        if thanks is not None and clean_thanks is None:
+            raise TextTooLong("The thank-you came through empty, so nothing was sent. Write a few words and send it.")
         if clean_thanks is not None and len(clean_thanks) > THANKS_LIMIT:
             raise TextTooLong(
                 f"The thank-you is {len(clean_thanks)} characters; keep it under {THANKS_LIMIT} so it fits in a DM."

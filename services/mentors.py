@@ -45,6 +45,7 @@ from services.clock import Clock
 from services.contact import PhoneNumber, PhoneVault, normalize_phone
 from services.errors import PorchlightError
 from services.slots import Interval, calls_left_this_week, free_slots
+from services.text import clean_text
 from services.timezones import UnknownTimezone, resolve_timezone
 from services.windows import format_windows, parse_windows
 from storage import guilds
@@ -96,6 +97,7 @@ CONTACT_LABELS = {
 }
 MAX_TOPICS = 8
 MAX_TOPIC_LENGTH = 30
+THANKS_LIMIT = 1000  # the thank-you form's limit
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(minutes=15))
 AFTER_CALL_DELAY = timedelta(minutes=30)
 VOICE_LEAD = timedelta(minutes=5)
@@ -167,10 +169,10 @@ def validate_timezone(name: str) -> ZoneInfo:
 
 def normalize_topics(topics: str | Sequence[str]) -> tuple[str, ...]:
     """Comma-separated text (or a list) to lowercase-hyphenated tags, in order, without repeats, at most 8."""
-    parts = re.split(r"[,;\n]", topics) if isinstance(topics, str) else list(topics)
+    parts = re.split(r"[,;\n]", clean_text(topics) or "") if isinstance(topics, str) else list(topics)
     tags: list[str] = []
     for part in parts:
-        tag = re.sub(r"[^a-z0-9+#]+", "-", part.strip().lower()).strip("-")
+        tag = re.sub(r"[^a-z0-9+#]+", "-", (clean_text(part) or "").lower()).strip("-")
         if not tag:
             continue
         if len(tag) > MAX_TOPIC_LENGTH:
@@ -206,8 +208,8 @@ def _weekly_limit(value: int) -> int:
     return value
 
 
-def _text(value: str, *, name: str, limit: int, required: bool) -> str:
-    cleaned = (value or "").strip()
+def _text(value: str | None, *, name: str, limit: int, required: bool) -> str:
+    cleaned = clean_text(value) or ""
     if required and not cleaned:
         raise MentorError(f"Please fill in your {name}.")
     if len(cleaned) > limit:
@@ -380,8 +382,9 @@ class MentorService:
     def _phone_token(self, mode: str, phone: str | None, current: bytes | None) -> bytes | None:
         if not _needs_mentor_phone(mode):
             return None  # a number the mode does not need is not kept
-        if phone is not None and phone.strip():
-            return self.vault.encrypt(normalize_phone(phone, self.default_region))
+        number = clean_text(phone)
+        if number:
+            return self.vault.encrypt(normalize_phone(number, self.default_region))
         if current is not None:
             return current
         raise MentorError(
@@ -606,7 +609,8 @@ class MentorService:
         Mentors with a free slot come first, soonest first; fully booked ones follow. The member's own profile is
         left out.
         """
-        query = normalize_topics(topic)[0] if topic and topic.strip() else None
+        searched = clean_text(topic)
+        query = normalize_topics(searched)[0] if searched else None
         matches: list[MentorMatch] = []
         for match in await self.roster(guild_id):
             if member_id is not None and match.mentor.user_id == member_id:
@@ -635,7 +639,7 @@ class MentorService:
         """Ask the mentor for a call at ``starts_at``; :class:`SlotTaken` (with the next free slots) if it's gone."""
         if member_id == mentor_user_id:
             raise BookingError("That's your own mentor profile, so you can't book a call with yourself.")
-        topic = (topic_text or "").strip()
+        topic = clean_text(topic_text) or ""
         if len(topic) > 1000:
             raise BookingError(f"Please keep what you'd like to talk about to 1000 characters (it's {len(topic)}).")
         now = self.clock.now()
@@ -645,12 +649,13 @@ class MentorService:
                 raise BookingError("This mentor isn't taking calls right now. Try /mentors to find someone else.")
             phone_token = None
             if mentor.contact_mode == "i_call_them":
-                if not member_phone or not member_phone.strip():
+                number = clean_text(member_phone)
+                if not number:
                     raise BookingError(
                         "This mentor calls you, so please add your phone number with the country code "
                         "(e.g. +44 20 7946 0958)."
                     )
-                phone_token = self.vault.encrypt(normalize_phone(member_phone, self.default_region))
+                phone_token = self.vault.encrypt(normalize_phone(number, self.default_region))
             free = await self._free(conn, mentor, limit=10_000)
             if starts_at not in free:
                 raise SlotTaken(
@@ -882,7 +887,7 @@ class MentorService:
 
         A confirmed call's ``ics_sequence`` is bumped, so the cancelling invite supersedes the first one.
         """
-        cleaned = (reason or "").strip() or None
+        cleaned = clean_text(reason)
         if cleaned is not None and len(cleaned) > 500:
             raise BookingError("Please keep the reason to 500 characters.")
         now = self.clock.now()
@@ -912,6 +917,19 @@ class MentorService:
 
     async def get_booking(self, booking_id: int) -> Booking | None:
         return await store.get_booking(self.db.conn, booking_id)
+
+    async def thanks_note(self, booking_id: int, member_id: int, note: str | None) -> tuple[Booking, str]:
+        """The member's thank-you for their mentor, cleaned and checked, with the booking to forward it for. Not
+        stored: the Discord layer sends it by DM."""
+        booking = await store.get_booking(self.db.conn, booking_id)
+        if booking is None or booking.member_user_id != member_id:
+            raise BookingError("Only the member of this call can send a thank-you from here.")
+        cleaned = clean_text(note)
+        if cleaned is None:
+            raise BookingError("The thank-you came through empty, so nothing was sent. Write a few words and send it.")
+        if len(cleaned) > THANKS_LIMIT:
+            raise BookingError(f"Please keep the thank-you to {THANKS_LIMIT} characters (it's {len(cleaned)}).")
+        return booking, cleaned
 
     async def booking_for_job(self, booking_id: int, *, statuses: Sequence[str] = ("confirmed",)) -> Booking | None:
         """For job handlers: the booking if it is still in one of ``statuses``, else None (do nothing)."""

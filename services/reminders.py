@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from services.clock import Clock
 from services.errors import PorchlightError
 from services.jobs import JobDispatcher
+from services.text import clean_text
 from services.timezones import resolve_timezone
 from storage import checkins as store
 from storage import jobs as jobs_store
@@ -72,6 +73,7 @@ _TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(?:([ap])\.?\s*m\.?)?$")
 
 def parse_local_time(text: str) -> time:
     """Read "7:30", "07:30", "7:30am", "7 pm", "19:05" or "19.05" as a wall-clock time."""
+    text = clean_text(text) or ""
     cleaned = " ".join(text.strip().casefold().split())
     match = _TIME.match(cleaned)
     shown = text.strip()[:40] or "nothing"

@@ -5,29 +5,40 @@ Decisions:
   ``limit_help_requests_per_day`` (5, on top of the help feature's own open-request limit and cooldown),
   ``limit_booking_requests_per_day`` (5) and ``limit_pending_bookings`` (3 unanswered booking requests at a time).
   A limit counts the writes it let through (``rate_events``), in a sliding window; a refusal says when to try again.
+- Checking and counting are one step: :meth:`SafetyService.reserve` checks the block and the limit and counts the
+  use in the same BEGIN IMMEDIATE transaction, so concurrent or quick successive commands (even from two processes)
+  cannot both take the last use; :meth:`SafetyService.release` gives the use back when the command fails (raises).
+  :meth:`SafetyService.counting` does both around a block of code. A cancelled command keeps its use (it may have
+  written before it was cancelled): erring towards counting never lets a member past a limit.
 - ``/block member [days]`` stops a member from opening help requests and requesting calls (actions in
   :data:`BLOCKED_ACTIONS`); check-ins, history, reminders and /privacy always stay open to them, so nobody is ever
   locked out of their own data. No days: until a moderator unblocks. The refusal explains, ephemerally, and says
   until when; it never names the moderator.
 - An active block survives the member's /privacy delete (it is the server's safety record, shown to them in
   /privacy show and export); an expired block is deleted then, and by the daily job.
-- Free text: length-limited with a clear message, trimmed, and mass mentions neutralised (a zero-width space after
+- Free text: cleaned by :func:`services.text.clean_text`, length-limited with a clear message, and mass mentions
+  neutralised (a zero-width space after
   the ``@``, so ``@everyone``, ``@here``, ``<@&role>`` and ``<@user>`` render as text). This is belt and braces:
   the bot already sends every message with ``allowed_mentions`` none.
-- Helpers for other cogs: :meth:`SafetyService.is_blocked`, :meth:`SafetyService.check` (raises a
-  :class:`PorchlightError` to show as is) and :meth:`SafetyService.record`.
+- Helpers for other cogs: :meth:`SafetyService.is_blocked`, :meth:`SafetyService.check` (a read-only preview that
+  raises a :class:`PorchlightError` to show as is, e.g. before showing slots), and :meth:`SafetyService.counting`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import aiosqlite
+
 from services.clock import Clock
 from services.errors import PorchlightError
+from services.text import clean_text
 from storage import guilds
 from storage import safety as store
 from storage.db import Database
@@ -80,6 +91,16 @@ _WHAT = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Use:
+    """One counted use, reserved by :meth:`SafetyService.reserve`; :meth:`SafetyService.release` gives it back."""
+
+    event_id: int
+    guild_id: int
+    user_id: int
+    action: Action
+
+
 class Blocked(PorchlightError):
     def __init__(self, message: str, block: Block) -> None:
         super().__init__(message)
@@ -108,14 +129,15 @@ def neutralise_mentions(text: str) -> str:
     return _MENTION.sub(lambda m: "@\u200b" + m.group(1) if m.group(1) else "<@\u200b", text)
 
 
-def clean_text(text: str | None, *, limit: int, field: str) -> str | None:
-    """Trim, refuse over ``limit`` characters (saying how long it is), neutralise mass mentions; empty -> None."""
-    if text is None or not text.strip():
+def bounded_text(text: str | None, *, limit: int, field: str) -> str | None:
+    """:func:`services.text.clean_text`, then refuse over ``limit`` characters (saying how long it is) and
+    neutralise mass mentions; empty -> None."""
+    cleaned = clean_text(text)
+    if cleaned is None:
         return None
-    stripped = text.strip()
-    if len(stripped) > limit:
-        raise TextTooLong(f"Please keep the {field} to {limit} characters (it's {len(stripped)}).")
-    return neutralise_mentions(stripped)
+    if len(cleaned) > limit:
+        raise TextTooLong(f"Please keep the {field} to {limit} characters (it's {len(cleaned)}).")
+    return neutralise_mentions(cleaned)
 
 
 def _stamp(instant: datetime) -> str:
@@ -135,8 +157,8 @@ class SafetyService:
         self.db = db
         self.clock = clock
 
-    async def _limit(self, guild_id: int, limit: Limit) -> int:
-        config = await guilds.get_config(self.db.conn, guild_id)
+    async def _limit(self, conn: aiosqlite.Connection, guild_id: int, limit: Limit) -> int:
+        config = await guilds.get_config(conn, guild_id)
         value = config.setting(limit.setting, limit.default) if config else limit.default
         return int(value) if isinstance(value, int | float) and value >= 1 else limit.default
 
@@ -149,7 +171,7 @@ class SafetyService:
             raise BadBlock("You can't block yourself.")
         if days is not None and not 1 <= days <= MAX_BLOCK_DAYS:
             raise BadBlock(f"Choose between 1 and {MAX_BLOCK_DAYS} days, or leave days empty for no end date.")
-        cleaned = clean_text(reason, limit=REASON_LIMIT, field="reason")
+        cleaned = bounded_text(reason, limit=REASON_LIMIT, field="reason")
         now = self.clock.now()
         until = now + timedelta(days=days) if days else None
         async with self.db.transaction() as conn:
@@ -177,17 +199,55 @@ class SafetyService:
 
     async def check(self, guild_id: int, user_id: int, action: Action | str) -> None:
         """Raise :class:`Blocked` or :class:`RateLimited` (messages ready to show) if the member may not do this now.
-        Does not count anything: call :meth:`record` once the write happened."""
-        action = Action(action)
+        A preview that counts nothing (e.g. before showing slots): the write itself goes through :meth:`reserve`."""
+        await self._refuse_if_over(self.db.conn, guild_id, user_id, Action(action), self.clock.now())
+
+    async def reserve(self, guild_id: int, user_id: int, action: Action | str) -> Use:
+        """Check as :meth:`check` does and count the use, in one short BEGIN IMMEDIATE transaction: of any number
+        of concurrent calls, exactly as many as the limit has room for succeed. Give the use back with
+        :meth:`release` if the action then fails."""
+        act = Action(action)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await self._refuse_if_over(conn, guild_id, user_id, act, now)
+            event_id = await store.add_event(conn, guild_id=guild_id, user_id=user_id, action=act.value, now=now)
+        return Use(event_id, guild_id, user_id, act)
+
+    async def release(self, use: Use) -> None:
+        """The action a use was reserved for failed: it no longer counts. Releasing twice changes nothing."""
+        async with self.db.transaction() as conn:
+            await store.delete_event(conn, use.event_id)
+        log.info("use released guild=%d user=%d action=%s", use.guild_id, use.user_id, use.action.value)
+
+    @asynccontextmanager
+    async def counting(self, guild_id: int, user_id: int, action: Action | str) -> AsyncIterator[Use]:
+        """``async with safety.counting(...):`` reserve a use (raising :class:`Blocked` / :class:`RateLimited`),
+        and release it if the block raises an Exception. A cancelled block keeps its use."""
+        use = await self.reserve(guild_id, user_id, action)
+        try:
+            yield use
+        except Exception:
+            await self.release(use)
+            raise
+
+    async def record(self, guild_id: int, user_id: int, action: Action | str) -> None:
+        """Count a use without checking (e.g. a use made elsewhere); commands go through :meth:`reserve`."""
+        async with self.db.transaction() as conn:
+            await store.add_event(
+                conn, guild_id=guild_id, user_id=user_id, action=Action(action).value, now=self.clock.now()
+            )
+
+    async def _refuse_if_over(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, action: Action, now: datetime
+    ) -> None:
         if action in BLOCKED_ACTIONS:
-            block = await self.active_block(guild_id, user_id)
-            if block is not None:
+            block = await store.get_block(conn, guild_id, user_id)
+            if block is not None and block.active(now):
                 raise Blocked(block_message(block, action), block)
         limit = LIMITS[action]
-        allowed = await self._limit(guild_id, limit)
-        now = self.clock.now()
+        allowed = await self._limit(conn, guild_id, limit)
         count, oldest = await store.count_events(
-            self.db.conn, guild_id=guild_id, user_id=user_id, action=action.value, since=now - limit.window
+            conn, guild_id=guild_id, user_id=user_id, action=action.value, since=now - limit.window
         )
         if count >= allowed:
             retry = oldest + limit.window if oldest else None
@@ -195,24 +255,14 @@ class SafetyService:
             log.info("rate limited guild=%d user=%d action=%s", guild_id, user_id, action.value)
             raise RateLimited(f"This server allows {allowed} {limit.words}.{when}", retry)
         if action is Action.BOOKING_REQUEST:
-            pending = await store.pending_booking_requests(self.db.conn, guild_id, user_id)
-            most = await self._limit(guild_id, PENDING_BOOKINGS)
+            pending = await store.pending_booking_requests(conn, guild_id, user_id)
+            most = await self._limit(conn, guild_id, PENDING_BOOKINGS)
             if pending >= most:
                 raise RateLimited(
                     f"You have {pending} call requests waiting for an answer, and this server allows {most} "
                     "at a time. Wait for a mentor to answer, or cancel one in /calls.",
                     None,
                 )
-
-    async def record(self, guild_id: int, user_id: int, action: Action | str) -> None:
-        async with self.db.transaction() as conn:
-            await store.add_event(
-                conn, guild_id=guild_id, user_id=user_id, action=Action(action).value, now=self.clock.now()
-            )
-
-    async def check_and_record(self, guild_id: int, user_id: int, action: Action | str) -> None:
-        await self.check(guild_id, user_id, action)
-        await self.record(guild_id, user_id, action)
 
     # --- privacy -------------------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from services.errors import PorchlightError
+from services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,7 @@ def _refuse(text: str, candidates: list[str], why: str) -> UnknownTimezone:
 
 def resolve_timezone(text: str) -> ZoneInfo:
     """The zone the member means, or :class:`UnknownTimezone` saying what to type instead."""
+    text = clean_text(text) or ""
     query = _norm(text)
     if not query:
         raise _refuse(text, [], "Please give a time zone.")

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.errors import PorchlightError
+from services.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,8 @@ def merge_windows(windows: Iterable[Window]) -> tuple[Window, ...]:
 
 def parse_windows(text: str, *, call_minutes: int) -> tuple[Window, ...]:
     """Weekly windows from the mentor's text, merged and sorted; :class:`WindowSyntaxError` names what is wrong."""
-    if not text or not text.strip():
+    text = clean_text(text) or ""
+    if not text:
         raise WindowSyntaxError(f"Please give at least one window, for example {EXAMPLE}.")
     if len(text) > MAX_TEXT:
         raise WindowSyntaxError(f"That's more than {MAX_TEXT} characters. Shorten it, for example {EXAMPLE}.")

@@ -135,11 +135,19 @@ async def count_events(
     return int(row[0]), _opt(row[1])
 
 
-async def add_event(conn: aiosqlite.Connection, *, guild_id: int, user_id: int, action: str, now: datetime) -> None:
-    await conn.execute(
+async def add_event(conn: aiosqlite.Connection, *, guild_id: int, user_id: int, action: str, now: datetime) -> int:
+    """Count one use; returns the event's id (to delete it again if the use is given back)."""
+    cur = await conn.execute(
         "INSERT INTO rate_events (guild_id, user_id, action, at) VALUES (?, ?, ?, ?)",
         (guild_id, user_id, action, to_epoch(now)),
     )
+    assert cur.lastrowid is not None
+    return int(cur.lastrowid)
+
+
+async def delete_event(conn: aiosqlite.Connection, event_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM rate_events WHERE id = ?", (event_id,))
+    return cur.rowcount > 0
 
 
 async def purge_events(conn: aiosqlite.Connection, before: datetime) -> int:

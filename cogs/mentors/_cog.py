@@ -33,6 +33,7 @@ from services.mentors import (
     MentorError,
     validate_timezone,
 )
+from services.text import clean_text
 from services.timezones import suggest_timezones
 from services.windows import parse_windows
 from storage.db import from_epoch
@@ -307,8 +308,9 @@ class MentorCog(commands.Cog, name=COG_NAME):
 
 
 def _back_on(text: str, zone: str) -> datetime:
+    text = clean_text(text) or ""
     try:
-        day = date.fromisoformat(text.strip())
+        day = date.fromisoformat(text)
     except ValueError:
         raise MentorError(
             f"I couldn't read `{text[:20]}` as a date. Use YYYY-MM-DD, e.g. `2026-12-07`, or leave it out."

@@ -29,7 +29,6 @@ from cogs.mentors._views import (
     outcome_view,
     slot_view,
 )
-from services.errors import PorchlightError
 from services.mentors import Booking, Mentor, SlotTaken
 from services.safety import Action
 from storage.jobs import Job
@@ -197,11 +196,11 @@ class Desk:
         phone: str | None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.safety.check(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         try:
-            booking = await self.mentors.request_booking(
-                guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
-            )
+            async with self.safety.counting(guild_id, interaction.user.id, Action.BOOKING_REQUEST):
+                booking = await self.mentors.request_booking(
+                    guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
+                )
         except SlotTaken as taken:
             mentor = await self.mentors.get(guild_id, mentor_id)
             text = render.slot_taken(taken.message, taken.alternatives)
@@ -210,7 +209,6 @@ class Desk:
             else:
                 await reply(interaction, text)
             return
-        await self.safety.record(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
         delivered = await self.dm(mentor_id, embed=render.request_for_mentor(booking), view=answer_view(booking.id))
         await reply(interaction, render.request_sent(booking, delivered is not None))
         await self.roster.refresh(guild_id, mentor_id)
@@ -287,10 +285,8 @@ class Desk:
         )
 
     async def forward_thanks(self, interaction: Interaction, booking_id: int, note: str) -> None:
-        booking = await self.mentors.get_booking(booking_id)
-        if booking is None or booking.member_user_id != interaction.user.id:
-            raise PorchlightError("Only the member of this call can send a thank-you from here.")
-        delivered = await self.dm(booking.mentor_user_id, render.thanks_forwarded(booking.member_user_id, note))
+        booking, cleaned = await self.mentors.thanks_note(booking_id, interaction.user.id, note)
+        delivered = await self.dm(booking.mentor_user_id, render.thanks_forwarded(booking.member_user_id, cleaned))
         text = "Sent — thank you for saying it." if delivered else "Their DMs are closed, so I couldn't pass it on."
         await reply(interaction, text)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 
 import discord
 import pytest
@@ -12,6 +14,9 @@ from bot import PERMISSIONS
 from demo.community import Community
 from services.safety import Action, Blocked
 from storage import guilds
+from storage import safety as safety_store
+from tests.e2e.test_lifecycle import _deferred
+from tests.e2e.test_mentors import approved_mentor, request_call
 from twin.people import CommandUnavailable, MessageView
 
 SEND_MESSAGES = discord.Permissions(send_messages=True).value
@@ -210,6 +215,83 @@ async def test_other_write_commands_share_a_per_hour_limit_and_reads_do_not_coun
     assert await c.bot.services.reminders.show(c.guild.id, c.alice.id) is None  # refused, so nothing was set
     c.clock.advance(hours=1, seconds=1)
     assert "Reminders set" in (await c.alice.slash("reminders checkin", channel=c.general, **reminders)).text
+
+
+async def _set_limits(c: Community, **limits: int) -> None:
+    assert c.bot is not None
+    async with c.bot.db.transaction() as conn:
+        await guilds.update_settings(conn, guild_id=c.guild.id, changes=limits, now=c.clock.now())
+
+
+async def test_check_ins_fired_at_once_past_the_limit_get_exactly_the_limit(community: Community) -> None:
+    c = community
+    await _set_limits(c, limit_checkins_per_hour=3)
+    answers = await asyncio.gather(*(c.alice.slash("checkin", channel=c.general, status="Stuck") for _ in range(6)))
+    refused = [a for a in answers if "This server allows 3 check-ins an hour" in a.text]
+    assert len(refused) == 3 and all(a.ephemeral for a in refused)
+    assert c.bot is not None
+    assert len((await c.bot.services.checkins.history(c.guild.id, c.alice.id)).checkins) == 3
+
+
+async def test_change_commands_fired_at_once_past_the_limit_get_exactly_the_limit(community: Community) -> None:
+    c = community
+    await _set_limits(c, limit_changes_per_hour=2)
+    reminders = {"every": "daily", "time": "08:30", "timezone": "Europe/Berlin"}
+    answers = await asyncio.gather(
+        *(c.alice.slash("reminders checkin", channel=c.general, **reminders) for _ in range(5))
+    )
+    assert sum("Reminders set" in a.text for a in answers) == 2
+    assert sum("This server allows 2 changes an hour" in a.text for a in answers) == 3
+
+
+async def test_a_command_that_fails_does_not_use_up_the_limit(community: Community) -> None:
+    c = community
+    await _set_limits(c, limit_changes_per_hour=2)
+    for _ in range(3):  # refused by the command itself (a time that does not exist): nothing changed, nothing counted
+        bad = await c.alice.slash("reminders checkin", channel=c.general, every="daily", time="25:00", timezone="UTC")
+        assert "the hour runs from 0 to 23" in bad.text
+    good = {"every": "daily", "time": "08:30", "timezone": "UTC"}
+    for _ in range(2):
+        assert "Reminders set" in (await c.alice.slash("reminders checkin", channel=c.general, **good)).text
+    refused = await c.alice.slash("reminders checkin", channel=c.general, **good)
+    assert "This server allows 2 changes an hour" in refused.text
+
+
+async def test_a_booking_request_that_fails_does_not_use_up_the_daily_limit(community: Community) -> None:
+    c = community
+    await _set_limits(c, limit_booking_requests_per_day=1)
+    card = await approved_mentor(c, c.carol, contact="i_call_them")
+    missing = await request_call(c, c.alice, card, days_ahead=2, phone="\x00")  # nothing left once cleaned
+    assert "please add your phone number" in missing.text
+    sent = await request_call(c, c.alice, card, days_ahead=2, phone="+1 212 555 0142")
+    assert "Request sent" in sent.text
+    refused = await c.alice.click(card, "Book a call")
+    assert "This server allows 1" in refused.text
+
+
+async def test_a_command_waiting_on_another_writer_still_answers_and_is_counted(community: Community) -> None:
+    c = community
+    # Another process holds SQLite's write lock: the gate cannot reserve at once, so it lets the command go ahead
+    # (missing Discord's 3-second window would fail it for certain) and the reservation lands once the lock is free.
+    blocker = sqlite3.connect(c.database_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        deferred = asyncio.create_task(_deferred(c, c.alice.id))
+        answer = asyncio.create_task(c.alice.slash("checkin", channel=c.general, status="Stuck"))
+        await deferred
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert "asking for help" in (await answer).text.lower()
+    assert c.bot is not None
+    count, _ = await safety_store.count_events(
+        c.bot.db.conn,
+        guild_id=c.guild.id,
+        user_id=c.alice.id,
+        action=Action.CHECKIN.value,
+        since=c.clock.now() - timedelta(hours=1),
+    )
+    assert count == 1  # the reservation came first on the bot's connection, before the check-in's own write
 
 
 # --- input hygiene ----------------------------------------------------------------------------------------------------

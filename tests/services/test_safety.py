@@ -15,7 +15,7 @@ from services.permissions import (
     ServerSnapshot,
     check_setup,
 )
-from services.safety import TextTooLong, clean_text, neutralise_mentions
+from services.safety import TextTooLong, bounded_text, neutralise_mentions
 from storage.guilds import GuildConfig
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -28,11 +28,11 @@ def test_mass_mentions_become_plain_text() -> None:
     assert "mail@example.com" in text
 
 
-def test_clean_text_trims_limits_and_empties() -> None:
-    assert clean_text("  hi  ", limit=5, field="note") == "hi"
-    assert clean_text("   ", limit=5, field="note") is None
+def test_bounded_text_trims_limits_and_empties() -> None:
+    assert bounded_text("  hi  ", limit=5, field="note") == "hi"
+    assert bounded_text("   ", limit=5, field="note") is None
     with pytest.raises(TextTooLong, match="to 5 characters \\(it's 6\\)"):
-        clean_text("toolong"[:6], limit=5, field="note")
+        bounded_text("toolong"[:6], limit=5, field="note")
 
 
 def _config() -> GuildConfig:
