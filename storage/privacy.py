@@ -10,6 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage import jobs as jobs_store
 from storage.db import to_epoch
 
 # Every table holding rows of one server, for the purge 30 days after the bot was removed. Children first.
@@ -32,11 +33,11 @@ GUILD_TABLES = (
 
 
 async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    """After each feature deleted its own rows: the member's jobs here (any status), reach-outs they took as a
-    helper, and their id on mentor approvals they decided as a moderator."""
-    deleted = 0
+    """After each feature deleted its own rows: the member's jobs here (any status; by ``user_id`` and by their id
+    anywhere in a payload or dedupe key), reach-outs they took as a helper, and their id on mentor approvals they
+    decided as a moderator."""
+    deleted = await jobs_store.delete_for_user(conn, user_id=user_id, guild_id=guild_id)
     for sql in (
-        "DELETE FROM jobs WHERE guild_id = ? AND user_id = ?",
         "DELETE FROM checkin_reach_outs WHERE guild_id = ? AND helper_id = ?",
         "UPDATE mentors SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
     ):
