@@ -21,13 +21,13 @@ Decisions:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.clock import Clock
 from services.errors import PorchlightError
+from services.member_text import neutralise_mentions
 from storage import guilds
 from storage import safety as store
 from storage.db import Database
@@ -100,14 +100,6 @@ class BadBlock(PorchlightError):
     pass
 
 
-_MENTION = re.compile(r"@(everyone|here)|<@(?=[!&]?\d+>)")
-
-
-def neutralise_mentions(text: str) -> str:
-    """``@everyone``/``@here`` and user or role mentions become plain text (zero-width space after the ``@``)."""
-    return _MENTION.sub(lambda m: "@\u200b" + m.group(1) if m.group(1) else "<@\u200b", text)
-
-
 def clean_text(text: str | None, *, limit: int, field: str) -> str | None:
     """Trim, refuse over ``limit`` characters (saying how long it is), neutralise mass mentions; empty -> None."""
     if text is None or not text.strip():
@@ -127,6 +119,7 @@ def block_message(block: Block, action: Action) -> str:
     return (
         f"A moderator has paused your access to {_WHAT[action]} on this server, {until}. "
         "Your check-ins, reminders and /privacy still work. If you think this is a mistake, message a moderator."
+        + (f"\nTheir reason: {neutralise_mentions(block.reason)}" if block.reason else "")
     )
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from cogs._text import member_text, quote
 from services.contact import PhoneNumber
 from services.mentors import Booking, Mentor, MentorMatch
 from storage.db import to_epoch
@@ -64,10 +65,10 @@ def slot_label(index: int, slot: datetime, mentor_zone: str | None) -> tuple[str
 def card_embed(match: MentorMatch) -> discord.Embed:
     mentor = match.mentor
     paused = mentor.status == "paused"
-    embed = discord.Embed(title=mentor.headline[:256], colour=GREY if paused else BLURPLE)
-    about = f"\n\n{discord.utils.escape_markdown(mentor.about)}" if mentor.about else ""
+    embed = discord.Embed(title=member_text(mentor.headline)[:256], colour=GREY if paused else BLURPLE)
+    about = f"\n\n{member_text(mentor.about, markdown=True)}" if mentor.about else ""
     embed.description = f"<@{mentor.user_id}>{about}"[:4096]
-    embed.add_field(name="Topics", value=", ".join(mentor.topics) or "—", inline=False)
+    embed.add_field(name="Topics", value=member_text(", ".join(mentor.topics)) or "—", inline=False)
     embed.add_field(name="Call length", value=f"{mentor.call_minutes} minutes")
     embed.add_field(name="How", value=HOW_FOR_MEMBER[mentor.contact_mode])
     if paused and mentor.paused_until is None:
@@ -91,10 +92,10 @@ def matches_embed(matches: Sequence[MentorMatch], topic: str | None) -> discord.
         mentor = match.mentor
         slots = "\n".join(when(s) for s in match.slots[:3]) or "No free times in the next two weeks."
         value = (
-            f"<@{mentor.user_id}> · {', '.join(mentor.topics)}\n{mentor.call_minutes} min · "
+            f"<@{mentor.user_id}> · {member_text(', '.join(mentor.topics))}\n{mentor.call_minutes} min · "
             f"{HOW_SHORT[mentor.contact_mode]}\n{slots}"
         )
-        embed.add_field(name=mentor.headline[:256], value=value[:1024], inline=False)
+        embed.add_field(name=member_text(mentor.headline)[:256], value=value[:1024], inline=False)
     embed.set_footer(text="Press Book to pick a time. Times show in your own time zone.")
     return embed
 
@@ -114,10 +115,10 @@ def no_matches(topic: str | None) -> str:
 
 def application_embed(mentor: Mentor) -> discord.Embed:
     embed = discord.Embed(title="Mentor application", colour=BLURPLE)
-    embed.description = f"<@{mentor.user_id}> would like to offer commute calls.\n**{mentor.headline}**"
-    embed.add_field(name="Topics", value=", ".join(mentor.topics), inline=False)
+    embed.description = f"<@{mentor.user_id}> would like to offer commute calls.\n**{member_text(mentor.headline)}**"
+    embed.add_field(name="Topics", value=member_text(", ".join(mentor.topics)), inline=False)
     if mentor.about:
-        embed.add_field(name="About", value=mentor.about[:1024], inline=False)
+        embed.add_field(name="About", value=member_text(mentor.about)[:1024], inline=False)
     embed.add_field(name="Time zone", value=mentor.timezone)
     embed.add_field(name="Windows", value=mentor.windows[:1024])
     embed.add_field(name="Calls", value=f"{mentor.call_minutes} min, up to {mentor.weekly_limit} a week")
@@ -193,7 +194,9 @@ def request_for_mentor(booking: Booking) -> discord.Embed:
     embed = discord.Embed(title="A call request", colour=BLURPLE)
     embed.description = f"<@{booking.member_user_id}> would like a call at {ts(booking.starts_at, 'F')}."
     if booking.topic_text:
-        embed.add_field(name="What they'd like to talk about", value=booking.topic_text[:1024], inline=False)
+        embed.add_field(
+            name="What they'd like to talk about", value=member_text(booking.topic_text)[:1024], inline=False
+        )
     embed.add_field(name="How", value=HOW_SHORT[booking.contact_mode])
     embed.add_field(name="Answer by", value=ts(booking.expires_at, "f"))
     embed.set_footer(text="If you don't answer in time, they'll be offered other times.")
@@ -249,7 +252,7 @@ def cancelled_notice(booking: Booking, recipient_id: int) -> str:
     if who == "The call":
         text = f"The call on {ts(booking.starts_at, 'F')} is cancelled."
     if booking.cancel_reason:
-        text += f"\nTheir reason:\n> {discord.utils.escape_markdown(booking.cancel_reason)}"
+        text += "\nTheir reason:\n" + quote(booking.cancel_reason)
     if booking.ics_sequence > 0:
         text += "\nThe attached update removes it from your calendar."
     return text
@@ -329,7 +332,7 @@ def outcome_recorded(booking: Booking, outcome: str) -> str:
 
 
 def thanks_forwarded(member_id: int, note: str) -> str:
-    return f"<@{member_id}> sent you a thank-you for your call:\n> {discord.utils.escape_markdown(note)}"
+    return f"<@{member_id}> sent you a thank-you for your call:\n" + quote(note)
 
 
 # --- leaving, pausing -----------------------------------------------------------------------------------------------
