@@ -22,6 +22,9 @@ from discord.ext import commands
 
 from cogs._setup_check import run_check
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs.mentors._cog import MentorCog
+from cogs.mentors._render import CancelCause
+from cogs.mentors._views import COG_NAME as MENTOR_COG
 from services.privacy import DiscordWork, Summary
 from storage.mentors import Booking
 
@@ -32,7 +35,6 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-DMS_CLOSED = 50007
 UNKNOWN_MEMBER = 10007
 UNKNOWN_USER = 10013
 THREAD_CLOSED_NOTE = "This thread is closed. Thanks to everyone who helped."
@@ -95,7 +97,7 @@ class DeletionEffects:
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.close_thread: Callable[[discord.Guild, int], Awaitable[None]] = self._close_thread
-        self.notify_cancelled: Callable[[discord.Guild, Booking, int], Awaitable[None]] = self._notify_cancelled
+        self.notify_cancelled: Callable[[discord.Guild, Booking, DiscordWork], Awaitable[None]] = self._notify_cancelled
         self.remove_card: Callable[[discord.Guild, int | None, int], Awaitable[None]] = self._remove_card
         self.remove_reach_out_notices: Callable[[discord.Guild, int | None, list[int]], Awaitable[None]] = (
             self._remove_reach_out_notices
@@ -108,7 +110,7 @@ class DeletionEffects:
             return
         config = await self.bot.services.setup.config(guild.id)
         steps: list[Awaitable[None]] = [self.close_thread(guild, thread) for thread in work.threads_to_close]
-        steps += [self.notify_cancelled(guild, booking, work.user_id) for booking in work.cancelled_calls]
+        steps += [self.notify_cancelled(guild, booking, work) for booking in work.cancelled_calls]
         roster = config.roster_channel_id if config else None
         queue = config.queue_channel_id if config else None
         steps += [self.remove_card(guild, roster, message) for message in work.roster_cards]
@@ -136,19 +138,14 @@ class DeletionEffects:
         await thread.send(THREAD_CLOSED_NOTE)
         await thread.edit(archived=True, locked=True)
 
-    async def _notify_cancelled(self, guild: discord.Guild, booking: Booking, by_user_id: int) -> None:
-        other = booking.other_party(by_user_id)
-        text = (
-            f"Your call on {_ts(booking.starts_at)} in {guild.name} was cancelled by the other person. "
-            "Nothing for you to do; use /mentors to book another time."
-        )
-        try:
-            user = self.bot.get_user(other) or await self.bot.fetch_user(other)
-            await user.send(text)
-        except discord.Forbidden as error:
-            if error.code != DMS_CLOSED:
-                raise
-            await self.bot.services.reminders.record_dm_failure(other)
+    async def _notify_cancelled(self, guild: discord.Guild, booking: Booking, work: DiscordWork) -> None:
+        """Through the mentors' one cancellation path: the same DM and METHOD:CANCEL invite as /calls."""
+        cog = self.bot.get_cog(MENTOR_COG)
+        if not isinstance(cog, MentorCog):
+            log.warning("call cancellation not told guild=%d booking=%d: mentors not loaded", guild.id, booking.id)
+            return
+        cause = CancelCause.LEFT_SERVER if work.departed else CancelCause.DATA_DELETED
+        await cog.desk.tell_cancelled(booking, by_user_id=work.user_id, cause=cause)
 
     async def _remove_card(self, guild: discord.Guild, channel_id: int | None, message_id: int) -> None:
         channel = guild.get_channel(channel_id) if channel_id else None

@@ -20,6 +20,7 @@ import discord
 
 from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
+from cogs.mentors._render import CancelCause
 from cogs.mentors._roster import Roster
 from cogs.mentors._views import (
     answer_view,
@@ -254,13 +255,21 @@ class Desk:
     async def cancel(self, interaction: Interaction, booking_id: int, reason: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         booking = await self.mentors.cancel(booking_id, interaction.user.id, reason)
-        other = booking.other_party(interaction.user.id)
+        await self.tell_cancelled(booking, by_user_id=interaction.user.id, cause=CancelCause.BY_PERSON)
         confirmed = booking.ics_sequence > 0  # bumped only when a confirmed call is cancelled
-        files = [self._invite(booking, "CANCEL")] if confirmed else []
-        await self.dm(other, render.cancelled_notice(booking, other), files=files)
         own = [self._invite(booking, "CANCEL")] if confirmed else []
         await reply(interaction, render.you_cancelled(booking), **({"files": own} if own else {}))
-        await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
+
+    async def tell_cancelled(self, booking: Booking, *, by_user_id: int, cause: CancelCause) -> None:
+        """The one way a cancelled call is told, whatever the cause (/calls, /mentor leave, /privacy delete, a
+        member who left): the other person gets the DM, with the METHOD:CANCEL invite when the call had been
+        confirmed (its sequence was bumped); then the mentor's card shows the freed slot."""
+        other = booking.other_party(by_user_id)
+        files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
+        await self.dm(other, render.cancelled_notice(booking, other, cause), files=files)
+        log.info("call cancellation told booking=%d cause=%s", booking.id, cause.value)
+        if cause is CancelCause.BY_PERSON or booking.mentor_user_id != by_user_id:  # the mentor is still here
+            await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
 
     # --- profile changes ---------------------------------------------------------------------------------------------
 
@@ -268,8 +277,7 @@ class Desk:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.mentors.leave(guild_id, interaction.user.id)
         for booking in result.cancelled:
-            files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
-            await self.dm(booking.member_user_id, render.mentor_left_notice(booking), files=files)
+            await self.tell_cancelled(booking, by_user_id=interaction.user.id, cause=CancelCause.MENTOR_LEFT)
         if result.mentor.roster_message_id is not None:
             await self.roster.remove(guild_id, interaction.user.id, result.mentor.roster_message_id)
         if interaction.guild is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import discord
@@ -245,14 +246,39 @@ def expired_for_mentor(booking: Booking) -> str:
     )
 
 
-def cancelled_notice(booking: Booking, recipient_id: int) -> str:
-    by = booking.cancelled_by
-    who = f"<@{by}>" if by and by != recipient_id else "The call"
-    text = f"{who} cancelled the call on {ts(booking.starts_at, 'F')}."
-    if who == "The call":
-        text = f"The call on {ts(booking.starts_at, 'F')} is cancelled."
-    if booking.cancel_reason:
-        text += "\nTheir reason:\n" + quote(booking.cancel_reason)
+class CancelCause(StrEnum):
+    """Why a call was cancelled; each cause is told through the one path (``Desk.tell_cancelled``)."""
+
+    BY_PERSON = "by_person"  # /calls, with their optional reason
+    MENTOR_LEFT = "mentor_left"  # /mentor leave
+    DATA_DELETED = "data_deleted"  # /privacy delete (or the purge after leaving)
+    LEFT_SERVER = "left_server"  # found gone: the daily pass, or the check before a reminder or a voice room
+
+
+def cancelled_notice(booking: Booking, recipient_id: int, cause: CancelCause = CancelCause.BY_PERSON) -> str:
+    """The DM the other person gets, whatever the cause. A person who deleted their data or left is not named
+    (their id would outlive them in this DM)."""
+    when = ts(booking.starts_at, "F")
+    if cause is CancelCause.MENTOR_LEFT:
+        text = (
+            f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {when} is cancelled. "
+            "`/mentors` shows who else can talk."
+        )
+    elif cause is CancelCause.LEFT_SERVER:
+        text = f"The other person is no longer in the server, so your call on {when} was cancelled."
+    elif cause is CancelCause.DATA_DELETED:
+        text = f"Your call on {when} was cancelled by the other person."
+    else:
+        by = booking.cancelled_by
+        text = (
+            f"<@{by}> cancelled the call on {when}."
+            if by and by != recipient_id
+            else f"The call on {when} is cancelled."
+        )
+        if booking.cancel_reason:
+            text += "\nTheir reason:\n" + quote(booking.cancel_reason)
+    if cause in (CancelCause.LEFT_SERVER, CancelCause.DATA_DELETED):
+        text += " Nothing for you to do; `/mentors` shows who else you can book."
     if booking.ics_sequence > 0:
         text += "\nThe attached update removes it from your calendar."
     return text
@@ -351,16 +377,6 @@ def left(cancelled: int) -> str:
     if cancelled:
         text += f" {cancelled} upcoming call{'s were' if cancelled != 1 else ' was'} cancelled and the member told."
     return text + " Thank you for mentoring."
-
-
-def mentor_left_notice(booking: Booking) -> str:
-    text = (
-        f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {ts(booking.starts_at, 'F')} is "
-        "cancelled. `/mentors` shows who else can talk."
-    )
-    if booking.ics_sequence > 0:
-        text += " The attached update removes it from your calendar."
-    return text
 
 
 def paused(mentor: Mentor) -> str:
