@@ -20,9 +20,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._presence import Presence
 from cogs._setup_check import run_check
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
-from cogs.mentors._cog import MentorCog
 from cogs.mentors._render import CancelCause
 from cogs.mentors._views import COG_NAME as MENTOR_COG
 from services.privacy import DiscordWork, Summary
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-UNKNOWN_MEMBER = 10007
-UNKNOWN_USER = 10013
 THREAD_CLOSED_NOTE = "This thread is closed. Thanks to everyone who helped."
 REACH_SCAN_LIMIT = 200
 DAILY_INTERVAL = timedelta(days=1)
@@ -140,12 +138,12 @@ class DeletionEffects:
 
     async def _notify_cancelled(self, guild: discord.Guild, booking: Booking, work: DiscordWork) -> None:
         """Through the mentors' one cancellation path: the same DM and METHOD:CANCEL invite as /calls."""
-        cog = self.bot.get_cog(MENTOR_COG)
-        if not isinstance(cog, MentorCog):
+        desk = getattr(self.bot.get_cog(MENTOR_COG), "desk", None)
+        if desk is None:
             log.warning("call cancellation not told guild=%d booking=%d: mentors not loaded", guild.id, booking.id)
             return
         cause = CancelCause.LEFT_SERVER if work.departed else CancelCause.DATA_DELETED
-        await cog.desk.tell_cancelled(booking, by_user_id=work.user_id, cause=cause)
+        await desk.tell_cancelled(booking, by_user_id=work.user_id, cause=cause)
 
     async def _remove_card(self, guild: discord.Guild, channel_id: int | None, message_id: int) -> None:
         channel = guild.get_channel(channel_id) if channel_id else None
@@ -233,6 +231,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
         self.bot = bot
         self.privacy = bot.services.privacy
         self.effects = DeletionEffects(bot)
+        self.presence = Presence(bot)
         self._daily_task: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -299,18 +298,31 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
     async def reconcile_members(self, guild: discord.Guild) -> None:
         """No members intent: ask Discord about each member Porchlight holds data on. Unknown Member = gone."""
         for user_id in sorted(await self.privacy.members_to_reconcile(guild.id)):
-            try:
-                await guild.fetch_member(user_id)
-            except discord.NotFound as error:
-                if error.code in (UNKNOWN_MEMBER, UNKNOWN_USER):
-                    work = await self.privacy.member_left(guild.id, user_id)
-                    if work is not None:
-                        await self.effects.run(work)
-                continue
-            except discord.HTTPException as error:
-                log.warning("member check failed guild=%d user=%d status=%s", guild.id, user_id, error.status)
-                continue
-            await self.privacy.member_present(guild.id, user_id)
+            self.presence.forget(guild.id, user_id)  # the daily pass always asks afresh
+            here = await self.presence.is_member(guild, user_id)
+            if here is False:
+                await self.member_gone(guild, user_id)
+            elif here:
+                await self.privacy.member_present(guild.id, user_id)
+
+    async def member_gone(self, guild: discord.Guild, user_id: int) -> None:
+        """The one departure handling (daily pass, or a check before a reminder, a voice room, an escalation)."""
+        work = await self.privacy.member_left(guild.id, user_id)
+        if work is not None:
+            await self.effects.run(work)
+
+    async def confirm_members(self, guild_id: int, *user_ids: int) -> bool:
+        """See :func:`cogs._presence.confirm_members`."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return True  # not in that server (any more): nothing to ask; the caller's own checks decide
+        everyone_here = True
+        for user_id in dict.fromkeys(user_ids):
+            if await self.presence.is_member(guild, user_id) is False:
+                log.info("member found gone before scheduled work guild=%d user=%d", guild_id, user_id)
+                await self.member_gone(guild, user_id)
+                everyone_here = False
+        return everyone_here
 
     # --- events --------------------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._presence import confirm_members
 from cogs._threads import MissingThreadPermissions, missing_thread_permissions, open_private_thread
 from cogs._ui import is_staff, reply
 from cogs.help import _render as render
@@ -403,7 +404,11 @@ class HelpDesk:
     # --- jobs --------------------------------------------------------------------------------------------------------
 
     async def run_escalation(self, job: Job) -> None:
-        """``help.escalate``: re-post the card (delete the old one), mention the roles in the queue, DM the asker."""
+        """``help.escalate``: re-post the card (delete the old one), mention the roles in the queue, DM the asker.
+        An asker who left is handled as a departure first (request closed as asker-left), and nobody is asked."""
+        if job.guild_id is not None and job.user_id is not None:
+            if not await confirm_members(self.bot, job.guild_id, job.user_id):
+                return
         escalation = await self.requests.escalate(request_id_of(job))
         if escalation is None:
             return

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
 from cogs.mentors._render import CancelCause
@@ -268,7 +269,7 @@ class Desk:
         files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
         await self.dm(other, render.cancelled_notice(booking, other, cause), files=files)
         log.info("call cancellation told booking=%d cause=%s", booking.id, cause.value)
-        if cause is CancelCause.BY_PERSON or booking.mentor_user_id != by_user_id:  # the mentor is still here
+        if cause == CancelCause.BY_PERSON or booking.mentor_user_id != by_user_id:  # the mentor is still here
             await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
 
     # --- profile changes ---------------------------------------------------------------------------------------------
@@ -319,9 +320,14 @@ class Desk:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
         if booking is None or self.bot.services.clock.now() >= booking.starts_at:
             return  # cancelled, or too late to remind
+        if not await self._both_still_here(booking):
+            return  # one of them left: the call was cancelled with notice instead
         minutes = int(job.payload.get("minutes_before", 15))
         for person in (booking.member_user_id, booking.mentor_user_id):
             await self.dm(person, render.reminder(booking, person, minutes))
+
+    async def _both_still_here(self, booking: Booking) -> bool:
+        return await confirm_members(self.bot, booking.guild_id, booking.member_user_id, booking.mentor_user_id)
 
     async def on_after_call(self, job: Job) -> None:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
@@ -336,6 +342,8 @@ class Desk:
         guild = self.bot.get_guild(booking.guild_id) if booking else None
         if booking is None or guild is None or _voice_room(guild, booking.id) is not None:
             return
+        if not await self._both_still_here(booking):
+            return  # one of them left: no room; the call was cancelled with notice instead
         if not guild.me.guild_permissions.manage_channels:
             for person in (booking.member_user_id, booking.mentor_user_id):
                 await self.dm(person, render.voice_missing(booking, person))

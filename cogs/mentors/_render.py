@@ -259,14 +259,14 @@ def cancelled_notice(booking: Booking, recipient_id: int, cause: CancelCause = C
     """The DM the other person gets, whatever the cause. A person who deleted their data or left is not named
     (their id would outlive them in this DM)."""
     when = ts(booking.starts_at, "F")
-    if cause is CancelCause.MENTOR_LEFT:
+    if cause == CancelCause.MENTOR_LEFT:
         text = (
             f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {when} is cancelled. "
             "`/mentors` shows who else can talk."
         )
-    elif cause is CancelCause.LEFT_SERVER:
+    elif cause == CancelCause.LEFT_SERVER:
         text = f"The other person is no longer in the server, so your call on {when} was cancelled."
-    elif cause is CancelCause.DATA_DELETED:
+    elif cause == CancelCause.DATA_DELETED:
         text = f"Your call on {when} was cancelled by the other person."
     else:
         by = booking.cancelled_by
