@@ -1,8 +1,8 @@
 """Is a member still in the server? Without the members intent the bot hears of no departure, so the moments that
 would reach someone who left (a call reminder, a voice room, an escalation) ask Discord first.
 
-One ``fetch_member`` per person, remembered for :data:`TTL` (a reminder and a voice room five minutes apart, or a
-burst of escalations, cost one request each). Unknown Member / Unknown User means gone; any other error means
+One ``fetch_member`` per person, a "still here" remembered for :data:`TTL` (a burst of escalations, or two checks of
+one call, cost one request each). Unknown Member / Unknown User means gone; any other error means
 "can't tell", and the work goes ahead as if they were here (a Discord hiccup never cancels a call).
 
 What happens to someone found gone is the privacy cog's departure handling, the same as the daily pass: their calls
@@ -32,27 +32,28 @@ PRIVACY_COG = "PrivacyCog"
 class Presence:
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
-        self._seen: dict[tuple[int, int], tuple[bool, datetime]] = {}
+        # Only "still here" is remembered: someone found gone is handled at once, and asked afresh next time (they
+        # may have come back).
+        self._seen: dict[tuple[int, int], datetime] = {}
 
     async def is_member(self, guild: discord.Guild, user_id: int) -> bool | None:
         """True: in the server; False: gone (Unknown Member/User); None: Discord could not say."""
         now = self.bot.services.clock.now()
-        known = self._seen.get((guild.id, user_id))
-        if known is not None and now - known[1] < TTL:
-            return known[0]
+        seen_at = self._seen.get((guild.id, user_id))
+        if seen_at is not None and now - seen_at < TTL:
+            return True
         try:
             await guild.fetch_member(user_id)
         except discord.NotFound as error:
             if error.code not in (UNKNOWN_MEMBER, UNKNOWN_USER):
                 return None
-            here = False
+            self._seen.pop((guild.id, user_id), None)
+            return False
         except discord.HTTPException as error:
             log.warning("member check failed guild=%d user=%d status=%s", guild.id, user_id, error.status)
             return None
-        else:
-            here = True
-        self._seen[(guild.id, user_id)] = (here, now)
-        return here
+        self._seen[(guild.id, user_id)] = now
+        return True
 
     def forget(self, guild_id: int, user_id: int) -> None:
         self._seen.pop((guild_id, user_id), None)

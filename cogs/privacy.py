@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from cogs._presence import Presence
 from cogs._setup_check import run_check
+from cogs._text import member_text
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.mentors._render import CancelCause
 from cogs.mentors._views import COG_NAME as MENTOR_COG
@@ -71,7 +72,8 @@ def summary_embed(summary: Summary) -> discord.Embed:
             inline=False,
         )
     embed.add_field(name="Reminder", value=summary.reminder or "none", inline=False)
-    embed.add_field(name="Mentor profile", value=summary.mentor_profile or "none", inline=False)
+    profile = member_text(summary.mentor_profile) if summary.mentor_profile else "none"
+    embed.add_field(name="Mentor profile", value=profile, inline=False)
     calls = [f"{_ts(c['starts_at'])} ({c['status']}, as {c['role']})" for c in summary.upcoming_calls[:10]]
     embed.add_field(name="Upcoming calls", value="\n".join(calls) or "none", inline=False)
     requests = [f"#{r['number']} {r['topic']} ({r['status']})" for r in summary.open_help_requests[:10]]
