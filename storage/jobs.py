@@ -303,17 +303,18 @@ async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
 
 
 async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int, guild_id: int | None = None) -> int:
-    """Delete every job about one member, whatever its status: its ``user_id`` is theirs, or its payload or dedupe
-    key holds their id in any form (rows from before the rule in :mod:`storage.job_members`). With ``guild_id``,
-    only that server's jobs and jobs of no server. Returns how many."""
+    """Delete every job about one member, whatever its status: its ``user_id`` is theirs, or its payload, dedupe key
+    or recorded error (e.g. a DuplicateJob naming a key) holds their id in any form (rows from before the rule in
+    :mod:`storage.job_members`). With ``guild_id``, only that server's jobs and jobs of no server. Returns how many."""
     needle = str(user_id)
     async with conn.execute(
         """
-        SELECT id, user_id, payload, dedupe_key FROM jobs
+        SELECT id, user_id, payload, dedupe_key, last_error FROM jobs
         WHERE (? IS NULL OR guild_id = ? OR guild_id IS NULL)
-          AND (user_id = ? OR instr(payload, ?) > 0 OR instr(coalesce(dedupe_key, ''), ?) > 0)
+          AND (user_id = ? OR instr(payload, ?) > 0 OR instr(coalesce(dedupe_key, ''), ?) > 0
+               OR instr(coalesce(last_error, ''), ?) > 0)
         """,
-        (guild_id, guild_id, user_id, needle, needle),
+        (guild_id, guild_id, user_id, needle, needle, needle),
     ) as cur:
         rows = await cur.fetchall()
     doomed = [
@@ -321,6 +322,7 @@ async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int, guild_id:
         for row in rows
         if row["user_id"] == user_id
         or job_members.mentions(user_id, payload=row["payload"], dedupe_key=row["dedupe_key"])
+        or job_members.mentions(user_id, payload=row["last_error"], dedupe_key=None)
     ]
     for job_id in doomed:
         await conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
