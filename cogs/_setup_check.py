@@ -3,10 +3,25 @@ to the pure check in services.permissions."""
 
 from __future__ import annotations
 
-import discord
+import logging
 
-from services.permissions import ChannelState, Level, RoleState, ServerSnapshot, SetupReport, check_setup
+import discord
+from discord.ext import commands
+
+from services.permissions import (
+    ChannelState,
+    CommandAccess,
+    Finding,
+    Level,
+    RoleState,
+    ServerSnapshot,
+    SetupReport,
+    check_setup,
+    command_access_findings,
+)
 from storage.guilds import GuildConfig
+
+log = logging.getLogger(__name__)
 
 ICONS = {Level.MISSING: "❌", Level.WARNING: "⚠️", Level.OPTIONAL: "➖"}
 
@@ -41,6 +56,44 @@ def snapshot(guild: discord.Guild, config: GuildConfig | None) -> ServerSnapshot
 
 def run_check(guild: discord.Guild, config: GuildConfig | None) -> SetupReport:
     return check_setup(config, snapshot(guild, config))
+
+
+async def command_access(bot: commands.Bot, guild: discord.Guild, config: GuildConfig | None) -> list[Finding]:
+    """Whether the configured moderator role can use every moderator command, read from Discord's command
+    permissions (what admins set in Server Settings > Integrations): the registered commands, global and for this
+    server, and the overrides of this server. Three requests, so /setup check only (not the start-up line)."""
+    role = guild.get_role(config.moderator_role_id) if config and config.moderator_role_id else None
+    if role is None or bot.application_id is None:
+        return []
+    try:
+        registered = await bot.tree.fetch_commands() + await bot.tree.fetch_commands(guild=guild)
+        raw = await bot.http.get_guild_application_command_permissions(bot.application_id, guild.id)
+    except discord.HTTPException as error:
+        log.warning("command permissions not read guild=%d status=%s", guild.id, error.status)
+        return [Finding(Level.WARNING, "I couldn't read this server's command permissions; try again in a minute.")]
+    overrides = {
+        int(entry["id"]): {int(p["id"]): bool(p["permission"]) for p in entry["permissions"] if p["type"] in (1, 2)}
+        for entry in raw
+    }
+    commands = [
+        CommandAccess(
+            name=command.name,
+            default_member_permissions=(
+                None if command.default_member_permissions is None else command.default_member_permissions.value
+            ),
+            overrides=overrides.get(command.id, {}),
+        )
+        for command in registered
+    ]
+    return command_access_findings(
+        bot_name=guild.me.display_name,
+        guild_id=guild.id,
+        role_id=role.id,
+        role_name=role.name,
+        role_permissions=role.permissions.value | guild.default_role.permissions.value,
+        commands=commands,
+        app_overrides=overrides.get(bot.application_id, {}),
+    )
 
 
 def report_embed(report: SetupReport) -> discord.Embed:

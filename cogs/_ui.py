@@ -100,7 +100,13 @@ async def reply(interaction: discord.Interaction[Any], content: str | None = Non
         await interaction.followup.send(content, **kwargs)
 
 
+class StaffOnly(app_commands.CheckFailure):
+    """A command for a configured role (moderators, helpers), refused in the bot: the message says whose it is."""
+
+
 def _describe_check_failure(error: app_commands.CheckFailure) -> str:
+    if isinstance(error, StaffOnly):
+        return str(error)
     if isinstance(error, app_commands.MissingPermissions):
         names = ", ".join(p.replace("_", " ").replace("guild", "server").title() for p in error.missing_permissions)
         return f"You need the {names} permission to use this command. Ask a server admin if this is unexpected."

@@ -25,7 +25,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._ui import PorchlightTree, is_staff, reply
+from cogs._ui import PorchlightTree, StaffOnly, is_staff, reply
 from services.errors import PorchlightError
 from services.safety import Action, Use
 
@@ -166,13 +166,16 @@ class ModerationCog(commands.Cog):
         return is_staff(interaction, [config.moderator_role_id if config else None], "manage_guild", "manage_messages")
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        # No default_member_permissions on these commands: the configured moderator role can use them out of the
+        # box, whatever Discord permissions it holds; everyone else is refused here.
         if not await self._is_moderator(interaction):
-            raise app_commands.MissingPermissions(["manage_messages"])
+            raise StaffOnly(
+                "`/block` and `/unblock` are for this server's moderators (the moderator role set in `/setup roles`)."
+            )
         return True
 
     @app_commands.command(name="block", description="Stop a member from opening help requests or booking calls")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_messages=True)
     @app_commands.describe(
         member="Who to block",
         days="How many days (leave empty: until you unblock them)",
@@ -200,7 +203,6 @@ class ModerationCog(commands.Cog):
 
     @app_commands.command(name="unblock", description="Let a blocked member open requests and book calls again")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_messages=True)
     async def unblock(self, interaction: Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
         removed = await self.safety.unblock(interaction.guild_id, member.id)

@@ -20,8 +20,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._presence import Presence
 from cogs._setup_check import run_check
+from cogs._text import member_text
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs.mentors._render import CancelCause
+from cogs.mentors._views import COG_NAME as MENTOR_COG
 from services.privacy import DiscordWork, Summary
 from storage.mentors import Booking
 
@@ -32,9 +36,6 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-DMS_CLOSED = 50007
-UNKNOWN_MEMBER = 10007
-UNKNOWN_USER = 10013
 THREAD_CLOSED_NOTE = "This thread is closed. Thanks to everyone who helped."
 REACH_SCAN_LIMIT = 200
 DAILY_INTERVAL = timedelta(days=1)
@@ -71,7 +72,8 @@ def summary_embed(summary: Summary) -> discord.Embed:
             inline=False,
         )
     embed.add_field(name="Reminder", value=summary.reminder or "none", inline=False)
-    embed.add_field(name="Mentor profile", value=summary.mentor_profile or "none", inline=False)
+    profile = member_text(summary.mentor_profile) if summary.mentor_profile else "none"
+    embed.add_field(name="Mentor profile", value=profile, inline=False)
     calls = [f"{_ts(c['starts_at'])} ({c['status']}, as {c['role']})" for c in summary.upcoming_calls[:10]]
     embed.add_field(name="Upcoming calls", value="\n".join(calls) or "none", inline=False)
     requests = [f"#{r['number']} {r['topic']} ({r['status']})" for r in summary.open_help_requests[:10]]
@@ -101,7 +103,7 @@ class DeletionEffects:
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.close_thread: Callable[[discord.Guild, int], Awaitable[None]] = self._close_thread
-        self.notify_cancelled: Callable[[discord.Guild, Booking, int], Awaitable[None]] = self._notify_cancelled
+        self.notify_cancelled: Callable[[discord.Guild, Booking, DiscordWork], Awaitable[None]] = self._notify_cancelled
         self.remove_card: Callable[[discord.Guild, int | None, int], Awaitable[None]] = self._remove_card
         self.remove_reach_out_notices: Callable[[discord.Guild, int | None, list[int]], Awaitable[None]] = (
             self._remove_reach_out_notices
@@ -114,7 +116,7 @@ class DeletionEffects:
             return
         config = await self.bot.services.setup.config(guild.id)
         steps: list[Awaitable[None]] = [self.close_thread(guild, thread) for thread in work.threads_to_close]
-        steps += [self.notify_cancelled(guild, booking, work.user_id) for booking in work.cancelled_calls]
+        steps += [self.notify_cancelled(guild, booking, work) for booking in work.cancelled_calls]
         roster = config.roster_channel_id if config else None
         queue = config.queue_channel_id if config else None
         steps += [self.remove_card(guild, roster, message) for message in work.roster_cards]
@@ -142,19 +144,14 @@ class DeletionEffects:
         await thread.send(THREAD_CLOSED_NOTE)
         await thread.edit(archived=True, locked=True)
 
-    async def _notify_cancelled(self, guild: discord.Guild, booking: Booking, by_user_id: int) -> None:
-        other = booking.other_party(by_user_id)
-        text = (
-            f"Your call on {_ts(booking.starts_at)} in {guild.name} was cancelled by the other person. "
-            "Nothing for you to do; use /mentors to book another time."
-        )
-        try:
-            user = self.bot.get_user(other) or await self.bot.fetch_user(other)
-            await user.send(text)
-        except discord.Forbidden as error:
-            if error.code != DMS_CLOSED:
-                raise
-            await self.bot.services.reminders.record_dm_failure(other)
+    async def _notify_cancelled(self, guild: discord.Guild, booking: Booking, work: DiscordWork) -> None:
+        """Through the mentors' one cancellation path: the same DM and METHOD:CANCEL invite as /calls."""
+        desk = getattr(self.bot.get_cog(MENTOR_COG), "desk", None)
+        if desk is None:
+            log.warning("call cancellation not told guild=%d booking=%d: mentors not loaded", guild.id, booking.id)
+            return
+        cause = CancelCause.LEFT_SERVER if work.departed else CancelCause.DATA_DELETED
+        await desk.tell_cancelled(booking, by_user_id=work.user_id, cause=cause)
 
     async def _remove_card(self, guild: discord.Guild, channel_id: int | None, message_id: int) -> None:
         channel = guild.get_channel(channel_id) if channel_id else None
@@ -242,6 +239,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
         self.bot = bot
         self.privacy = bot.services.privacy
         self.effects = DeletionEffects(bot)
+        self.presence = Presence(bot)
         self._daily_task: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -308,18 +306,31 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
     async def reconcile_members(self, guild: discord.Guild) -> None:
         """No members intent: ask Discord about each member Porchlight holds data on. Unknown Member = gone."""
         for user_id in sorted(await self.privacy.members_to_reconcile(guild.id)):
-            try:
-                await guild.fetch_member(user_id)
-            except discord.NotFound as error:
-                if error.code in (UNKNOWN_MEMBER, UNKNOWN_USER):
-                    work = await self.privacy.member_left(guild.id, user_id)
-                    if work is not None:
-                        await self.effects.run(work)
-                continue
-            except discord.HTTPException as error:
-                log.warning("member check failed guild=%d user=%d status=%s", guild.id, user_id, error.status)
-                continue
-            await self.privacy.member_present(guild.id, user_id)
+            self.presence.forget(guild.id, user_id)  # the daily pass always asks afresh
+            here = await self.presence.is_member(guild, user_id)
+            if here is False:
+                await self.member_gone(guild, user_id)
+            elif here:
+                await self.privacy.member_present(guild.id, user_id)
+
+    async def member_gone(self, guild: discord.Guild, user_id: int) -> None:
+        """The one departure handling (daily pass, or a check before a reminder, a voice room, an escalation)."""
+        work = await self.privacy.member_left(guild.id, user_id)
+        if work is not None:
+            await self.effects.run(work)
+
+    async def confirm_members(self, guild_id: int, *user_ids: int) -> bool:
+        """See :func:`cogs._presence.confirm_members`."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return True  # not in that server (any more): nothing to ask; the caller's own checks decide
+        everyone_here = True
+        for user_id in dict.fromkeys(user_ids):
+            if await self.presence.is_member(guild, user_id) is False:
+                log.info("member found gone before scheduled work guild=%d user=%d", guild_id, user_id)
+                await self.member_gone(guild, user_id)
+                everyone_here = False
+        return everyone_here
 
     # --- events --------------------------------------------------------------------------------------------------
 

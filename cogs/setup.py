@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._setup_check import report_embed, run_check
+from cogs._setup_check import command_access, report_embed, run_check
 from cogs._ui import reply
+from services.permissions import SetupReport
 from services.setup import RoleChoice
 from storage.guilds import GuildConfig
 
@@ -128,8 +129,13 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
     @app_commands.command(name="check", description="Check Porchlight's permissions in the configured channels")
     async def check(self, interaction: discord.Interaction[PorchlightBot]) -> None:
         assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # reading command permissions takes requests
         config = await self.setup.config(interaction.guild.id)
-        await reply(interaction, embed=report_embed(run_check(interaction.guild, config)))
+        report = run_check(interaction.guild, config)
+        extra = await command_access(self.bot, interaction.guild, config)
+        if extra:
+            report = SetupReport(report.findings + extra, checked=report.checked, configured=report.configured)
+        await reply(interaction, embed=report_embed(report))
 
 
 async def setup(bot: PorchlightBot) -> None:

@@ -207,3 +207,72 @@ def check_setup(config: GuildConfig | None, snapshot: ServerSnapshot) -> SetupRe
         )
     checked = len(snapshot.channels) + len(snapshot.roles)
     return SetupReport(findings, checked=checked)
+
+
+# --- who can use the moderator commands ------------------------------------------------------------------------------
+
+# Commands (top-level names) the configured moderator role must be able to use: /block, /unblock, /help-queue,
+# /pulse and /mentor (for /mentor no-shows). None carries default_member_permissions (decisions.md); only a server
+# admin's override in Server Settings > Integrations can take one away from the role.
+MODERATOR_COMMANDS = ("block", "unblock", "help-queue", "pulse", "mentor")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandAccess:
+    """One of Porchlight's commands as a server sees it: its default and the admins' overrides, keyed by role id
+    (the server's id stands for @everyone) or member id; True allows, False denies."""
+
+    name: str
+    default_member_permissions: int | None
+    overrides: Mapping[int, bool] = field(default_factory=dict)
+
+
+def role_can_use(
+    command: CommandAccess,
+    *,
+    role_id: int,
+    guild_id: int,
+    role_permissions: int,
+    app_overrides: Mapping[int, bool],
+) -> bool:
+    """Whether a member holding just this role (and @everyone) can use the command, the way Discord resolves it:
+    the command's own overrides (the role, then @everyone), then the overrides for all of the app's commands, then
+    ``default_member_permissions`` against the role's permissions (Administrator passes)."""
+    for table in (command.overrides, app_overrides):
+        if role_id in table:
+            return table[role_id]
+        if guild_id in table:
+            return table[guild_id]
+    required = command.default_member_permissions
+    if required is None or role_permissions & ADMINISTRATOR:
+        return True
+    return required != 0 and role_permissions & required == required
+
+
+def command_access_findings(
+    *,
+    bot_name: str,
+    guild_id: int,
+    role_id: int,
+    role_name: str,
+    role_permissions: int,
+    commands: list[CommandAccess],
+    app_overrides: Mapping[int, bool],
+) -> list[Finding]:
+    """A finding, with the exact fix, for each moderator command the moderator role cannot use."""
+    findings = []
+    for command in commands:
+        if command.name not in MODERATOR_COMMANDS:
+            continue
+        if not role_can_use(
+            command, role_id=role_id, guild_id=guild_id, role_permissions=role_permissions, app_overrides=app_overrides
+        ):
+            findings.append(
+                Finding(
+                    Level.MISSING,
+                    f"@{role_name} (the moderator role) can't use /{command.name}: a command permission hides it. "
+                    f"In Server Settings > Integrations > {bot_name} > /{command.name}, choose Add Roles or Members, "
+                    f"add @{role_name} and allow it.",
+                )
+            )
+    return findings

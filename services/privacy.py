@@ -107,6 +107,7 @@ class DiscordWork:
     roster_cards: list[int] = field(default_factory=list)  # message ids in the roster channel
     queue_cards: list[int] = field(default_factory=list)  # message ids in the queue channel
     reach_out_checkins: list[int] = field(default_factory=list)  # their notices carry checkin:reach:<id>
+    departed: bool = False  # the member left the server (else they deleted their data): how calls are explained
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +320,7 @@ class PrivacyService:
             cancelled_calls=cancelled,
             roster_cards=roster_cards,
             queue_cards=queue_cards,
+            departed=True,
         )
 
     async def member_present(self, guild_id: int, user_id: int) -> bool:

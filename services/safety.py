@@ -27,7 +27,6 @@ Decisions:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import aiosqlite
 
 from services.clock import Clock
 from services.errors import PorchlightError
+from services.member_text import neutralise_mentions
 from services.text import clean_text
 from storage import guilds
 from storage import safety as store
@@ -121,14 +121,6 @@ class BadBlock(PorchlightError):
     pass
 
 
-_MENTION = re.compile(r"@(everyone|here)|<@(?=[!&]?\d+>)")
-
-
-def neutralise_mentions(text: str) -> str:
-    """``@everyone``/``@here`` and user or role mentions become plain text (zero-width space after the ``@``)."""
-    return _MENTION.sub(lambda m: "@\u200b" + m.group(1) if m.group(1) else "<@\u200b", text)
-
-
 def bounded_text(text: str | None, *, limit: int, field: str) -> str | None:
     """:func:`services.text.clean_text`, then refuse over ``limit`` characters (saying how long it is) and
     neutralise mass mentions; empty -> None."""
@@ -149,6 +141,7 @@ def block_message(block: Block, action: Action) -> str:
     return (
         f"A moderator has paused your access to {_WHAT[action]} on this server, {until}. "
         "Your check-ins, reminders and /privacy still work. If you think this is a mistake, message a moderator."
+        + (f"\nTheir reason: {neutralise_mentions(block.reason)}" if block.reason else "")
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage import job_members
 from storage.db import from_epoch, to_epoch
 
 
@@ -107,8 +108,10 @@ async def schedule(
     (same id; new kind, ids, payload, due time; attempts reset), so a newer check-in moves the follow-up instead
     of adding a second one. One statement, so it needs no transaction to be atomic.
 
-    Raises :class:`DuplicateJob` when the job holding the key is running at this moment.
+    Raises :class:`DuplicateJob` when the job holding the key is running at this moment, and
+    :class:`storage.job_members.JobNamesAMember` when the payload or key names a member other than ``user_id``.
     """
+    job_members.check(payload=payload or {}, dedupe_key=dedupe_key, guild_id=guild_id, user_id=user_id)
     encoded = json.dumps(payload or {})
     rows = await _all(
         conn,
@@ -299,10 +302,31 @@ async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
     return None if row is None or row[0] is None else from_epoch(row[0])
 
 
-async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int) -> int:
-    """Delete every job about one member (for /privacy delete), whatever its status; return how many."""
-    cur = await conn.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
-    return cur.rowcount
+async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int, guild_id: int | None = None) -> int:
+    """Delete every job about one member, whatever its status: its ``user_id`` is theirs, or its payload, dedupe key
+    or recorded error (e.g. a DuplicateJob naming a key) holds their id in any form (rows from before the rule in
+    :mod:`storage.job_members`). With ``guild_id``, only that server's jobs and jobs of no server. Returns how many."""
+    needle = str(user_id)
+    async with conn.execute(
+        """
+        SELECT id, user_id, payload, dedupe_key, last_error FROM jobs
+        WHERE (? IS NULL OR guild_id = ? OR guild_id IS NULL)
+          AND (user_id = ? OR instr(payload, ?) > 0 OR instr(coalesce(dedupe_key, ''), ?) > 0
+               OR instr(coalesce(last_error, ''), ?) > 0)
+        """,
+        (guild_id, guild_id, user_id, needle, needle, needle),
+    ) as cur:
+        rows = await cur.fetchall()
+    doomed = [
+        row["id"]
+        for row in rows
+        if row["user_id"] == user_id
+        or job_members.mentions(user_id, payload=row["payload"], dedupe_key=row["dedupe_key"])
+        or job_members.mentions(user_id, payload=row["last_error"], dedupe_key=None)
+    ]
+    for job_id in doomed:
+        await conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+    return len(doomed)
 
 
 async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage import jobs as jobs_store
 from storage.db import to_epoch
 
 # Every table holding rows of one server, for the purge 30 days after the bot was removed. Children first.
@@ -34,11 +35,11 @@ GUILD_TABLES = (
 
 
 async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    """After each feature deleted its own rows: the member's jobs and recorded effects here (any status),
-    reach-outs they took as a helper, and their id on mentor approvals they decided as a moderator."""
-    deleted = 0
+    """After each feature deleted its own rows: the member's jobs and recorded effects here (any status; by
+    ``user_id`` and by their id anywhere in a payload or dedupe key), reach-outs they took as a helper, and their id
+    on mentor approvals they decided as a moderator."""
+    deleted = await jobs_store.delete_for_user(conn, user_id=user_id, guild_id=guild_id)
     for sql in (
-        "DELETE FROM jobs WHERE guild_id = ? AND user_id = ?",
         "DELETE FROM effects WHERE guild_id = ? AND user_id = ?",
         # Effects about someone else that name the member (a helper's claim on another member's request).
         "DELETE FROM effects WHERE guild_id = ? AND EXISTS (SELECT 1 FROM json_each(args) AS a WHERE a.value = ?)",

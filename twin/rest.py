@@ -485,6 +485,26 @@ async def delete_command(request: web.Request) -> web.Response:
     return no_content()
 
 
+async def list_command_permissions(request: web.Request) -> web.Response:
+    """The server admins' overrides of who may use the app's commands (Server Settings > Integrations), as
+    guild application command permissions objects: type 1 a role (the guild id is @everyone), 2 a member."""
+    twin = _twin(request)
+    app, guild_id = _commands_scope(request)
+    assert guild_id is not None
+    guild = twin.state.guilds[guild_id]
+    entries = []
+    for (where, command_id), table in twin.state.command_overrides.items():
+        if where != guild_id or command_id not in app.commands or not table:
+            continue
+        permissions = [
+            {"id": str(target), "type": 1 if target in guild.roles else 2, "permission": allowed}
+            for target, allowed in table.items()
+        ]
+        ids = {"id": str(command_id), "application_id": str(app.id), "guild_id": str(guild_id)}
+        entries.append({**ids, "permissions": permissions})
+    return json_response(entries)
+
+
 # ---------------------------------------------------------------------- guilds
 
 
@@ -948,6 +968,8 @@ def build_app(twin: Twin) -> web.Application:
         ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", list_commands),
         ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", put_commands),
         ("POST", "/applications/{application_id}/guilds/{guild_id}/commands", post_command),
+        # Before the {command_id} routes, which would otherwise take "permissions" for a command id.
+        ("GET", "/applications/{application_id}/guilds/{guild_id}/commands/permissions", list_command_permissions),
         ("GET", "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}", get_command),
         ("PATCH", "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}", patch_command),
         ("DELETE", "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}", delete_command),

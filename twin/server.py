@@ -434,6 +434,8 @@ class Twin:
         if message.message_reference is not None:
             message.type = 19
         self._resolve_mentions(message, channel, guild, body.get("allowed_mentions"))
+        if message.content:
+            message.allowed_mentions_sent.append(body.get("allowed_mentions"))
         self.state.add_message(message)
         if ephemeral_for is None:
             self.state.emit("MESSAGE_CREATE", self.created_message_payload(message), _message_scope(channel))
@@ -454,6 +456,8 @@ class Twin:
         """Apply a PATCH body to a message and dispatch MESSAGE_UPDATE."""
         if "content" in body:
             message.content = str(body["content"] or "")
+            if message.content:
+                message.allowed_mentions_sent.append(body.get("allowed_mentions"))
         if "embeds" in body:
             message.embeds = _embeds(body["embeds"])
         if "components" in body:

@@ -376,6 +376,9 @@ class Message:
     interaction_meta: dict[str, Any] | None = None
     message_reference: dict[str, Any] | None = None
     nonce: int | str | None = None  # echoed only in the create response and MESSAGE_CREATE, as Discord does
+    # Not part of Discord's message object: the ``allowed_mentions`` of each request that set content (the create,
+    # then every edit), so tests can check that a sender never leaves mentions to Discord's default (parse all).
+    allowed_mentions_sent: list[dict[str, Any] | None] = field(default_factory=list)
 
     def payload(self, base_url: str = "") -> dict[str, Any]:
         data: dict[str, Any] = {

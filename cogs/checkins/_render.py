@@ -6,6 +6,7 @@ from datetime import datetime
 
 import discord
 
+from cogs._text import member_text, quote
 from services.checkins import CheckinOutcome, History, Pulse, Status, WeekCounts
 from services.reminders import DM_HOW_TO, ReminderView
 from storage.db import to_epoch
@@ -52,10 +53,6 @@ REACH_OUT_HOW = "Press **I'll reach out** to open a private thread with them. Th
 
 def timestamp(instant: datetime, style: str = "f") -> str:
     return f"<t:{to_epoch(instant)}:{style}>"
-
-
-def quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line else ">" for line in discord.utils.escape_markdown(text).splitlines())
 
 
 def checkin_reply(outcome: CheckinOutcome, *, share_asked: bool, share_line: str, mentor_ready: bool) -> str:
@@ -130,7 +127,7 @@ def history_embed(history: History) -> discord.Embed:
     for checkin in history.checkins:
         line = f"{timestamp(checkin.created_at)} — **{Status(checkin.status).label}**"
         if checkin.note:
-            line += f": {discord.utils.escape_markdown(_shorten(checkin.note))}"
+            line += f": {member_text(_shorten(checkin.note), markdown=True)}"
         lines.append(line)
     embed.description = "\n".join(lines)
     embed.add_field(

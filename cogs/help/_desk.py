@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.help import _render as render
 from cogs.help._effects import NO_PING, ping
@@ -295,7 +296,11 @@ class HelpDesk:
 
     async def run_escalation(self, job: Job) -> None:
         """``help.escalate``: the service records the re-post and the asker's DM; they are carried out here (or, after
-        a crash or a Discord error, by the effects job)."""
+        a crash or a Discord error, by the effects job). An asker who left is handled as a departure first (request
+        closed as asker-left), and nobody is asked."""
+        if job.guild_id is not None and job.user_id is not None:
+            if not await confirm_members(self.bot, job.guild_id, job.user_id):
+                return
         escalation = await self.requests.escalate(request_id_of(job))
         if escalation is not None:
             await self.materialize(escalation.request.id)

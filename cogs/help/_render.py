@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import discord
 
+from cogs._text import member_text, quote
 from services.help_requests import TOPICS, Escalation, QueueCard, relative
 from storage.help_requests import HelpRequest
 
@@ -35,9 +36,11 @@ def opening(request: HelpRequest) -> tuple[str, discord.Embed]:
         f"{VISIBILITY}\n\nWhen you're done, press **Close** or use `/close`. "
         "If nothing is moving, press **I'm still stuck**."
     )
-    embed = discord.Embed(title="What's going on?", description=request.body or "", colour=discord.Colour.blue())
+    embed = discord.Embed(
+        title="What's going on?", description=member_text(request.body or ""), colour=discord.Colour.blue()
+    )
     if request.wants:
-        embed.add_field(name="What would help most?", value=request.wants, inline=False)
+        embed.add_field(name="What would help most?", value=member_text(request.wants), inline=False)
     return content, embed
 
 
@@ -47,7 +50,7 @@ def card_embed(card: QueueCard) -> discord.Embed:
     if card.status in ("claimed", "full"):
         colour = discord.Colour.green()
     embed = discord.Embed(title=f"Request #{card.number} · {card.topic_label}", colour=colour)
-    embed.add_field(name="What would help", value=card.wants or "—", inline=False)
+    embed.add_field(name="What would help", value=member_text(card.wants) if card.wants else "—", inline=False)
     embed.add_field(name="Asked", value=card.age, inline=True)
     embed.add_field(name="Status", value=card.status_text, inline=True)
     claimed = ", ".join(f"<@{helper}>" for helper in card.helper_ids) or "nobody yet"
@@ -93,7 +96,7 @@ def lost_role(helper_id: int, back_in_queue: bool) -> str:
 def closed_in_thread(closer_id: int | None, note: str | None, reason_text: str) -> str:
     text = f"🔒 Closed by <@{closer_id}>." if closer_id else f"🔒 {reason_text}."
     if note:
-        text += f"\n> {note}"
+        text += "\n" + quote(note, markdown=False)
     return text + "\nThe thread is archived and locked. The member can reopen it from their DM within a few days."
 
 
@@ -117,7 +120,7 @@ def feedback_recorded(helped: bool, can_thank: bool) -> str:
 def thanks_dm(request: HelpRequest, guild_name: str, thanks: str) -> str:
     return (
         f"A thank-you from the member you helped with request #{request.number} ({topic_label(request.topic)}) "
-        f"in **{guild_name}**:\n> " + thanks.replace("\n", "\n> ")
+        f"in **{guild_name}**:\n" + quote(thanks, markdown=False)
     )
 
 

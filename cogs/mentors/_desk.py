@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
+from cogs.mentors._render import CancelCause
 from cogs.mentors._roster import Roster
 from cogs.mentors._views import (
     answer_view,
@@ -252,13 +254,21 @@ class Desk:
     async def cancel(self, interaction: Interaction, booking_id: int, reason: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         booking = await self.mentors.cancel(booking_id, interaction.user.id, reason)
-        other = booking.other_party(interaction.user.id)
+        await self.tell_cancelled(booking, by_user_id=interaction.user.id, cause=CancelCause.BY_PERSON)
         confirmed = booking.ics_sequence > 0  # bumped only when a confirmed call is cancelled
-        files = [self._invite(booking, "CANCEL")] if confirmed else []
-        await self.dm(other, render.cancelled_notice(booking, other), files=files)
         own = [self._invite(booking, "CANCEL")] if confirmed else []
         await reply(interaction, render.you_cancelled(booking), **({"files": own} if own else {}))
-        await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
+
+    async def tell_cancelled(self, booking: Booking, *, by_user_id: int, cause: CancelCause) -> None:
+        """The one way a cancelled call is told, whatever the cause (/calls, /mentor leave, /privacy delete, a
+        member who left): the other person gets the DM, with the METHOD:CANCEL invite when the call had been
+        confirmed (its sequence was bumped); then the mentor's card shows the freed slot."""
+        other = booking.other_party(by_user_id)
+        files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
+        await self.dm(other, render.cancelled_notice(booking, other, cause), files=files)
+        log.info("call cancellation told booking=%d cause=%s", booking.id, cause.value)
+        if cause == CancelCause.BY_PERSON or booking.mentor_user_id != by_user_id:  # the mentor is still here
+            await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
 
     # --- profile changes ---------------------------------------------------------------------------------------------
 
@@ -266,8 +276,7 @@ class Desk:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.mentors.leave(guild_id, interaction.user.id)
         for booking in result.cancelled:
-            files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
-            await self.dm(booking.member_user_id, render.mentor_left_notice(booking), files=files)
+            await self.tell_cancelled(booking, by_user_id=interaction.user.id, cause=CancelCause.MENTOR_LEFT)
         if result.mentor.roster_message_id is not None:
             await self.roster.remove(guild_id, interaction.user.id, result.mentor.roster_message_id)
         if interaction.guild is not None:
@@ -307,9 +316,14 @@ class Desk:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
         if booking is None or self.bot.services.clock.now() >= booking.starts_at:
             return  # cancelled, or too late to remind
+        if not await self._both_still_here(booking):
+            return  # one of them left: the call was cancelled with notice instead
         minutes = int(job.payload.get("minutes_before", 15))
         for person in (booking.member_user_id, booking.mentor_user_id):
             await self.dm(person, render.reminder(booking, person, minutes))
+
+    async def _both_still_here(self, booking: Booking) -> bool:
+        return await confirm_members(self.bot, booking.guild_id, booking.member_user_id, booking.mentor_user_id)
 
     async def on_after_call(self, job: Job) -> None:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
@@ -324,6 +338,8 @@ class Desk:
         guild = self.bot.get_guild(booking.guild_id) if booking else None
         if booking is None or guild is None or _voice_room(guild, booking.id) is not None:
             return
+        if not await self._both_still_here(booking):
+            return  # one of them left: no room; the call was cancelled with notice instead
         if not guild.me.guild_permissions.manage_channels:
             for person in (booking.member_user_id, booking.mentor_user_id):
                 await self.dm(person, render.voice_missing(booking, person))

@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import discord
 
+from cogs._text import member_text, quote
 from services.contact import PhoneNumber
 from services.mentors import Booking, Mentor, MentorMatch
 from storage.db import to_epoch
@@ -64,10 +66,10 @@ def slot_label(index: int, slot: datetime, mentor_zone: str | None) -> tuple[str
 def card_embed(match: MentorMatch) -> discord.Embed:
     mentor = match.mentor
     paused = mentor.status == "paused"
-    embed = discord.Embed(title=mentor.headline[:256], colour=GREY if paused else BLURPLE)
-    about = f"\n\n{discord.utils.escape_markdown(mentor.about)}" if mentor.about else ""
+    embed = discord.Embed(title=member_text(mentor.headline)[:256], colour=GREY if paused else BLURPLE)
+    about = f"\n\n{member_text(mentor.about, markdown=True)}" if mentor.about else ""
     embed.description = f"<@{mentor.user_id}>{about}"[:4096]
-    embed.add_field(name="Topics", value=", ".join(mentor.topics) or "—", inline=False)
+    embed.add_field(name="Topics", value=member_text(", ".join(mentor.topics)) or "—", inline=False)
     embed.add_field(name="Call length", value=f"{mentor.call_minutes} minutes")
     embed.add_field(name="How", value=HOW_FOR_MEMBER[mentor.contact_mode])
     if paused and mentor.paused_until is None:
@@ -91,10 +93,10 @@ def matches_embed(matches: Sequence[MentorMatch], topic: str | None) -> discord.
         mentor = match.mentor
         slots = "\n".join(when(s) for s in match.slots[:3]) or "No free times in the next two weeks."
         value = (
-            f"<@{mentor.user_id}> · {', '.join(mentor.topics)}\n{mentor.call_minutes} min · "
+            f"<@{mentor.user_id}> · {member_text(', '.join(mentor.topics))}\n{mentor.call_minutes} min · "
             f"{HOW_SHORT[mentor.contact_mode]}\n{slots}"
         )
-        embed.add_field(name=mentor.headline[:256], value=value[:1024], inline=False)
+        embed.add_field(name=member_text(mentor.headline)[:256], value=value[:1024], inline=False)
     embed.set_footer(text="Press Book to pick a time. Times show in your own time zone.")
     return embed
 
@@ -114,10 +116,10 @@ def no_matches(topic: str | None) -> str:
 
 def application_embed(mentor: Mentor) -> discord.Embed:
     embed = discord.Embed(title="Mentor application", colour=BLURPLE)
-    embed.description = f"<@{mentor.user_id}> would like to offer commute calls.\n**{mentor.headline}**"
-    embed.add_field(name="Topics", value=", ".join(mentor.topics), inline=False)
+    embed.description = f"<@{mentor.user_id}> would like to offer commute calls.\n**{member_text(mentor.headline)}**"
+    embed.add_field(name="Topics", value=member_text(", ".join(mentor.topics)), inline=False)
     if mentor.about:
-        embed.add_field(name="About", value=mentor.about[:1024], inline=False)
+        embed.add_field(name="About", value=member_text(mentor.about)[:1024], inline=False)
     embed.add_field(name="Time zone", value=mentor.timezone)
     embed.add_field(name="Windows", value=mentor.windows[:1024])
     embed.add_field(name="Calls", value=f"{mentor.call_minutes} min, up to {mentor.weekly_limit} a week")
@@ -193,7 +195,9 @@ def request_for_mentor(booking: Booking) -> discord.Embed:
     embed = discord.Embed(title="A call request", colour=BLURPLE)
     embed.description = f"<@{booking.member_user_id}> would like a call at {ts(booking.starts_at, 'F')}."
     if booking.topic_text:
-        embed.add_field(name="What they'd like to talk about", value=booking.topic_text[:1024], inline=False)
+        embed.add_field(
+            name="What they'd like to talk about", value=member_text(booking.topic_text)[:1024], inline=False
+        )
     embed.add_field(name="How", value=HOW_SHORT[booking.contact_mode])
     embed.add_field(name="Answer by", value=ts(booking.expires_at, "f"))
     embed.set_footer(text="If you don't answer in time, they'll be offered other times.")
@@ -242,14 +246,39 @@ def expired_for_mentor(booking: Booking) -> str:
     )
 
 
-def cancelled_notice(booking: Booking, recipient_id: int) -> str:
-    by = booking.cancelled_by
-    who = f"<@{by}>" if by and by != recipient_id else "The call"
-    text = f"{who} cancelled the call on {ts(booking.starts_at, 'F')}."
-    if who == "The call":
-        text = f"The call on {ts(booking.starts_at, 'F')} is cancelled."
-    if booking.cancel_reason:
-        text += f"\nTheir reason:\n> {discord.utils.escape_markdown(booking.cancel_reason)}"
+class CancelCause(StrEnum):
+    """Why a call was cancelled; each cause is told through the one path (``Desk.tell_cancelled``)."""
+
+    BY_PERSON = "by_person"  # /calls, with their optional reason
+    MENTOR_LEFT = "mentor_left"  # /mentor leave
+    DATA_DELETED = "data_deleted"  # /privacy delete (or the purge after leaving)
+    LEFT_SERVER = "left_server"  # found gone: the daily pass, or the check before a reminder or a voice room
+
+
+def cancelled_notice(booking: Booking, recipient_id: int, cause: CancelCause = CancelCause.BY_PERSON) -> str:
+    """The DM the other person gets, whatever the cause. A person who deleted their data or left is not named
+    (their id would outlive them in this DM)."""
+    when = ts(booking.starts_at, "F")
+    if cause == CancelCause.MENTOR_LEFT:
+        text = (
+            f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {when} is cancelled. "
+            "`/mentors` shows who else can talk."
+        )
+    elif cause == CancelCause.LEFT_SERVER:
+        text = f"The other person is no longer in the server, so your call on {when} was cancelled."
+    elif cause == CancelCause.DATA_DELETED:
+        text = f"Your call on {when} was cancelled by the other person."
+    else:
+        by = booking.cancelled_by
+        text = (
+            f"<@{by}> cancelled the call on {when}."
+            if by and by != recipient_id
+            else f"The call on {when} is cancelled."
+        )
+        if booking.cancel_reason:
+            text += "\nTheir reason:\n" + quote(booking.cancel_reason)
+    if cause in (CancelCause.LEFT_SERVER, CancelCause.DATA_DELETED):
+        text += " Nothing for you to do; `/mentors` shows who else you can book."
     if booking.ics_sequence > 0:
         text += "\nThe attached update removes it from your calendar."
     return text
@@ -329,7 +358,7 @@ def outcome_recorded(booking: Booking, outcome: str) -> str:
 
 
 def thanks_forwarded(member_id: int, note: str) -> str:
-    return f"<@{member_id}> sent you a thank-you for your call:\n> {discord.utils.escape_markdown(note)}"
+    return f"<@{member_id}> sent you a thank-you for your call:\n" + quote(note)
 
 
 # --- leaving, pausing -----------------------------------------------------------------------------------------------
@@ -348,16 +377,6 @@ def left(cancelled: int) -> str:
     if cancelled:
         text += f" {cancelled} upcoming call{'s were' if cancelled != 1 else ' was'} cancelled and the member told."
     return text + " Thank you for mentoring."
-
-
-def mentor_left_notice(booking: Booking) -> str:
-    text = (
-        f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {ts(booking.starts_at, 'F')} is "
-        "cancelled. `/mentors` shows who else can talk."
-    )
-    if booking.ics_sequence > 0:
-        text += " The attached update removes it from your calendar."
-    return text
 
 
 def paused(mentor: Mentor) -> str:

@@ -55,14 +55,16 @@ class Roster:
         return await self.sync(guild_id, user_id)
 
     async def on_job(self, job: Job) -> None:
-        await self.sync(int(job.payload["guild_id"]), int(job.payload["user_id"]))
+        if job.guild_id is None or job.user_id is None:
+            return  # a card job always names its server and mentor; nothing to do for anything else
+        await self.sync(job.guild_id, job.user_id)
 
     async def _schedule(self, guild_id: int, user_id: int, due_at: datetime) -> None:
         await self.bot.services.jobs.schedule(
             kind=ROSTER_JOB,
             due_at=due_at,
-            payload={"guild_id": guild_id, "user_id": user_id},
             guild_id=guild_id,
+            user_id=user_id,  # the mentor: /privacy delete and the leave purge find the job by it
             dedupe_key=f"{ROSTER_JOB}:{guild_id}:{user_id}",
         )
 

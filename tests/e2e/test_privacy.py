@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -99,23 +100,52 @@ async def give_alice_everything(c: Community) -> discord.Thread:
     return thread
 
 
+def _id_forms(user_id: int, value: Any, where: str) -> list[str]:
+    """Where ``value`` (a column value, or a scalar inside a JSON one) holds the id: as a number, or as a whole
+    digit run in text (``"123…"``, ``<@123…>``, ``<@!123…>``, ``role:1:123…``)."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [f"{where} holds the id as a number"] if value == user_id else []
+    if isinstance(value, str) and re.search(rf"(?<!\d){user_id}(?!\d)", value):
+        return [f"{where} holds the id in text"]
+    return []
+
+
+def _json_scalars(value: Any, path: str) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [pair for key, item in value.items() for pair in _json_scalars(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [pair for index, item in enumerate(value) for pair in _json_scalars(item, f"{path}[{index}]")]
+    return [(path, value)]
+
+
 def scan_database(path: str, user_id: int | None, texts: tuple[str, ...]) -> list[str]:
-    """Every table and every column of the SQLite file: where the id or any of the texts still is."""
+    """Every table, every row, every column of the SQLite file: where the id (as a number, a string or a mention,
+    also inside JSON payloads and keys) or any of the texts still is."""
     found: list[str] = []
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert "checkins" in tables and "bookings" in tables and "member_blocks" in tables
+        assert "checkins" in tables and "bookings" in tables and "member_blocks" in tables and "jobs" in tables
         for table in tables:
             columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
             for row in conn.execute(f"SELECT * FROM {table}"):  # noqa: S608 - names from sqlite_master
                 for column, value in zip(columns, row, strict=True):
                     if value is None:
                         continue
+                    where = f"{table}.{column}"
                     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-                    if user_id is not None and (value == user_id or str(user_id) in text):
-                        found.append(f"{table}.{column} holds the id")
-                    found += [f"{table}.{column} holds {t!r}" for t in texts if t in text]
+                    if user_id is not None:
+                        found += _id_forms(user_id, value if not isinstance(value, bytes) else text, where)
+                        if isinstance(value, str) and value[:1] in "{[":
+                            try:
+                                decoded = json.loads(value)
+                            except ValueError:
+                                decoded = None
+                            for inner, scalar in _json_scalars(decoded, where):
+                                found += _id_forms(user_id, scalar, f"{inner} (JSON)")
+                    found += [f"{where} holds {t!r}" for t in texts if t in text]
     finally:
         conn.close()
     return found
