@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._dm import send_dm
 from cogs._setup_check import run_check
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from services.privacy import DiscordWork, Summary
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-DMS_CLOSED = 50007
 UNKNOWN_MEMBER = 10007
 UNKNOWN_USER = 10013
 THREAD_CLOSED_NOTE = "This thread is closed. Thanks to everyone who helped."
@@ -142,13 +142,7 @@ class DeletionEffects:
             f"Your call on {_ts(booking.starts_at)} in {guild.name} was cancelled by the other person. "
             "Nothing for you to do; use /mentors to book another time."
         )
-        try:
-            user = self.bot.get_user(other) or await self.bot.fetch_user(other)
-            await user.send(text)
-        except discord.Forbidden as error:
-            if error.code != DMS_CLOSED:
-                raise
-            await self.bot.services.reminders.record_dm_failure(other)
+        await send_dm(self.bot, other, text)  # a closed DM is recorded; other refusals are the caller's to log
 
     async def _remove_card(self, guild: discord.Guild, channel_id: int | None, message_id: int) -> None:
         channel = guild.get_channel(channel_id) if channel_id else None

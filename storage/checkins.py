@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage import dm_channels
 from storage.db import from_epoch, to_epoch
 
 log = logging.getLogger(__name__)
@@ -359,6 +360,7 @@ async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
     checkins = await recent_checkins(conn, guild_id, user_id, limit=-1)  # LIMIT -1: no limit in SQLite
     schedule = await get_reminder_schedule(conn, guild_id, user_id)
     delivery = await get_dm_delivery(conn, user_id)
+    dm_channel = await dm_channels.get(conn, user_id)
 
     def dump(obj: Any) -> dict[str, Any]:
         return {key: _jsonable(value) for key, value in asdict(obj).items()}
@@ -372,13 +374,14 @@ async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
         if schedule is None
         else {k: v for k, v in dump(schedule).items() if k not in ("guild_id", "user_id")},
         "dm_delivery": None if delivery is None else {k: v for k, v in dump(delivery).items() if k != "user_id"},
+        "dm_channel_id": None if dm_channel is None else str(dm_channel),
     }
 
 
 async def delete_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    """Delete the member's check-ins and reminder schedule in this guild, and their DM delivery record.
+    """Delete the member's check-ins and reminder schedule in this guild, and their DM delivery record and channel.
 
-    The DM record is per user, not per guild; it is only bookkeeping, so losing it elsewhere just restarts the
+    The DM records are per user, not per guild; it is only bookkeeping, so losing it elsewhere just restarts the
     failure count. Returns the number of rows deleted. Pending jobs are the service's to cancel.
     """
     deleted = 0
@@ -386,6 +389,7 @@ async def delete_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
         ("DELETE FROM checkins WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
         ("DELETE FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
         ("DELETE FROM dm_delivery WHERE user_id = ?", (user_id,)),
+        ("DELETE FROM dm_channels WHERE user_id = ?", (user_id,)),
     ):
         async with conn.execute(sql, params) as cur:
             deleted += cur.rowcount

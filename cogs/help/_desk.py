@@ -529,21 +529,16 @@ class HelpDesk:
 
     async def dm(self, user_id: int, content: str, view: discord.ui.View | None = None) -> bool:
         """A DM; a closed DM is recorded (the member hears of it at their next command), never posted publicly."""
+        from cogs._dm import send_dm  # the one DM path (a remembered DM channel: one request)
+
+        send: dict[str, Any] = (
+            {"allowed_mentions": NO_PING} if view is None else {"view": view, "allowed_mentions": NO_PING}
+        )
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            if view is not None:
-                await user.send(content, view=view, allowed_mentions=NO_PING)
-            else:
-                await user.send(content, allowed_mentions=NO_PING)
-        except discord.Forbidden as error:
-            if error.code == DMS_CLOSED:
-                await self.bot.services.reminders.record_dm_failure(user_id)
-            return False
+            return await send_dm(self.bot, user_id, content, **send) is not None
         except discord.HTTPException as error:
             log.warning("help dm failed user=%d status=%s", user_id, error.status)
             return False
-        await self.bot.services.reminders.record_dm_success(user_id)
-        return True
 
 
 def _custom_id(interaction: Interaction) -> str:
