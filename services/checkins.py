@@ -20,6 +20,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -233,6 +234,30 @@ def streak_weeks(instants: list[datetime], now: datetime, tz: ZoneInfo) -> int:
     return run
 
 
+async def count_streak(
+    latest_before: Callable[[datetime], Awaitable[datetime | None]], now: datetime, tz: ZoneInfo
+) -> int:
+    """:func:`streak_weeks` without reading the history: ``latest_before(instant)`` gives the member's last check-in
+    before an instant, and each step back asks once, so a streak of n weeks costs n + 1 index seeks."""
+    this_week = _monday(now, tz)
+    run = 0
+    expected: date | None = None  # the week the next older check-in must fall in to continue the run
+    cursor = now + timedelta(days=7)  # nothing can be later than next week's start
+    while True:
+        latest = await latest_before(cursor)
+        if latest is None:
+            return run
+        week = _monday(latest, tz)
+        if expected is None:  # the newest check-in: this week, or last week while this one is still empty
+            if week not in (this_week, this_week - timedelta(days=7)):
+                return 0
+        elif week != expected:
+            return run
+        run += 1
+        expected = week - timedelta(days=7)
+        cursor = datetime.combine(week, datetime.min.time(), tz).astimezone(UTC)
+
+
 class CheckinService:
     def __init__(self, db: Database, dispatcher: JobDispatcher, clock: Clock) -> None:
         self.db = db
@@ -343,11 +368,14 @@ class CheckinService:
         recent = await store.recent_checkins(self.db.conn, guild_id, user_id, HISTORY_LIMIT)
         schedule = await store.get_reminder_schedule(self.db.conn, guild_id, user_id)
         tz = ZoneInfo(schedule.timezone if schedule is not None else "UTC")
-        instants = await store.checkin_instants(self.db.conn, guild_id, user_id)
+
+        async def latest_before(instant: datetime) -> datetime | None:
+            return await store.latest_checkin_before(self.db.conn, guild_id, user_id, instant)
+
         return History(
             checkins=tuple(recent),
             sparkline=sparkline([Status(c.status) for c in reversed(recent)]),
-            streak_weeks=streak_weeks(instants, self.clock.now(), tz),
+            streak_weeks=await count_streak(latest_before, self.clock.now(), tz),
             week_zone=tz.key,
         )
 
@@ -357,7 +385,7 @@ class CheckinService:
         last_start = this_start - timedelta(days=7)
         weeks: list[WeekCounts] = []
         for start in (this_start, last_start):
-            agg = await store.checkins_between(self.db.conn, guild_id, start, start + timedelta(days=7))
+            agg = await store.week_counts(self.db.conn, guild_id, start)
             weeks.append(
                 WeekCounts(
                     start=start,

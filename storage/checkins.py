@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -37,7 +37,7 @@ class Checkin:
 
 @dataclass(frozen=True, slots=True)
 class CheckinAggregate:
-    """One guild's check-ins in ``[start, end)``.
+    """One guild's check-ins in the week ``[start, end)``.
 
     ``members_by_status`` counts each member once, by their latest status in the window, so the values add up to
     ``members``. ``shared`` counts members who asked (at least once in the window) to be reached out to.
@@ -184,40 +184,39 @@ async def recent_checkins(
     return [_checkin(r) for r in rows]
 
 
-async def checkin_instants(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[datetime]:
-    """When the member checked in, newest first (for streaks)."""
+async def latest_checkin_before(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, before: datetime
+) -> datetime | None:
+    """When the member last checked in before ``before``: one index seek, however long their history (streaks)."""
     async with conn.execute(
-        "SELECT created_at FROM checkins WHERE guild_id = ? AND user_id = ? ORDER BY created_at DESC",
-        (guild_id, user_id),
-    ) as cur:
-        rows = await cur.fetchall()
-    return [from_epoch(int(r[0])) for r in rows]
-
-
-async def checkins_between(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
-) -> CheckinAggregate:
-    """Raw counts for ``[start, end)``. These are small numbers about real people: callers must make them safe."""
-    bounds = (guild_id, to_epoch(start), to_epoch(end))
-    by_status = dict.fromkeys(STATUSES, 0)
-    async with conn.execute(
-        "WITH ranked AS ("
-        "  SELECT status, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS rn"
-        "  FROM checkins WHERE guild_id = ? AND created_at >= ? AND created_at < ?"
-        ") SELECT status, COUNT(*) FROM ranked WHERE rn = 1 GROUP BY status",
-        bounds,
-    ) as cur:
-        for status, count in await cur.fetchall():
-            by_status[str(status)] = int(count)
-    async with conn.execute(
-        "SELECT COUNT(DISTINCT user_id),"
-        " COUNT(DISTINCT CASE WHEN share_with_helpers = 1 THEN user_id END)"
-        " FROM checkins WHERE guild_id = ? AND created_at >= ? AND created_at < ?",
-        bounds,
+        "SELECT created_at FROM checkins WHERE guild_id = ? AND user_id = ? AND created_at < ?"
+        " ORDER BY created_at DESC LIMIT 1",
+        (guild_id, user_id, to_epoch(before)),
     ) as cur:
         row = await cur.fetchone()
-    members, shared = (int(row[0]), int(row[1])) if row else (0, 0)
-    return CheckinAggregate(start=start, end=end, members_by_status=by_status, members=members, shared=shared)
+    return None if row is None else from_epoch(int(row[0]))
+
+
+async def week_counts(conn: aiosqlite.Connection, guild_id: int, week: datetime) -> CheckinAggregate:
+    """Raw counts for the week starting ``week`` (a Monday 00:00 UTC), read from the per-week counts that triggers
+    keep (migration 0008): at most four rows, however many check-ins the week had. These are small numbers about
+    real people: callers must make them safe."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    shared = 0
+    async with conn.execute(
+        "SELECT status, members, shared FROM checkin_week_counts WHERE guild_id = ? AND week = ?",
+        (guild_id, to_epoch(week)),
+    ) as cur:
+        for status, members, asked in await cur.fetchall():
+            by_status[str(status)] = int(members)
+            shared += int(asked)
+    return CheckinAggregate(
+        start=week,
+        end=week + timedelta(days=7),
+        members_by_status=by_status,
+        members=sum(by_status.values()),
+        shared=shared,
+    )
 
 
 # --- reminder schedules --------------------------------------------------------------------------------------------
