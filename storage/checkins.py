@@ -6,6 +6,7 @@ atomic. Statuses, sources and cadences are plain strings here; ``services/`` own
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -184,17 +185,31 @@ async def recent_checkins(
     return [_checkin(r) for r in rows]
 
 
-async def latest_checkin_before(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, before: datetime
-) -> datetime | None:
-    """When the member last checked in before ``before``: one index seek, however long their history (streaks)."""
+async def weeks_in_a_row(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, weeks: list[tuple[datetime, datetime]]
+) -> int:
+    """How many of ``weeks`` (``[start, end)`` pairs, newest first), counted from the first, each hold a check-in
+    of the member: one statement, an index seek per week, stopping at the first empty one (streaks)."""
+    bounds = json.dumps([[to_epoch(start), to_epoch(end)] for start, end in weeks])
     async with conn.execute(
-        "SELECT created_at FROM checkins WHERE guild_id = ? AND user_id = ? AND created_at < ?"
-        " ORDER BY created_at DESC LIMIT 1",
-        (guild_id, user_id, to_epoch(before)),
+        """
+        WITH RECURSIVE week(k, lo, hi) AS (
+            SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:weeks)
+        ), run(k) AS (
+            SELECT 0
+            UNION ALL
+            SELECT run.k + 1 FROM run JOIN week ON week.k = run.k
+            WHERE EXISTS (
+                SELECT 1 FROM checkins
+                WHERE guild_id = :guild AND user_id = :user AND created_at >= week.lo AND created_at < week.hi
+            )
+        )
+        SELECT max(k) FROM run
+        """,
+        {"weeks": bounds, "guild": guild_id, "user": user_id},
     ) as cur:
         row = await cur.fetchone()
-    return None if row is None else from_epoch(int(row[0]))
+    return 0 if row is None or row[0] is None else int(row[0])
 
 
 async def week_counts(conn: aiosqlite.Connection, guild_id: int, week: datetime) -> CheckinAggregate:
