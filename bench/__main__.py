@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import storage as bench_storage
 from bench.bare import BareBot
 from demo.community import community
 from twin.people import Person
@@ -60,7 +61,7 @@ async def drive(send: Callable[[], Awaitable[object]], count: int, concurrency: 
     return sample
 
 
-async def main(count: int, concurrency: int, rounds: int) -> None:
+async def main(count: int, concurrency: int, rounds: int, storage_rows: int) -> None:
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp:
         async with community(Path(tmp) / "bench.db") as c:
@@ -85,6 +86,9 @@ async def main(count: int, concurrency: int, rounds: int) -> None:
     report(totals, count, concurrency, rounds)
     if violations:
         raise SystemExit("twin violations during the benchmark:\n" + "\n".join(violations))
+    if storage_rows:
+        print()
+        await bench_storage.run(small=10_000, large=storage_rows, samples=300)
 
 
 def report(totals: dict[str, Sample], count: int, concurrency: int, rounds: int) -> None:
@@ -108,6 +112,9 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=300, help="interactions per bot per round")
     parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--storage-rows", type=int, default=10_000_000, help="check-ins in the large storage database (0: skip)"
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(args.count, args.concurrency, args.rounds))
+        asyncio.run(main(args.count, args.concurrency, args.rounds, args.storage_rows))

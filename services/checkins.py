@@ -20,6 +20,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -234,6 +235,34 @@ def streak_weeks(instants: list[datetime], now: datetime, tz: ZoneInfo) -> int:
     return run
 
 
+STREAK_CHUNK = 16  # weeks asked about per statement; most streaks fit in one
+
+
+async def count_streak(
+    weeks_in_a_row: Callable[[list[tuple[datetime, datetime]]], Awaitable[int]], now: datetime, tz: ZoneInfo
+) -> int:
+    """:func:`streak_weeks` without reading the member's history: ``weeks_in_a_row(weeks)`` says how many of the
+    given weeks (newest first), from the first, hold a check-in. Asked in chunks of 16 weeks, so a streak of n weeks
+    costs about n / 16 + 1 statements of one index seek per week."""
+
+    def weeks(newest: date) -> list[tuple[datetime, datetime]]:
+        starts = [newest - timedelta(days=7 * i) for i in range(-1, STREAK_CHUNK)]
+        edges = [datetime.combine(day, datetime.min.time(), tz).astimezone(UTC) for day in starts]
+        return [(edges[i + 1], edges[i]) for i in range(STREAK_CHUNK)]
+
+    newest = _monday(now, tz)
+    run = await weeks_in_a_row(weeks(newest))
+    if run == 0:  # this week is still empty: the run may end last week
+        newest -= timedelta(days=7)
+        run = await weeks_in_a_row(weeks(newest))
+    total = run
+    while run == STREAK_CHUNK:
+        newest -= timedelta(days=7 * STREAK_CHUNK)
+        run = await weeks_in_a_row(weeks(newest))
+        total += run
+    return total
+
+
 class CheckinService:
     def __init__(self, db: Database, dispatcher: JobDispatcher, clock: Clock) -> None:
         self.db = db
@@ -344,11 +373,14 @@ class CheckinService:
         recent = await store.recent_checkins(self.db.conn, guild_id, user_id, HISTORY_LIMIT)
         schedule = await store.get_reminder_schedule(self.db.conn, guild_id, user_id)
         tz = ZoneInfo(schedule.timezone if schedule is not None else "UTC")
-        instants = await store.checkin_instants(self.db.conn, guild_id, user_id)
+
+        async def weeks_in_a_row(weeks: list[tuple[datetime, datetime]]) -> int:
+            return await store.weeks_in_a_row(self.db.conn, guild_id, user_id, weeks)
+
         return History(
             checkins=tuple(recent),
             sparkline=sparkline([Status(c.status) for c in reversed(recent)]),
-            streak_weeks=streak_weeks(instants, self.clock.now(), tz),
+            streak_weeks=await count_streak(weeks_in_a_row, self.clock.now(), tz),
             week_zone=tz.key,
         )
 
@@ -358,7 +390,7 @@ class CheckinService:
         last_start = this_start - timedelta(days=7)
         weeks: list[WeekCounts] = []
         for start in (this_start, last_start):
-            agg = await store.checkins_between(self.db.conn, guild_id, start, start + timedelta(days=7))
+            agg = await store.week_counts(self.db.conn, guild_id, start)
             weeks.append(
                 WeekCounts(
                     start=start,

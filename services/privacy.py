@@ -161,6 +161,7 @@ class PrivacyService:
             "checkins": checkins["checkins"],
             "reminder_schedule": checkins["reminder_schedule"],
             "dm_delivery": checkins["dm_delivery"],
+            "dm_channel_id": checkins["dm_channel_id"],
             "help_requests": help_data["help_requests"],
             "help_claims": help_data["help_claims"],
             "mentor_profiles": [{**p, "guild_id": str(p["guild_id"])} for p in mentor_data["mentor_profiles"]],

@@ -30,6 +30,7 @@ from services.jobs import JobDispatcher
 from services.text import clean_text
 from services.timezones import resolve_timezone
 from storage import checkins as store
+from storage import dm_channels
 from storage import jobs as jobs_store
 from storage.checkins import ReminderSchedule
 from storage.db import Database, to_epoch
@@ -354,6 +355,9 @@ class ReminderService:
 
     async def record_dm_success(self, user_id: int) -> None:
         """A DM got through. A pending notice is kept only if it still matters (reminders paused)."""
+        delivery = await store.get_dm_delivery(self.db.conn, user_id)
+        if delivery is None or (delivery.consecutive_failures == 0 and not delivery.notice_pending):
+            return  # the common case: nothing to reset, so no write
         async with self.db.transaction() as conn:
             paused = any(s.paused for s in await store.user_reminder_schedules(conn, user_id))
             await store.record_dm_success(conn, user_id, clear_notice=not paused)
@@ -377,3 +381,17 @@ class ReminderService:
                 "/reminders checkin starts them again."
             )
         return text
+
+    # --- DM channels (per person, stable: a known one makes a DM one request) ----------------------------------------
+
+    async def dm_channel(self, user_id: int) -> int | None:
+        return await dm_channels.get(self.db.conn, user_id)
+
+    async def remember_dm_channel(self, user_id: int, channel_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await dm_channels.remember(conn, user_id, channel_id)
+
+    async def forget_dm_channel(self, user_id: int, channel_id: int) -> None:
+        """Discord said the channel is unknown: forget it (unless another DM already stored a newer one)."""
+        async with self.db.transaction() as conn:
+            await dm_channels.forget(conn, user_id, channel_id)

@@ -6,14 +6,16 @@ atomic. Statuses, sources and cadences are plain strings here; ``services/`` own
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
+from storage import dm_channels
 from storage.db import from_epoch, to_epoch
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class Checkin:
 
 @dataclass(frozen=True, slots=True)
 class CheckinAggregate:
-    """One guild's check-ins in ``[start, end)``.
+    """One guild's check-ins in the week ``[start, end)``.
 
     ``members_by_status`` counts each member once, by their latest status in the window, so the values add up to
     ``members``. ``shared`` counts members who asked (at least once in the window) to be reached out to.
@@ -183,40 +185,53 @@ async def recent_checkins(
     return [_checkin(r) for r in rows]
 
 
-async def checkin_instants(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[datetime]:
-    """When the member checked in, newest first (for streaks)."""
+async def weeks_in_a_row(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, weeks: list[tuple[datetime, datetime]]
+) -> int:
+    """How many of ``weeks`` (``[start, end)`` pairs, newest first), counted from the first, each hold a check-in
+    of the member: one statement, an index seek per week, stopping at the first empty one (streaks)."""
+    bounds = json.dumps([[to_epoch(start), to_epoch(end)] for start, end in weeks])
     async with conn.execute(
-        "SELECT created_at FROM checkins WHERE guild_id = ? AND user_id = ? ORDER BY created_at DESC",
-        (guild_id, user_id),
-    ) as cur:
-        rows = await cur.fetchall()
-    return [from_epoch(int(r[0])) for r in rows]
-
-
-async def checkins_between(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
-) -> CheckinAggregate:
-    """Raw counts for ``[start, end)``. These are small numbers about real people: callers must make them safe."""
-    bounds = (guild_id, to_epoch(start), to_epoch(end))
-    by_status = dict.fromkeys(STATUSES, 0)
-    async with conn.execute(
-        "WITH ranked AS ("
-        "  SELECT status, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS rn"
-        "  FROM checkins WHERE guild_id = ? AND created_at >= ? AND created_at < ?"
-        ") SELECT status, COUNT(*) FROM ranked WHERE rn = 1 GROUP BY status",
-        bounds,
-    ) as cur:
-        for status, count in await cur.fetchall():
-            by_status[str(status)] = int(count)
-    async with conn.execute(
-        "SELECT COUNT(DISTINCT user_id),"
-        " COUNT(DISTINCT CASE WHEN share_with_helpers = 1 THEN user_id END)"
-        " FROM checkins WHERE guild_id = ? AND created_at >= ? AND created_at < ?",
-        bounds,
+        """
+        WITH RECURSIVE week(k, lo, hi) AS (
+            SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:weeks)
+        ), run(k) AS (
+            SELECT 0
+            UNION ALL
+            SELECT run.k + 1 FROM run JOIN week ON week.k = run.k
+            WHERE EXISTS (
+                SELECT 1 FROM checkins
+                WHERE guild_id = :guild AND user_id = :user AND created_at >= week.lo AND created_at < week.hi
+            )
+        )
+        SELECT max(k) FROM run
+        """,
+        {"weeks": bounds, "guild": guild_id, "user": user_id},
     ) as cur:
         row = await cur.fetchone()
-    members, shared = (int(row[0]), int(row[1])) if row else (0, 0)
-    return CheckinAggregate(start=start, end=end, members_by_status=by_status, members=members, shared=shared)
+    return 0 if row is None or row[0] is None else int(row[0])
+
+
+async def week_counts(conn: aiosqlite.Connection, guild_id: int, week: datetime) -> CheckinAggregate:
+    """Raw counts for the week starting ``week`` (a Monday 00:00 UTC), read from the per-week counts that triggers
+    keep (migration 0008): at most four rows, however many check-ins the week had. These are small numbers about
+    real people: callers must make them safe."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    shared = 0
+    async with conn.execute(
+        "SELECT status, members, shared FROM checkin_week_counts WHERE guild_id = ? AND week = ?",
+        (guild_id, to_epoch(week)),
+    ) as cur:
+        for status, members, asked in await cur.fetchall():
+            by_status[str(status)] = int(members)
+            shared += int(asked)
+    return CheckinAggregate(
+        start=week,
+        end=week + timedelta(days=7),
+        members_by_status=by_status,
+        members=sum(by_status.values()),
+        shared=shared,
+    )
 
 
 # --- reminder schedules --------------------------------------------------------------------------------------------
@@ -359,6 +374,7 @@ async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
     checkins = await recent_checkins(conn, guild_id, user_id, limit=-1)  # LIMIT -1: no limit in SQLite
     schedule = await get_reminder_schedule(conn, guild_id, user_id)
     delivery = await get_dm_delivery(conn, user_id)
+    dm_channel = await dm_channels.get(conn, user_id)
 
     def dump(obj: Any) -> dict[str, Any]:
         return {key: _jsonable(value) for key, value in asdict(obj).items()}
@@ -372,13 +388,14 @@ async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
         if schedule is None
         else {k: v for k, v in dump(schedule).items() if k not in ("guild_id", "user_id")},
         "dm_delivery": None if delivery is None else {k: v for k, v in dump(delivery).items() if k != "user_id"},
+        "dm_channel_id": None if dm_channel is None else str(dm_channel),
     }
 
 
 async def delete_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    """Delete the member's check-ins and reminder schedule in this guild, and their DM delivery record.
+    """Delete the member's check-ins and reminder schedule in this guild, and their DM delivery record and channel.
 
-    The DM record is per user, not per guild; it is only bookkeeping, so losing it elsewhere just restarts the
+    The DM records are per user, not per guild; it is only bookkeeping, so losing it elsewhere just restarts the
     failure count. Returns the number of rows deleted. Pending jobs are the service's to cancel.
     """
     deleted = 0
@@ -386,6 +403,7 @@ async def delete_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
         ("DELETE FROM checkins WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
         ("DELETE FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)),
         ("DELETE FROM dm_delivery WHERE user_id = ?", (user_id,)),
+        ("DELETE FROM dm_channels WHERE user_id = ?", (user_id,)),
     ):
         async with conn.execute(sql, params) as cur:
             deleted += cur.rowcount

@@ -1,4 +1,5 @@
-"""The database handle: one aiosqlite connection with WAL, foreign keys, a busy timeout and row access by name."""
+"""The database handle: one aiosqlite connection with WAL, foreign keys, a busy timeout and row access by name, and
+a second connection that only checkpoints the write-ahead log in the background."""
 
 from __future__ import annotations
 
@@ -15,6 +16,74 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# Commits between background checkpoints (a commit writes a few pages: about SQLite's own 1000-page default).
+CHECKPOINT_EVERY_COMMITS = 200
+# Should the background checkpoints fall behind, the connection checkpoints itself past this many WAL pages.
+BACKSTOP_CHECKPOINT_PAGES = 20_000
+
+
+class Checkpointer:
+    """Copies the write-ahead log into the database on a connection (and thread) of its own.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold: at 10M check-ins it writes
+    pages all over a gigabyte file and fsyncs it, holding the one connection every interaction waits on for tens to
+    hundreds of milliseconds. A PASSIVE checkpoint on another connection does the same work without blocking the
+    main connection's readers or writers.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._wanted = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._waiters: list[asyncio.Future[None]] = []
+        self.requests = 0  # checkpoints asked for, for tests
+        self.done = 0  # checkpoints run
+
+    def request(self) -> None:
+        if self._closing:
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        self.requests += 1
+        self._wanted.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="porchlight-checkpoint")
+
+    async def _run(self) -> None:
+        while True:
+            await self._wanted.wait()
+            if self._closing:
+                break
+            self._wanted.clear()
+            waiters, self._waiters = self._waiters, []
+            try:
+                await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.done += 1
+            except sqlite3.Error as error:  # the backstop threshold still bounds the log
+                log.warning("background checkpoint failed error=%s", type(error).__name__)
+            finally:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def checkpoint(self) -> None:
+        """Ask for a checkpoint now and wait until it ran (tests)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self.request()
+        await waiter
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wanted.set()
+        if self._task is not None:
+            await self._task
+        await self._conn.close()
 
 
 class Database:
@@ -24,10 +93,12 @@ class Database:
     coroutines from interleaving their statements inside each other's transaction.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, checkpointer: Checkpointer | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.checkpointer = checkpointer
         self._tx_lock = asyncio.Lock()
+        self.commits = 0
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -40,11 +111,14 @@ class Database:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
+        checkpointer = None
         if path != ":memory:":
             await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
+            checkpointer = Checkpointer(await aiosqlite.connect(path, isolation_level=None))
         await conn.execute("PRAGMA synchronous = NORMAL")
         log.debug("database opened path=%s", path)
-        return cls(conn, path)
+        return cls(conn, path, checkpointer)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -60,6 +134,7 @@ class Database:
                 await self._run_to_end("BEGIN IMMEDIATE")  # a failed BEGIN leaves no transaction to roll back
                 yield self.conn
                 await self._run_to_end("COMMIT")
+                self._committed()
             except BaseException:
                 if self.conn.in_transaction:
                     await self._run_to_end("ROLLBACK")
@@ -92,7 +167,14 @@ class Database:
                 task.exception()  # retrieved: the caller's cancellation is what propagates
             raise
 
+    def _committed(self) -> None:
+        self.commits += 1
+        if self.checkpointer is not None and self.commits % CHECKPOINT_EVERY_COMMITS == 0:
+            self.checkpointer.request()
+
     async def close(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
         await self.conn.close()
         log.debug("database closed path=%s", self.path)
 

@@ -17,6 +17,8 @@ from storage.db import to_epoch
 GUILD_TABLES = (
     "checkin_reach_outs",
     "checkins",
+    "checkin_week_members",  # emptied by the check-ins' triggers already; listed so no table is forgotten
+    "checkin_week_counts",
     "reminder_schedules",
     "help_claims",  # via its request, below
     "help_requests",

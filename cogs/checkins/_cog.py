@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
+from cogs._dm import send_dm
 from cogs._ui import is_staff, reply
 from cogs.checkins import _render as render
 from cogs.checkins._reach import post_notice
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
-DMS_CLOSED = 50007
 # A follow-up is still worth sending a few days late (after downtime); a fortnight late it would only confuse.
 FOLLOWUP_MAX_LATENESS = timedelta(days=7)
 
@@ -178,17 +178,8 @@ class CheckinCog(commands.Cog):
     async def _dm(self, user_id: int, content: str, view: discord.ui.View) -> None:
         """Send a DM; a closed DM (50007) is recorded, never retried and never replaced by a public post."""
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
-            await channel.send(content, view=view)
-        except discord.Forbidden as error:
-            if error.code != DMS_CLOSED:
-                raise PermanentJobError(f"DM refused code={error.code}") from None
-            outcome = await self.reminders.record_dm_failure(user_id)
-            log.info(
-                "dm not delivered user=%d failures=%d paused=%s", user_id, outcome.consecutive_failures, outcome.paused
-            )
-            return
-        except discord.NotFound:
-            raise PermanentJobError("user not found") from None
-        await self.reminders.record_dm_success(user_id)
+            await send_dm(self.bot, user_id, content, view=view)
+        except discord.HTTPException as error:
+            if error.status in (400, 403, 404):  # refused for good (another 403, an unknown user): retrying won't help
+                raise PermanentJobError(f"DM refused status={error.status} code={error.code}") from None
+            raise

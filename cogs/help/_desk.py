@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._dm import send_dm
 from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.help import _render as render
@@ -386,27 +387,31 @@ class HelpDesk:
     async def dm(
         self, user_id: int, content: str, view: discord.ui.View | None = None, *, nonce: str | None = None
     ) -> discord.Message | None:
-        """A DM; a closed DM is recorded (the member hears of it at their next command), never posted publicly."""
+        """A DM outside the effects (a thank-you, which is never stored); None when it could not be delivered (a
+        closed DM is recorded, and the member hears of it at their next command)."""
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
-            if view is not None:
-                extra["view"] = view
-            message = await user.send(content, allowed_mentions=NO_PING, **extra)
-        except discord.Forbidden as error:
-            if error.code == DMS_CLOSED:
-                await self.bot.services.reminders.record_dm_failure(user_id)
+            return await send_dm(self.bot, user_id, content, **_dm_options(view, nonce))
+        except discord.HTTPException as error:
+            log.warning("help dm failed user=%d status=%s", user_id, error.status)
             return None
-        except discord.NotFound:
-            return None
-        await self.bot.services.reminders.record_dm_success(user_id)
-        return message
 
     async def dm_once(self, effect: Effect, user_id: int, content: str, view: discord.ui.View | None) -> Landed | None:
-        """The DM of an effect: sent with the effect's nonce, so a retry returns the message already sent. Discord
+        """The DM of an effect, sent with the effect's nonce, so a retry returns the message already sent. Discord
         errors other than a closed DM reach the effects runner, which retries what is worth retrying."""
-        message = await self.dm(user_id, content, view, nonce=effect.nonce)
+        try:
+            message = await send_dm(self.bot, user_id, content, **_dm_options(view, effect.nonce))
+        except discord.NotFound:  # no such user any more
+            return None
         return Landed(message.channel.id, message.id) if message is not None else None
+
+
+def _dm_options(view: discord.ui.View | None, nonce: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"allowed_mentions": NO_PING}
+    if view is not None:
+        options["view"] = view
+    if nonce is not None:
+        options["nonce"] = nonce
+    return options
 
 
 def _custom_id(interaction: Interaction) -> str:

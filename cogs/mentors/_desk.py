@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._dm import send_dm
 from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
-DMS_CLOSED = 50007
 VOICE_PREFIX = "commute-call-"
 
 
@@ -72,19 +72,12 @@ class Desk:
         if files:
             kwargs["files"] = list(files)
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
-            message = await channel.send(content, **kwargs)
-        except discord.Forbidden as error:
-            if error.code == DMS_CLOSED:
-                await self.bot.services.reminders.record_dm_failure(user_id)
-            log.info("mentor dm not delivered user=%d code=%s", user_id, error.code)
+            return await send_dm(self.bot, user_id, content, **kwargs)
+        except discord.HTTPException as error:
+            if error.status not in (400, 403, 404):  # refused for good (an unknown user, no access); 5xx propagate
+                raise
+            log.info("mentor dm not delivered user=%d status=%s code=%s", user_id, error.status, error.code)
             return None
-        except discord.NotFound:
-            log.info("mentor dm not delivered user=%d: unknown user", user_id)
-            return None
-        await self.bot.services.reminders.record_dm_success(user_id)
-        return message
 
     def _invite(self, booking: Booking, method: str) -> discord.File:
         data = self.mentors.ics_invite(booking, "CANCEL" if method == "CANCEL" else "REQUEST")

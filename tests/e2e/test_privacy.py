@@ -10,6 +10,7 @@ from typing import Any
 
 import discord
 
+from cogs._dm import send_dm
 from demo.community import Community
 from services.help_requests import ESCALATE_JOB, IDLE_JOB
 from services.jobs import JobKind
@@ -203,7 +204,7 @@ async def test_privacy_export_is_an_ephemeral_json_file_in_the_documented_shape(
         c.guild.id,
     )
     assert set(data) >= {
-        "exported_at", "checkins", "reminder_schedule", "dm_delivery", "help_requests", "help_claims",
+        "exported_at", "checkins", "reminder_schedule", "dm_delivery", "dm_channel_id", "help_requests", "help_claims",
         "mentor_profiles", "calls", "block", "left_server_at",
     }  # fmt: skip
     assert [c["note"] for c in data["checkins"]] == [NOTE, SHARED_NOTE]
@@ -247,11 +248,13 @@ async def test_delete_leaves_no_row_anywhere_with_her_id_or_her_text(community: 
     c = community
     thread = await give_alice_everything(c)
     await bot(c).services.safety.record(c.guild.id, c.alice.id, "checkin")
+    await send_dm(bot(c), c.alice.id, "a DM, so her DM channel is remembered")
     helper_thread = await open_help_thread(c, c.bob, "bob-body", "bob-wants")
     await bot(c).services.help_requests.claim(
         (await bot(c).services.help_requests.by_thread(helper_thread.id)).id, c.alice.id, is_helper=True
     )
-    assert scan_database(str(c.database_path), c.alice.id, ALICE_TEXT)  # the scan does find her before
+    before = scan_database(str(c.database_path), c.alice.id, ALICE_TEXT)  # the scan does find her before
+    assert any(finding.startswith("dm_channels.user_id holds the id") for finding in before)
 
     prompt = await c.alice.slash("privacy delete", channel=c.general)
     done = await c.alice.click(prompt, "Delete everything")

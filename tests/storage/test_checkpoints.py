@@ -1,0 +1,60 @@
+"""The write-ahead log is copied into the database by a connection of its own, never inside an interaction's COMMIT."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from storage.db import BACKSTOP_CHECKPOINT_PAGES, CHECKPOINT_EVERY_COMMITS, Database
+
+
+async def write(db: Database, times: int) -> None:
+    for _ in range(times):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES (hex(randomblob(8)), ?)", ("v" * 200,))
+
+
+def wal_frames(path: Path) -> tuple[int, int]:
+    """(frames in the log, frames already in the database), asked from a third connection."""
+    conn = sqlite3.connect(path)
+    try:
+        _, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        conn.close()
+    return log, done
+
+
+async def test_commits_ask_the_background_connection_for_a_checkpoint_every_so_often(db: Database) -> None:
+    assert db.checkpointer is not None
+    async with db.conn.execute("PRAGMA wal_autocheckpoint") as cur:
+        row = await cur.fetchone()
+    assert row is not None and row[0] == BACKSTOP_CHECKPOINT_PAGES  # only a backstop on the main connection
+    before = db.checkpointer.requests
+    await write(db, CHECKPOINT_EVERY_COMMITS - 1 - db.commits % CHECKPOINT_EVERY_COMMITS)
+    assert db.checkpointer.requests == before
+    await write(db, 1)
+    assert db.checkpointer.requests == before + 1
+
+
+async def test_a_background_checkpoint_copies_the_whole_log_while_the_main_connection_keeps_working(
+    db: Database, db_path: Path
+) -> None:
+    assert db.checkpointer is not None
+    async with db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)"):  # start from an empty log
+        pass
+    await write(db, 50)
+    async with db.conn.execute("SELECT count(*) FROM meta") as cur:  # the main connection holds no lock meanwhile
+        assert (await cur.fetchone())[0] >= 50  # type: ignore[index]
+    await db.checkpointer.checkpoint()
+    log, done = wal_frames(db_path)
+    assert log > 0 and done == log
+
+
+async def test_closing_the_database_ends_the_checkpoint_connection(db_path: Path) -> None:
+    db = await Database.open(db_path)
+    assert db.checkpointer is not None
+    await db.checkpointer.checkpoint()
+    await db.close()
+    assert db.checkpointer.done == 1
+    db.checkpointer.request()  # after close: ignored, nothing starts
+    assert db.checkpointer.requests == 1

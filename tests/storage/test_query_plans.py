@@ -1,0 +1,57 @@
+"""The interaction path's reads are index seeks, never a scan of a table that grows with history.
+
+Each storage function runs for real; its SQL is captured as SQLite expanded it and explained. The benchmark
+(``make bench``) measures the same reads at 10M check-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from storage import checkins, mentors, safety
+from storage.db import Database
+
+AT = datetime(2026, 3, 2, tzinfo=UTC)
+
+READS: dict[str, Callable[[Any], Awaitable[object]]] = {
+    "pulse": lambda c: checkins.week_counts(c, 1, AT),
+    "history": lambda c: checkins.recent_checkins(c, 1, 2, 12),
+    "previous check-in": lambda c: checkins.recent_checkins(c, 1, 2, 1, before_id=5),
+    "streak": lambda c: checkins.weeks_in_a_row(c, 1, 2, [(AT, AT + timedelta(days=7)), (AT - timedelta(days=7), AT)]),
+    "limits": lambda c: safety.count_events(c, guild_id=1, user_id=2, action="checkin", since=AT),
+    "unanswered booking requests": lambda c: safety.pending_booking_requests(c, 1, 2),
+    "no-shows": lambda c: mentors.no_show_counts(c, 1),
+    "free slots": lambda c: mentors.list_bookings(c, guild_id=1, mentor_user_id=2, starts_from=AT),
+    "calls": lambda c: mentors.list_bookings(c, guild_id=1, involving=2, ends_after=AT),
+    "calls anywhere": lambda c: mentors.list_bookings(c, involving=2, statuses=("requested",), ends_after=AT),
+}
+
+# Where a coarser index would still be a SEARCH but read a whole server's history, the right index is pinned.
+NARROW = {
+    "no-shows": "bookings_no_shows",
+    "unanswered booking requests": "bookings_member_requests",
+    "calls": "bookings_member_time",  # the person's calls, not the server's
+}
+
+
+@pytest.mark.parametrize("name", READS)
+async def test_read_on_the_interaction_path_uses_an_index(db: Database, name: str) -> None:
+    statements: list[str] = []
+    await db.conn.set_trace_callback(statements.append)
+    try:
+        await READS[name](db.conn)
+    finally:
+        await db.conn.set_trace_callback(None)
+    [sql] = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    async with db.conn.execute("EXPLAIN QUERY PLAN " + sql) as cur:
+        steps = [str(row[3]) for row in await cur.fetchall()]
+    async with db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
+        tables = {str(row[0]) for row in await cur.fetchall()}
+    scans = [step for step in steps if step.startswith("SCAN") and step.split()[1] in tables]  # CTEs may be scanned
+    assert scans == [], (name, steps)
+    assert any(step.startswith("SEARCH") for step in steps), (name, steps)
+    if name in NARROW:
+        assert any(NARROW[name] in step for step in steps), (name, steps)
