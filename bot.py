@@ -36,7 +36,8 @@ from services.safety import SafetyService
 from services.setup import SetupService
 from settings import Settings
 from storage.db import Database
-from storage.migrate import DatabaseTooNew, migrate
+from storage.health import DatabaseUnusable, open_checked
+from storage.migrate import DatabaseTooNew
 
 log = logging.getLogger("porchlight")
 
@@ -223,14 +224,14 @@ async def create_bot(
 ) -> PorchlightBot:
     """Open and migrate the database, build the services and the bot. The bot owns the database from here on."""
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
-    db = await Database.open(settings.database_path)
+    clock = clock or SystemClock()
+    db = await open_checked(settings.database_path, now=clock.now())
     try:
-        await migrate(db)
+        services = build_services(db, clock, PhoneVault(encryption_key(settings)))
+        return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
     except BaseException:
-        await db.close()
+        await db.close()  # else aiosqlite's (non-daemon) worker thread keeps the failed process alive
         raise
-    services = build_services(db, clock or SystemClock(), PhoneVault(encryption_key(settings)))
-    return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
 
 
 async def run(settings: Settings) -> None:
@@ -273,11 +274,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         asyncio.run(run(settings))
+    except DatabaseUnusable as error:
+        print(error, file=sys.stderr)
+        return 2
     except DatabaseTooNew as error:
         print(error, file=sys.stderr)
         return 1
     except discord.LoginFailure:
-        print("Discord refused the token in PORCHLIGHT_TOKEN. Reset it in the Developer Portal and update .env.")
+        print(
+            "Discord refused the token in PORCHLIGHT_TOKEN. Reset it in the Developer Portal and update .env.",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as error:
+        log.exception("stopped by an unexpected error error=%s", type(error).__name__)
         return 1
     return 0
 

@@ -51,6 +51,37 @@ async def test_sigterm_drains_and_exits_cleanly_with_the_invite_url_logged(
     assert app.token not in log
 
 
+async def test_a_zero_length_database_file_is_treated_as_new_and_logged(community: Community, tmp_path: Path) -> None:
+    c = community
+    app = c.twin.create_application("Porchlight Fresh")
+    c.twin.add_bot(c.guild, app, 0)
+    database = tmp_path / "fresh" / "porchlight.db"
+    database.parent.mkdir()
+    database.touch()  # e.g. created by a deployment script or `touch`
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORCHLIGHT_")}
+    env.update(
+        PORCHLIGHT_TOKEN=app.token,
+        PORCHLIGHT_DATABASE_PATH=str(database),
+        PORCHLIGHT_DISCORD_API_BASE=c.twin.api_base,
+        PORCHLIGHT_DISCORD_GATEWAY_URL=c.twin.gateway_url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bot.py"), cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await wait_for_gateway(c.twin, app, within=30)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert f"created a new database at {database}" in log
+    tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_schema")}
+    assert {"jobs", "meta", "checkins"} <= tables
+
+
 async def test_close_lets_an_in_flight_command_finish_and_refuses_new_ones(community: Community) -> None:
     c = community
     assert c.bot is not None
