@@ -1,7 +1,7 @@
 """Porchlight's entry point: Settings -> storage (migrate) -> services -> PorchlightBot -> run.
 
 ``python bot.py`` runs against Discord with the token from ``.env``; ``python bot.py --demo`` runs the scripted demo
-against the local Discord twin, no account needed.
+against the local Discord twin, no account needed; ``python bot.py --backup PATH`` copies the database and exits.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from discord.ext import commands
 from cogs import EXTENSIONS
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
+from services.backups import BackupService
 from services.checkins import CheckinService
 from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
@@ -35,6 +37,7 @@ from services.reminders import ReminderService
 from services.safety import SafetyService
 from services.setup import SetupService
 from settings import Settings
+from storage.backup import BackupFailed, backup_database, backup_name
 from storage.db import Database
 from storage.health import DatabaseUnusable, open_checked
 from storage.migrate import DatabaseTooNew
@@ -86,9 +89,10 @@ class Services:
     mentors: MentorService
     safety: SafetyService
     privacy: PrivacyService
+    backups: BackupService
 
 
-def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
+def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Settings) -> Services:
     jobs = JobDispatcher(db, clock, worker="bot")
     checkins = CheckinService(db, jobs, clock)
     help_requests = HelpRequestService(db, jobs, clock)
@@ -107,6 +111,15 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
         safety=safety,
         privacy=PrivacyService(
             db, clock, jobs, checkins=checkins, help_requests=help_requests, mentors=mentors, safety=safety
+        ),
+        backups=BackupService(
+            db,
+            jobs,
+            clock,
+            database=settings.database_path,
+            folder=settings.backup_folder,
+            keep=settings.backup_keep,
+            key_file=settings.key_file,
         ),
     )
 
@@ -159,6 +172,7 @@ class PorchlightBot(commands.Bot):
             await self.load_extension(extension)
         await self.sync_commands()
         if self.run_jobs:
+            await self.services.backups.ensure_scheduled()
             self._jobs_task = asyncio.create_task(self._run_jobs(), name="porchlight-jobs")
         assert self.application_id is not None
         log.info("invite url: %s", invite_url(self.application_id))
@@ -227,7 +241,7 @@ async def create_bot(
     clock = clock or SystemClock()
     db = await open_checked(settings.database_path, now=clock.now())
     try:
-        services = build_services(db, clock, PhoneVault(encryption_key(settings)))
+        services = build_services(db, clock, PhoneVault(encryption_key(settings)), settings)
         return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
     except BaseException:
         await db.close()  # else aiosqlite's (non-daemon) worker thread keeps the failed process alive
@@ -259,9 +273,35 @@ def configure_logging(level: str) -> None:
     logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
 
 
+def backup_command(settings: Settings, path: Path) -> int:
+    """``bot.py --backup PATH``: a checked copy of the database, safe while the bot runs. Exit 2 when it fails."""
+    if path.is_dir():
+        path = path / backup_name(settings.database_path, datetime.now(UTC))
+    try:
+        made = backup_database(settings.database_path, path, key_file=settings.key_file)
+    except BackupFailed as error:
+        print(f"No backup made: {error}.", file=sys.stderr)
+        return 2
+    print(f"Backed up {settings.database_path} to {made.path} ({made.size_bytes} bytes, quick_check ok).")
+    if made.key_path is not None:
+        print(f"Copied the contact-details key to {made.key_path} (mode 600); keep it with the backup.")
+    elif settings.encryption_key is not None:
+        print(
+            "Contact details are encrypted with PORCHLIGHT_ENCRYPTION_KEY: keep that key too, or restored phone "
+            "numbers cannot be read."
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--demo", action="store_true", help="run the scripted demo against the local Discord twin")
+    parser.add_argument(
+        "--backup",
+        metavar="PATH",
+        type=Path,
+        help="copy the database to PATH (a file, or a folder for a timestamped name) and exit; safe while the bot runs",
+    )
     args = parser.parse_args(argv)
     if args.demo:
         from demo.run import run_demo
@@ -269,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_demo())
     settings = Settings()
     configure_logging(settings.log_level)
+    if args.backup is not None:
+        return backup_command(settings, args.backup)
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
