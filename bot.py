@@ -93,7 +93,7 @@ class Services:
 
 
 def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Settings) -> Services:
-    jobs = JobDispatcher(db, clock, worker="bot")
+    jobs = JobDispatcher(db, clock, worker="bot", concurrency=settings.job_concurrency)
     checkins = CheckinService(db, jobs, clock)
     help_requests = HelpRequestService(db, jobs, clock)
     mentors = MentorService(db, jobs, clock, vault)
@@ -173,7 +173,7 @@ class PorchlightBot(commands.Bot):
         await self.sync_commands()
         if self.run_jobs:
             await self.services.backups.ensure_scheduled()
-            self._jobs_task = asyncio.create_task(self._run_jobs(), name="porchlight-jobs")
+            self.start_jobs()
         assert self.application_id is not None
         log.info("invite url: %s", invite_url(self.application_id))
         log.info("intents: %s (no privileged intents)", ", ".join(name for name, on in self.intents if on))
@@ -193,6 +193,24 @@ class PorchlightBot(commands.Bot):
         log.info("commands synced scope=%s", scope)
         return True
 
+    async def _drain_handlers(self) -> None:
+        current = asyncio.current_task()
+        in_flight = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+        ]
+        if in_flight:
+            log.info("waiting for %d handlers: %s", len(in_flight), ", ".join(t.get_name() for t in in_flight))
+            _, pending = await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT)
+            if pending:
+                log.warning("shutdown: %d handlers still running after %.0fs", len(pending), DRAIN_TIMEOUT)
+
+    def start_jobs(self) -> None:
+        """Start the job loop (``setup_hook`` does, when ``run_jobs``; tests that drive jobs by hand may too)."""
+        if self._jobs_task is None:
+            self._jobs_task = asyncio.create_task(self._run_jobs(), name="porchlight-jobs")
+
     async def _run_jobs(self) -> None:
         await self.wait_until_ready()
         await self.services.jobs.run_forever()
@@ -209,24 +227,16 @@ class PorchlightBot(commands.Bot):
         """
         if self._shutdown is None:
             self.draining = True  # from this moment new interactions are refused
+            self.services.jobs.stop_claiming()  # ... and no scheduled job starts
             self._shutdown = asyncio.ensure_future(self._shut_down())
         await asyncio.shield(self._shutdown)
 
     async def _shut_down(self) -> None:
-        log.info("shutting down: draining in-flight handlers")
-        current = asyncio.current_task()
-        in_flight = [
-            task
-            for task in asyncio.all_tasks()
-            if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
-        ]
-        if in_flight:
-            log.info("waiting for %d handlers: %s", len(in_flight), ", ".join(t.get_name() for t in in_flight))
-            _, pending = await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT)
-            if pending:
-                log.warning("shutdown: %d handlers still running after %.0fs", len(pending), DRAIN_TIMEOUT)
+        log.info("shutting down: draining in-flight handlers and running jobs")
+        # Handlers and jobs drain side by side, within one DRAIN_TIMEOUT; Discord stays connected meanwhile.
+        await asyncio.gather(self._drain_handlers(), self.services.jobs.drain(DRAIN_TIMEOUT))
         if self._jobs_task is not None:
-            self._jobs_task.cancel()
+            self._jobs_task.cancel()  # idle by now: it claims nothing once stopping and its jobs are done
             await asyncio.gather(self._jobs_task, return_exceptions=True)
         await super().close()
         await self.db.close()

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     backup_keep: int = Field(
         default=7, ge=0, description="How many daily backups to keep (older ones are deleted); 0 turns them off."
     )
+    job_concurrency: int = Field(
+        default=16, ge=1, le=64, description="Scheduled jobs (reminders, follow-ups) run at the same time."
+    )
 
     @property
     def backup_folder(self) -> Path:

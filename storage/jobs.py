@@ -178,7 +178,11 @@ async def claim_due(
     conn: aiosqlite.Connection, *, now: datetime, worker: str, lease_seconds: int, limit: int
 ) -> list[Job]:
     """Claim up to ``limit`` jobs for ``worker``: pending jobs that are due, and running jobs whose lease has
-    expired (their worker crashed or hung). One ``UPDATE ... RETURNING`` statement.
+    expired (their worker crashed or hung), in due order. One ``UPDATE ... RETURNING`` statement.
+
+    A member's jobs never run at the same time and run in due order: a job with a ``user_id`` is claimable only
+    while no other job of that member is running under a live lease, and only the member's earliest claimable job
+    is taken by one claim. Jobs without a ``user_id`` are independent.
 
     The caller must hold ``BEGIN IMMEDIATE`` (``Database.transaction()``): the write lock is then taken before
     anything is read, so two dispatchers, on two connections or in two processes, never claim the same job.
@@ -192,16 +196,37 @@ async def claim_due(
         UPDATE jobs
         SET status = 'running', claimed_by = ?, lease_until = ?, attempts = attempts + 1
         WHERE id IN (
-            SELECT id FROM jobs
-            WHERE (status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until <= ?)
+            SELECT id FROM (
+                SELECT id, user_id, due_at,
+                       ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY due_at, id) AS nth
+                FROM jobs
+                WHERE ((status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until <= ?))
+                  AND (user_id IS NULL OR user_id NOT IN (
+                      SELECT user_id FROM jobs
+                      WHERE status = 'running' AND lease_until > ? AND user_id IS NOT NULL
+                  ))
+            )
+            WHERE user_id IS NULL OR nth = 1
             ORDER BY due_at, id
             LIMIT ?
         )
         RETURNING *
         """,
-        (worker, at + lease_seconds, at, at, limit),
+        (worker, at + lease_seconds, at, at, at, limit),
     )
     return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
+
+
+async def release(conn: aiosqlite.Connection, *, job_id: int, attempt: int) -> bool:
+    """Give back a claim that never started (shutdown began meanwhile): pending again, the attempt not counted."""
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET status = 'pending', claimed_by = NULL, lease_until = NULL, attempts = attempts - 1
+        WHERE id = ? AND status = 'running' AND attempts = ?
+        """,
+        (job_id, attempt),
+    )
+    return cur.rowcount > 0
 
 
 async def renew_lease(conn: aiosqlite.Connection, *, job_id: int, attempt: int, lease_until: datetime) -> bool:
