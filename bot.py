@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -93,7 +94,13 @@ class Services:
 
 
 def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Settings) -> Services:
-    jobs = JobDispatcher(db, clock, worker="bot", concurrency=settings.job_concurrency)
+    jobs = JobDispatcher(
+        db,
+        clock,
+        worker=settings.worker_name,
+        incarnation=secrets.token_hex(4),  # this start; a crashed earlier start's jobs are taken back at once
+        concurrency=settings.job_concurrency,
+    )
     checkins = CheckinService(db, jobs, clock)
     help_requests = HelpRequestService(db, jobs, clock)
     mentors = MentorService(db, jobs, clock, vault)

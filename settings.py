@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=16, ge=1, le=64, description="Scheduled jobs (reminders, follow-ups) run at the same time."
     )
+    worker_name: str = Field(
+        default="bot",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Names this process in job leases; distinct per process when several share one database.",
+    )
 
     @property
     def backup_folder(self) -> Path:

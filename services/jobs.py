@@ -90,6 +90,7 @@ class JobDispatcher:
         backoff_cap: timedelta = timedelta(hours=1),
         batch_size: int = 20,
         concurrency: int = 1,
+        incarnation: str | None = None,
     ) -> None:
         if lease < timedelta(seconds=1) or backoff_base <= timedelta(0) or batch_size < 1 or concurrency < 1:
             raise ValueError(
@@ -97,7 +98,12 @@ class JobDispatcher:
             )
         self._db = db
         self._clock = clock
-        self.worker = worker
+        # ``worker`` names this process among those sharing the database (stable across restarts); ``incarnation``
+        # tells this start from earlier ones. Claims are recorded as "worker:incarnation".
+        if ":" in worker:
+            raise ValueError("a worker name cannot contain ':'")
+        self.stable_name = worker
+        self.worker = worker if incarnation is None else f"{worker}:{incarnation}"
         self._lease = lease
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -329,6 +335,10 @@ class JobDispatcher:
         task cancels the running jobs as well.
         """
         try:
+            try:
+                await self.reclaim_from_previous_run()
+            except Exception as exc:
+                log.exception("reclaiming jobs of a previous run failed error=%s", type(exc).__name__)
             await self._loop(idle.total_seconds())
         except asyncio.CancelledError:
             # Cancelled (not drained): running jobs are cut off too, and waited for, so that no job task outlives
@@ -367,6 +377,20 @@ class JobDispatcher:
             finally:
                 for waiter in waits:
                     waiter.cancel()
+
+    async def reclaim_from_previous_run(self) -> int:
+        """At start-up: jobs that an earlier run of this worker was running when it died become claimable now
+        instead of after their lease. Safe only while no two live processes share a worker name."""
+        if self.worker == self.stable_name:
+            return 0  # no incarnation: this run cannot be told from an earlier one
+        async with self._db.transaction() as conn:
+            count = await store.expire_leases_of_previous_runs(
+                conn, stable_name=self.stable_name, current_worker=self.worker, now=self._clock.now()
+            )
+        if count:
+            log.info("jobs of a previous run made claimable count=%d worker=%s", count, self.stable_name)
+            self.wake()
+        return count
 
     def stop_claiming(self) -> None:
         """Shutdown begins: no job starts from now on (jobs already running go on; see :meth:`drain`)."""

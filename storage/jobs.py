@@ -217,6 +217,23 @@ async def claim_due(
     return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
 
 
+async def expire_leases_of_previous_runs(
+    conn: aiosqlite.Connection, *, stable_name: str, current_worker: str, now: datetime
+) -> int:
+    """Make the jobs of an earlier run of this same worker claimable now: running jobs claimed by ``stable_name``
+    (the form before incarnations) or ``stable_name:<another incarnation>``. That run is over (this process has
+    that name now), so its jobs need not wait out their lease. Returns how many."""
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET lease_until = ?
+        WHERE status = 'running' AND lease_until > ? AND claimed_by <> ?
+          AND (claimed_by = ? OR substr(claimed_by, 1, length(?) + 1) = ? || ':')
+        """,
+        (to_epoch(now), to_epoch(now), current_worker, stable_name, stable_name, stable_name),
+    )
+    return cur.rowcount
+
+
 async def release(conn: aiosqlite.Connection, *, job_id: int, attempt: int) -> bool:
     """Give back a claim that never started (shutdown began meanwhile): pending again, the attempt not counted."""
     cur = await conn.execute(

@@ -258,3 +258,47 @@ async def test_a_released_claim_is_pending_again_without_using_an_attempt(db: Da
         assert await jobs.release(conn, job_id=claimed.id, attempt=claimed.attempts)
     back = await jobs.get(db.conn, job.id)
     assert back is not None and back.status is JobStatus.PENDING and back.attempts == 0 and back.claimed_by is None
+
+
+async def crashed_run_holds(db: Database, clock: ManualClock, claimed_by: str) -> Job:
+    """A job that a run which then died (SIGKILL, power loss) was running: its five-minute lease is still live."""
+    job = await jobs.schedule(db.conn, kind="dm", due_at=clock.now(), now=clock.now())
+    async with db.transaction() as conn:
+        [claimed] = await jobs.claim_due(conn, now=clock.now(), worker=claimed_by, lease_seconds=300, limit=1)
+    assert claimed.id == job.id
+    clock.advance(seconds=20)  # the restart
+    return job
+
+
+async def test_after_a_crash_the_restarted_worker_takes_back_its_previous_runs_jobs_at_once(
+    db: Database, clock: ManualClock
+) -> None:
+    job = await crashed_run_holds(db, clock, "bot:0ld0ld00")
+    handler = Tracker()
+    restarted = JobDispatcher(db, clock, worker="bot", incarnation="n3wn3wn3")
+    restarted.register(JobKind("dm", handler))
+
+    assert await restarted.run_due() == RunReport()  # the lease would hold it back for minutes
+    assert await restarted.reclaim_from_previous_run() == 1
+    assert await restarted.run_due() == RunReport(ran=1)
+    done = await jobs.get(db.conn, job.id)
+    assert done is not None and done.status is JobStatus.DONE and done.attempts == 2
+    assert done.claimed_by == "bot:n3wn3wn3"
+
+
+async def test_a_job_claimed_before_incarnations_existed_is_taken_back_too(db: Database, clock: ManualClock) -> None:
+    await crashed_run_holds(db, clock, "bot")
+    restarted = JobDispatcher(db, clock, worker="bot", incarnation="n3w")
+    assert await restarted.reclaim_from_previous_run() == 1
+
+
+async def test_another_workers_live_lease_and_this_runs_own_are_left_alone(db: Database, clock: ManualClock) -> None:
+    await crashed_run_holds(db, clock, "bot-eu:aaaa")  # another process, whose name merely starts the same
+    await crashed_run_holds(db, clock, "other:bbbb")
+    await crashed_run_holds(db, clock, "bot:n3w")  # claimed by this very run
+    restarted = JobDispatcher(db, clock, worker="bot", incarnation="n3w")
+    restarted.register(JobKind("dm", Tracker()))
+    assert await restarted.reclaim_from_previous_run() == 0
+    assert await restarted.run_due() == RunReport()
+    plain = JobDispatcher(db, clock, worker="bot")  # no incarnation: cannot tell runs apart, takes nothing
+    assert await plain.reclaim_from_previous_run() == 0
