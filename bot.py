@@ -135,7 +135,8 @@ def encryption_key(settings: Settings) -> bytes:
     """The key for contact details: from settings, else a key file beside the database, created on first start."""
     if settings.encryption_key is not None:
         return settings.encryption_key.get_secret_value().encode()
-    path = Path(f"{settings.database_path}.key")
+    path = settings.key_file
+    assert path is not None  # a key file is used exactly when no key is set
     if path.exists():
         return path.read_bytes().strip()
     key = PhoneVault.generate_key()

@@ -180,9 +180,11 @@ async def claim_due(
     """Claim up to ``limit`` jobs for ``worker``: pending jobs that are due, and running jobs whose lease has
     expired (their worker crashed or hung), in due order. One ``UPDATE ... RETURNING`` statement.
 
-    A member's jobs never run at the same time and run in due order: a job with a ``user_id`` is claimable only
-    while no other job of that member is running under a live lease, and only the member's earliest claimable job
-    is taken by one claim. Jobs without a ``user_id`` are independent.
+    A member's jobs never run at the same time and run in due order: a pending job with a ``user_id`` is claimable
+    only while none of that member's jobs is running (a running job with an expired lease is reclaimed first), and
+    only when it is the member's earliest pending job. Jobs without a ``user_id`` are independent. The pending side
+    walks the ``jobs_status_due`` index in due order and stops at ``limit``, so a claim stays cheap however many jobs
+    are due.
 
     The caller must hold ``BEGIN IMMEDIATE`` (``Database.transaction()``): the write lock is then taken before
     anything is read, so two dispatchers, on two connections or in two processes, never claim the same job.
@@ -197,22 +199,34 @@ async def claim_due(
         SET status = 'running', claimed_by = ?, lease_until = ?, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM (
-                SELECT id, user_id, due_at,
-                       ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY due_at, id) AS nth
-                FROM jobs
-                WHERE ((status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until <= ?))
-                  AND (user_id IS NULL OR user_id NOT IN (
-                      SELECT user_id FROM jobs
-                      WHERE status = 'running' AND lease_until > ? AND user_id IS NOT NULL
-                  ))
+                -- Reclaims: running jobs whose worker died or hung (rare, few).
+                SELECT id, due_at FROM jobs WHERE status = 'running' AND lease_until <= ?
+                UNION ALL
+                -- Pending due jobs, walked in due order along jobs_status_due; a member's job only while none of
+                -- theirs is running, and only their earliest.
+                SELECT id, due_at FROM (
+                    SELECT id, due_at FROM jobs AS j
+                    WHERE j.status = 'pending' AND j.due_at <= ?
+                      AND (j.user_id IS NULL OR (
+                          NOT EXISTS (
+                              SELECT 1 FROM jobs AS o WHERE o.user_id = j.user_id AND o.status = 'running'
+                          )
+                          AND NOT EXISTS (
+                              SELECT 1 FROM jobs AS o
+                              WHERE o.user_id = j.user_id AND o.status = 'pending'
+                                AND (o.due_at < j.due_at OR (o.due_at = j.due_at AND o.id < j.id))
+                          )
+                      ))
+                    ORDER BY j.due_at, j.id
+                    LIMIT ?
+                )
             )
-            WHERE user_id IS NULL OR nth = 1
             ORDER BY due_at, id
             LIMIT ?
         )
         RETURNING *
         """,
-        (worker, at + lease_seconds, at, at, at, limit),
+        (worker, at + lease_seconds, at, at, limit, limit),
     )
     return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
 

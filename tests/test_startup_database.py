@@ -139,3 +139,16 @@ def test_an_error_after_the_database_opened_exits_1_instead_of_hanging(healthy: 
     result = run_bot(healthy)
     assert result.returncode == 1, result.stderr
     assert "stopped by an unexpected error error=IsADirectoryError" in result.stderr
+
+
+def test_a_database_another_process_holds_locked_stops_with_exit_2(healthy: Path) -> None:
+    holder = sqlite3.connect(healthy, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a write lock held for longer than the busy timeout
+    try:
+        result = run_bot(healthy)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 2, result.stderr
+    assert f"database {healthy} is locked by another process" in result.stderr
+    assert "Is another Porchlight already running" in result.stderr

@@ -302,3 +302,21 @@ async def test_another_workers_live_lease_and_this_runs_own_are_left_alone(db: D
     assert await restarted.run_due() == RunReport()
     plain = JobDispatcher(db, clock, worker="bot")  # no incarnation: cannot tell runs apart, takes nothing
     assert await plain.reclaim_from_previous_run() == 0
+
+
+async def test_a_members_job_cut_off_by_a_crash_is_retried_before_their_next_one(
+    db: Database, clock: ManualClock
+) -> None:
+    first = await jobs.schedule(db.conn, kind="dm", due_at=clock.now(), user_id=5, now=clock.now())
+    async with db.transaction() as conn:
+        await jobs.claim_due(conn, now=clock.now(), worker="crashed", lease_seconds=60, limit=5)
+    second = await jobs.schedule(db.conn, kind="dm", due_at=clock.now(), user_id=5, now=clock.now())
+    clock.advance(minutes=2)  # the crashed worker's lease is over
+    async with db.transaction() as conn:
+        claimed = await jobs.claim_due(conn, now=clock.now(), worker="w", lease_seconds=60, limit=5)
+        assert [job.id for job in claimed] == [first.id]  # the member's next job waits for it
+        assert await jobs.claim_due(conn, now=clock.now(), worker="w2", lease_seconds=60, limit=5) == []
+    handler = Tracker()
+    d = pool(db, clock, handler)
+    await jobs.mark_done(db.conn, job_id=first.id, now=clock.now())
+    assert await d.run_due() == RunReport(ran=1) and handler.calls == Counter({second.id: 1})
