@@ -8,19 +8,13 @@ import os
 import signal
 import sqlite3
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from demo.community import Community
-from services.backups import BACKUP_JOB
 from services.jobs import JobKind, RunReport
-from storage import jobs
-from storage.backup import backup_name
-from storage.db import Database
 from storage.jobs import Job
-from storage.migrate import migrate
 from twin.state import Interaction
 from twin.testing import wait_for_gateway
 
@@ -57,93 +51,6 @@ async def test_sigterm_drains_and_exits_cleanly_with_the_invite_url_logged(
     assert "no privileged intents" in log
     assert "shut down cleanly" in log
     assert app.token not in log
-
-
-async def test_a_zero_length_database_file_is_treated_as_new_and_logged(community: Community, tmp_path: Path) -> None:
-    c = community
-    app = c.twin.create_application("Porchlight Fresh")
-    c.twin.add_bot(c.guild, app, 0)
-    database = tmp_path / "fresh" / "porchlight.db"
-    database.parent.mkdir()
-    database.touch()  # e.g. created by a deployment script or `touch`
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORCHLIGHT_")}
-    env.update(
-        PORCHLIGHT_TOKEN=app.token,
-        PORCHLIGHT_DATABASE_PATH=str(database),
-        PORCHLIGHT_DISCORD_API_BASE=c.twin.api_base,
-        PORCHLIGHT_DISCORD_GATEWAY_URL=c.twin.gateway_url,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        await wait_for_gateway(c.twin, app, within=30)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-    log = stderr.decode()
-    assert process.returncode == 0, log
-    assert f"created a new database at {database}" in log
-    tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_schema")}
-    assert {"jobs", "meta", "checkins"} <= tables
-
-
-async def test_after_a_crash_the_restarted_process_runs_the_interrupted_job_at_once(
-    community: Community, tmp_path: Path
-) -> None:
-    """The previous run died (SIGKILL) in the middle of the daily backup; its lease has minutes left. The restarted
-    process, same worker name, takes the job back at start-up instead of waiting the lease out."""
-    c = community
-    app = c.twin.create_application("Porchlight Restarted")
-    c.twin.add_bot(c.guild, app, 0)
-    database = tmp_path / "restart" / "porchlight.db"
-    db = await Database.open(database)
-    await migrate(db)
-    now = datetime.now(UTC)
-    job = await jobs.schedule(db.conn, kind=BACKUP_JOB, due_at=now, dedupe_key="backup:start", now=now)
-    async with db.transaction() as conn:
-        await jobs.claim_due(conn, now=now, worker="bot:deadbeef", lease_seconds=300, limit=1)
-    await db.close()
-    folder = database.parent / "backups"
-    folder.mkdir()
-    (folder / backup_name(database, now - timedelta(hours=1))).write_bytes(b"")  # so none is due otherwise
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORCHLIGHT_")}
-    env.update(
-        PORCHLIGHT_TOKEN=app.token,
-        PORCHLIGHT_DATABASE_PATH=str(database),
-        PORCHLIGHT_DISCORD_API_BASE=c.twin.api_base,
-        PORCHLIGHT_DISCORD_GATEWAY_URL=c.twin.gateway_url,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
-    )
-    log: list[str] = []
-    try:
-        assert process.stderr is not None
-        async with asyncio.timeout(30):
-            while not any("backup made" in line for line in log):
-                line = (await process.stderr.readline()).decode()
-                assert line, "the process ended: " + "".join(log)
-                log.append(line)
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-    assert process.returncode == 0, "".join(log)
-    assert any("jobs of a previous run made claimable count=1" in line for line in log)
-    stored = sqlite3.connect(database)
-    try:
-        status, claimed_by, attempts = stored.execute(
-            "SELECT status, claimed_by, attempts FROM jobs WHERE id = ?", (job.id,)
-        ).fetchone()
-    finally:
-        stored.close()
-    assert (status, attempts) == ("done", 2)
-    assert claimed_by.startswith("bot:") and claimed_by != "bot:deadbeef"
 
 
 async def test_close_lets_an_in_flight_command_finish_and_refuses_new_ones(community: Community) -> None:
