@@ -1,7 +1,7 @@
 """Porchlight's entry point: Settings -> storage (migrate) -> services -> PorchlightBot -> run.
 
 ``python bot.py`` runs against Discord with the token from ``.env``; ``python bot.py --demo`` runs the scripted demo
-against the local Discord twin, no account needed.
+against the local Discord twin, no account needed; ``python bot.py --backup PATH`` copies the database and exits.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from cogs import EXTENSIONS
 from cogs._effects import EffectRunner
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
+from services.backups import BackupService
 from services.checkins import CheckinService
 from services.clock import Clock, SystemClock
 from services.command_sync import CommandSyncLedger, commands_digest
@@ -38,8 +41,10 @@ from services.reminders import ReminderService
 from services.safety import SafetyService
 from services.setup import SetupService
 from settings import Settings
+from storage.backup import BackupFailed, backup_database, backup_name
 from storage.db import Database
-from storage.migrate import DatabaseTooNew, migrate
+from storage.health import DatabaseUnusable, open_checked
+from storage.migrate import DatabaseTooNew
 
 log = logging.getLogger("porchlight")
 
@@ -90,10 +95,17 @@ class Services:
     safety: SafetyService
     privacy: PrivacyService
     forms: FormDrafts
+    backups: BackupService
 
 
-def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
-    jobs = JobDispatcher(db, clock, worker="bot")
+def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Settings) -> Services:
+    jobs = JobDispatcher(
+        db,
+        clock,
+        worker=settings.worker_name,
+        incarnation=secrets.token_hex(4),  # this start; a crashed earlier start's jobs are taken back at once
+        concurrency=settings.job_concurrency,
+    )
     checkins = CheckinService(db, jobs, clock)
     help_requests = HelpRequestService(db, jobs, clock)
     mentors = MentorService(db, jobs, clock, vault)
@@ -122,6 +134,15 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault) -> Services:
             forms=forms,
         ),
         forms=forms,
+        backups=BackupService(
+            db,
+            jobs,
+            clock,
+            database=settings.database_path,
+            folder=settings.backup_folder,
+            keep=settings.backup_keep,
+            key_file=settings.key_file,
+        ),
     )
 
 
@@ -129,7 +150,8 @@ def encryption_key(settings: Settings) -> bytes:
     """The key for contact details: from settings, else a key file beside the database, created on first start."""
     if settings.encryption_key is not None:
         return settings.encryption_key.get_secret_value().encode()
-    path = Path(f"{settings.database_path}.key")
+    path = settings.key_file
+    assert path is not None  # a key file is used exactly when no key is set
     if path.exists():
         return path.read_bytes().strip()
     key = PhoneVault.generate_key()
@@ -175,7 +197,8 @@ class PorchlightBot(commands.Bot):
             await self.load_extension(extension)
         await self.sync_commands()
         if self.run_jobs:
-            self._jobs_task = asyncio.create_task(self._run_jobs(), name="porchlight-jobs")
+            await self.services.backups.ensure_scheduled()
+            self.start_jobs()
         assert self.application_id is not None
         log.info("invite url: %s", invite_url(self.application_id))
         log.info("intents: %s (no privileged intents)", ", ".join(name for name, on in self.intents if on))
@@ -195,6 +218,24 @@ class PorchlightBot(commands.Bot):
         log.info("commands synced scope=%s", scope)
         return True
 
+    async def _drain_handlers(self) -> None:
+        current = asyncio.current_task()
+        in_flight = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+        ]
+        if in_flight:
+            log.info("waiting for %d handlers: %s", len(in_flight), ", ".join(t.get_name() for t in in_flight))
+            _, pending = await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT)
+            if pending:
+                log.warning("shutdown: %d handlers still running after %.0fs", len(pending), DRAIN_TIMEOUT)
+
+    def start_jobs(self) -> None:
+        """Start the job loop (``setup_hook`` does, when ``run_jobs``; tests that drive jobs by hand may too)."""
+        if self._jobs_task is None:
+            self._jobs_task = asyncio.create_task(self._run_jobs(), name="porchlight-jobs")
+
     async def _run_jobs(self) -> None:
         await self.wait_until_ready()
         await self.effects.resume()
@@ -212,24 +253,16 @@ class PorchlightBot(commands.Bot):
         """
         if self._shutdown is None:
             self.draining = True  # from this moment new interactions are refused
+            self.services.jobs.stop_claiming()  # ... and no scheduled job starts
             self._shutdown = asyncio.ensure_future(self._shut_down())
         await asyncio.shield(self._shutdown)
 
     async def _shut_down(self) -> None:
-        log.info("shutting down: draining in-flight handlers")
-        current = asyncio.current_task()
-        in_flight = [
-            task
-            for task in asyncio.all_tasks()
-            if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
-        ]
-        if in_flight:
-            log.info("waiting for %d handlers: %s", len(in_flight), ", ".join(t.get_name() for t in in_flight))
-            _, pending = await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT)
-            if pending:
-                log.warning("shutdown: %d handlers still running after %.0fs", len(pending), DRAIN_TIMEOUT)
+        log.info("shutting down: draining in-flight handlers and running jobs")
+        # Handlers and jobs drain side by side, within one DRAIN_TIMEOUT; Discord stays connected meanwhile.
+        await asyncio.gather(self._drain_handlers(), self.services.jobs.drain(DRAIN_TIMEOUT))
         if self._jobs_task is not None:
-            self._jobs_task.cancel()
+            self._jobs_task.cancel()  # idle by now: it claims nothing once stopping and its jobs are done
             await asyncio.gather(self._jobs_task, return_exceptions=True)
         await super().close()
         await self.db.close()
@@ -241,14 +274,14 @@ async def create_bot(
 ) -> PorchlightBot:
     """Open and migrate the database, build the services and the bot. The bot owns the database from here on."""
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
-    db = await Database.open(settings.database_path)
+    clock = clock or SystemClock()
+    db = await open_checked(settings.database_path, now=clock.now())
     try:
-        await migrate(db)
+        services = build_services(db, clock, PhoneVault(encryption_key(settings)), settings)
+        return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
     except BaseException:
-        await db.close()
+        await db.close()  # else aiosqlite's (non-daemon) worker thread keeps the failed process alive
         raise
-    services = build_services(db, clock or SystemClock(), PhoneVault(encryption_key(settings)))
-    return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
 
 
 async def run(settings: Settings) -> None:
@@ -276,9 +309,35 @@ def configure_logging(level: str) -> None:
     logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
 
 
+def backup_command(settings: Settings, path: Path) -> int:
+    """``bot.py --backup PATH``: a checked copy of the database, safe while the bot runs. Exit 2 when it fails."""
+    if path.is_dir():
+        path = path / backup_name(settings.database_path, datetime.now(UTC))
+    try:
+        made = backup_database(settings.database_path, path, key_file=settings.key_file)
+    except BackupFailed as error:
+        print(f"No backup made: {error}.", file=sys.stderr)
+        return 2
+    print(f"Backed up {settings.database_path} to {made.path} ({made.size_bytes} bytes, quick_check ok).")
+    if made.key_path is not None:
+        print(f"Copied the contact-details key to {made.key_path} (mode 600); keep it with the backup.")
+    elif settings.encryption_key is not None:
+        print(
+            "Contact details are encrypted with PORCHLIGHT_ENCRYPTION_KEY: keep that key too, or restored phone "
+            "numbers cannot be read."
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--demo", action="store_true", help="run the scripted demo against the local Discord twin")
+    parser.add_argument(
+        "--backup",
+        metavar="PATH",
+        type=Path,
+        help="copy the database to PATH (a file, or a folder for a timestamped name) and exit; safe while the bot runs",
+    )
     args = parser.parse_args(argv)
     if args.demo:
         from demo.run import run_demo
@@ -286,16 +345,27 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_demo())
     settings = Settings()
     configure_logging(settings.log_level)
+    if args.backup is not None:
+        return backup_command(settings, args.backup)
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     try:
         asyncio.run(run(settings))
+    except DatabaseUnusable as error:
+        print(error, file=sys.stderr)
+        return 2
     except DatabaseTooNew as error:
         print(error, file=sys.stderr)
         return 1
     except discord.LoginFailure:
-        print("Discord refused the token in PORCHLIGHT_TOKEN. Reset it in the Developer Portal and update .env.")
+        print(
+            "Discord refused the token in PORCHLIGHT_TOKEN. Reset it in the Developer Portal and update .env.",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as error:
+        log.exception("stopped by an unexpected error error=%s", type(error).__name__)
         return 1
     return 0
 

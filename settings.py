@@ -26,3 +26,26 @@ class Settings(BaseSettings):
         default=None,
         description="Fernet key for contact details at rest; when unset, one is kept in <database>.key (mode 600).",
     )
+    backup_dir: Path | None = Field(
+        default=None, description="Folder for the daily automatic backups; default: backups/ beside the database."
+    )
+    backup_keep: int = Field(
+        default=7, ge=0, description="How many daily backups to keep (older ones are deleted); 0 turns them off."
+    )
+    job_concurrency: int = Field(
+        default=16, ge=1, le=64, description="Scheduled jobs (reminders, follow-ups) run at the same time."
+    )
+    worker_name: str = Field(
+        default="bot",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Names this process in job leases; distinct per process when several share one database.",
+    )
+
+    @property
+    def backup_folder(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.database_path.parent / "backups"
+
+    @property
+    def key_file(self) -> Path | None:
+        """The contact-details key file beside the database, unless the key comes from the environment."""
+        return None if self.encryption_key is not None else Path(f"{self.database_path}.key")

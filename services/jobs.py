@@ -1,10 +1,15 @@
 """One dispatcher for everything scheduled: reminders, follow-ups, escalations.
 
-Jobs are rows (``storage.jobs``), so they survive a restart. A pass (:meth:`JobDispatcher.run_due`) claims what is
-due in batches and runs each handler once. Delivery is at-least-once only in one case: a handler that outlives its
-lease (default five minutes) can be reclaimed by another worker, so handlers are written to be idempotent. After
-downtime, overdue jobs run once on the first pass, unless a kind's ``max_lateness`` says they are too late to be
-useful, in which case they are skipped.
+Jobs are rows (``storage.jobs``), so they survive a restart. Due jobs run in a bounded pool (``concurrency``): the
+dispatcher claims only as many as it has free slots, so a claimed job starts at once, and renews the leases of
+running jobs every third of a lease. A member's jobs (same ``user_id``) never run at the same time and run in due
+order: the claim skips a member while one of their jobs runs, in this process or another. Delivery is at-least-once
+only in one case: a handler cut off (a crash, or a shutdown that outlasted the drain) is retried once its lease
+(default five minutes) expires, so handlers are written to be idempotent. After downtime, overdue jobs run once on
+the first pass, unless a kind's ``max_lateness`` says they are too late to be useful, in which case they are skipped.
+
+Shutdown: :meth:`JobDispatcher.stop_claiming` (no job starts from then on), then :meth:`JobDispatcher.drain` waits
+for the running ones.
 
 Logs carry job ids, kinds, outcomes and exception class names only; never payloads or exception messages.
 """
@@ -84,18 +89,31 @@ class JobDispatcher:
         backoff_base: timedelta = timedelta(seconds=30),
         backoff_cap: timedelta = timedelta(hours=1),
         batch_size: int = 20,
+        concurrency: int = 1,
+        incarnation: str | None = None,
     ) -> None:
-        if lease < timedelta(seconds=1) or backoff_base <= timedelta(0) or batch_size < 1:
-            raise ValueError("lease must be at least a second, backoff_base positive and batch_size at least 1")
+        if lease < timedelta(seconds=1) or backoff_base <= timedelta(0) or batch_size < 1 or concurrency < 1:
+            raise ValueError(
+                "lease must be at least a second, backoff_base positive, batch_size and concurrency at least 1"
+            )
         self._db = db
         self._clock = clock
-        self.worker = worker
+        # ``worker`` names this process among those sharing the database (stable across restarts); ``incarnation``
+        # tells this start from earlier ones. Claims are recorded as "worker:incarnation".
+        if ":" in worker:
+            raise ValueError("a worker name cannot contain ':'")
+        self.stable_name = worker
+        self.worker = worker if incarnation is None else f"{worker}:{incarnation}"
         self._lease = lease
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._batch_size = batch_size
+        self._concurrency = concurrency
         self._kinds: dict[str, JobKind] = {}
         self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._in_flight: dict[asyncio.Task[RunReport], Job] = {}
+        self._stopping = False
 
     # -- registration and scheduling ------------------------------------------------------------------------------
 
@@ -169,22 +187,88 @@ class JobDispatcher:
         """Wait before retry number ``attempts``: base, 2x base, 4x base, ... capped."""
         return min(self._backoff_base * (1 << min(max(attempts - 1, 0), 30)), self._backoff_cap)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def running(self) -> int:
+        """How many jobs this dispatcher is running right now."""
+        return len(self._in_flight)
+
     async def run_due(self) -> RunReport:
-        """Claim everything due now, in batches, and run each handler once. Never sleeps."""
+        """Run everything due now in the pool (at most ``concurrency`` at a time, one per member) and return when
+        all of it is done. Never sleeps; claims nothing once :meth:`stop_claiming` was called."""
         report = RunReport()
+        mine: set[asyncio.Task[RunReport]] = set()
         while True:
+            mine |= await self._fill()
+            if not mine:
+                return report
+            done, _ = await asyncio.wait(mine, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                mine.discard(task)
+                report += task.result()
+
+    async def _fill(self) -> set[asyncio.Task[RunReport]]:
+        """Claim as many due jobs as there are free slots and start them; return the tasks started."""
+        started: set[asyncio.Task[RunReport]] = set()
+        while not self._stopping:
+            free = self._concurrency - len(self._in_flight)
+            if free <= 0:
+                break
             async with self._db.transaction() as conn:
                 batch = await store.claim_due(
                     conn,
                     now=self._clock.now(),
                     worker=self.worker,
                     lease_seconds=int(self._lease.total_seconds()),
-                    limit=self._batch_size,
+                    limit=min(free, self._batch_size),
                 )
             if not batch:
-                return report
+                break
+            if self._stopping:  # shutdown began while the claim was on the database thread: give them back
+                async with self._db.transaction() as conn:
+                    for job in batch:
+                        await store.release(conn, job_id=job.id, attempt=job.attempts)
+                log.info("jobs released at shutdown count=%d", len(batch))
+                break
             for job in batch:
-                report += await self._run_one(job)
+                task = asyncio.create_task(self._run_guarded(job), name=f"porchlight-job-{job.id}")
+                self._in_flight[task] = job
+                task.add_done_callback(self._finished)
+                started.add(task)
+        return started
+
+    def _finished(self, task: asyncio.Task[RunReport]) -> None:
+        self._in_flight.pop(task, None)
+        self._slot_freed.set()
+
+    async def _run_guarded(self, job: Job) -> RunReport:
+        try:
+            return await self._run_one(job)
+        except asyncio.CancelledError:
+            log.warning("job cut off id=%d kind=%s (its lease expires, then it is retried)", job.id, job.kind)
+            raise
+        except Exception as exc:  # recording the outcome failed (e.g. the database is locked): the lease expires
+            log.exception("job bookkeeping failed id=%d kind=%s error=%s", job.id, job.kind, type(exc).__name__)
+            return RunReport()
+
+    async def renew_leases(self) -> int:
+        """Extend the lease of every job this dispatcher is running, so a long job is not reclaimed by another
+        worker; return how many are still ours. The loop calls this every third of a lease."""
+        jobs = list(self._in_flight.values())
+        if not jobs:
+            return 0
+        until = self._clock.now() + self._lease
+        held = 0
+        async with self._db.transaction() as conn:
+            for job in jobs:
+                if await store.renew_lease(conn, job_id=job.id, attempt=job.attempts, lease_until=until):
+                    held += 1
+                else:
+                    log.warning("job lost its lease while running id=%d kind=%s", job.id, job.kind)
+        return held
 
     async def _run_one(self, job: Job) -> RunReport:
         now = self._clock.now()
@@ -204,14 +288,7 @@ class JobDispatcher:
                 await store.mark_skipped(conn, job_id=job.id, reason=reason, now=now, attempt=job.attempts)
             log.info("job skipped id=%d kind=%s late_s=%d", job.id, job.kind, int(lateness.total_seconds()))
             return RunReport(skipped=1)
-        # Start the handler with a full lease: earlier jobs of the batch may have used up part of this one's.
-        async with self._db.transaction() as conn:
-            still_ours = await store.renew_lease(
-                conn, job_id=job.id, attempt=job.attempts, lease_until=now + self._lease
-            )
-        if not still_ours:
-            log.warning("job lost its lease before running id=%d kind=%s", job.id, job.kind)
-            return RunReport()
+        # Jobs are claimed only for free slots and started at once, so the lease of the claim is whole here.
         try:
             await kind.handler(job)
         except PermanentJobError as exc:
@@ -250,27 +327,93 @@ class JobDispatcher:
         return RunReport(failed=1)
 
     async def run_forever(self, *, idle: timedelta = timedelta(seconds=30)) -> None:
-        """The dispatcher task: a pass, then wait for the next due job, ``idle`` at most, or a :meth:`wake`.
+        """The dispatcher task: keep the pool full with due jobs; sleep until the next due job (``idle`` at most), a
+        :meth:`wake`, or a free slot. Renews the leases of running jobs every third of a lease.
 
-        Errors of a pass (a locked database, a bug) are logged and the loop goes on after ``idle``; cancelling the
-        task stops it cleanly (an open transaction is rolled back; a job cut off mid-handler is retried when its
-        lease expires).
+        Returns once :meth:`stop_claiming` was called and every running job has finished (see :meth:`drain`).
+        Errors of a pass (a locked database, a bug) are logged and the loop goes on after ``idle``. Cancelling the
+        task cancels the running jobs as well.
         """
-        idle_s = idle.total_seconds()
+        try:
+            try:
+                await self.reclaim_from_previous_run()
+            except Exception as exc:
+                log.exception("reclaiming jobs of a previous run failed error=%s", type(exc).__name__)
+            await self._loop(idle.total_seconds())
+        except asyncio.CancelledError:
+            # Cancelled (not drained): running jobs are cut off too, and waited for, so that no job task outlives
+            # the loop and touches a database that is about to close. Their leases expire; they are retried.
+            cut = list(self._in_flight)
+            for task in cut:
+                task.cancel()
+            await asyncio.gather(*cut, return_exceptions=True)
+            raise
+
+    async def _loop(self, idle_s: float) -> None:
+        renew_every = self._lease.total_seconds() / 3
+        loop = asyncio.get_running_loop()
+        next_renewal = loop.time() + renew_every
         while True:
             self._wake.clear()  # before the pass, so a wake() during the pass is not lost
+            self._slot_freed.clear()
             try:
-                report = await self.run_due()
+                started = await self._fill()
                 timeout = await self._seconds_until_next(idle_s)
-                if report.total == 0 and timeout == 0:
-                    timeout = min(1.0, idle_s)  # something claimable we could not take: do not spin
+                if not started and timeout == 0:
+                    timeout = min(1.0, idle_s)  # due but not claimable now (a member's job is running): no spin
+                if loop.time() >= next_renewal:
+                    await self.renew_leases()
+                    next_renewal = loop.time() + renew_every
             except Exception as exc:
                 log.exception("job dispatch pass failed error=%s", type(exc).__name__)
                 timeout = idle_s
+            if self._stopping and not self._in_flight:
+                return
+            if self._in_flight:
+                timeout = min(timeout, max(next_renewal - loop.time(), 0.0))
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self._slot_freed.wait())]
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-            except TimeoutError:
-                pass
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waits:
+                    waiter.cancel()
+
+    async def reclaim_from_previous_run(self) -> int:
+        """At start-up: jobs that an earlier run of this worker was running when it died become claimable now
+        instead of after their lease. Safe only while no two live processes share a worker name."""
+        if self.worker == self.stable_name:
+            return 0  # no incarnation: this run cannot be told from an earlier one
+        async with self._db.transaction() as conn:
+            count = await store.expire_leases_of_previous_runs(
+                conn, stable_name=self.stable_name, current_worker=self.worker, now=self._clock.now()
+            )
+        if count:
+            log.info("jobs of a previous run made claimable count=%d worker=%s", count, self.stable_name)
+            self.wake()
+        return count
+
+    def stop_claiming(self) -> None:
+        """Shutdown begins: no job starts from now on (jobs already running go on; see :meth:`drain`)."""
+        if not self._stopping:
+            self._stopping = True
+            log.info("jobs: no new jobs start; running=%d", len(self._in_flight))
+        self.wake()
+
+    async def drain(self, within: float) -> bool:
+        """Stop claiming and wait up to ``within`` seconds for the running jobs to finish. Jobs still running then
+        are cancelled (their lease expires and they are retried). True when every job finished."""
+        self.stop_claiming()
+        running = list(self._in_flight)
+        if not running:
+            return True
+        log.info("jobs: waiting for %d running jobs", len(running))
+        _, cut = await asyncio.wait(running, timeout=within)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
+        if cut:
+            log.warning("jobs: %d still running after %.0fs were cut off", len(cut), within)
+        return not cut
 
     async def _seconds_until_next(self, cap: float) -> float:
         next_at = await store.next_due_at(self._db.conn)

@@ -108,15 +108,23 @@ class Database:
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE) so that writers queue on the
         # busy timeout instead of failing on lock upgrade.
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA foreign_keys = ON")
         checkpointer = None
-        if path != ":memory:":
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
-            checkpointer = Checkpointer(await aiosqlite.connect(path, isolation_level=None))
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if path != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
+                checkpointer = Checkpointer(await aiosqlite.connect(path, isolation_level=None))
+            await conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            # aiosqlite's worker thread is not a daemon: a connection left open here (a file that is not a
+            # database, a read-only folder) would keep the process alive after the error.
+            await conn.close()
+            if checkpointer is not None:
+                await checkpointer.close()
+            raise
         log.debug("database opened path=%s", path)
         return cls(conn, path, checkpointer)
 

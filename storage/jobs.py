@@ -181,7 +181,13 @@ async def claim_due(
     conn: aiosqlite.Connection, *, now: datetime, worker: str, lease_seconds: int, limit: int
 ) -> list[Job]:
     """Claim up to ``limit`` jobs for ``worker``: pending jobs that are due, and running jobs whose lease has
-    expired (their worker crashed or hung). One ``UPDATE ... RETURNING`` statement.
+    expired (their worker crashed or hung), in due order. One ``UPDATE ... RETURNING`` statement.
+
+    A member's jobs never run at the same time and run in due order: a pending job with a ``user_id`` is claimable
+    only while none of that member's jobs is running (a running job with an expired lease is reclaimed first), and
+    only when it is the member's earliest pending job. Jobs without a ``user_id`` are independent. The pending side
+    walks the ``jobs_status_due`` index in due order and stops at ``limit``, so a claim stays cheap however many jobs
+    are due.
 
     The caller must hold ``BEGIN IMMEDIATE`` (``Database.transaction()``): the write lock is then taken before
     anything is read, so two dispatchers, on two connections or in two processes, never claim the same job.
@@ -195,16 +201,66 @@ async def claim_due(
         UPDATE jobs
         SET status = 'running', claimed_by = ?, lease_until = ?, attempts = attempts + 1
         WHERE id IN (
-            SELECT id FROM jobs
-            WHERE (status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until <= ?)
+            SELECT id FROM (
+                -- Reclaims: running jobs whose worker died or hung (rare, few).
+                SELECT id, due_at FROM jobs WHERE status = 'running' AND lease_until <= ?
+                UNION ALL
+                -- Pending due jobs, walked in due order along jobs_status_due; a member's job only while none of
+                -- theirs is running, and only their earliest.
+                SELECT id, due_at FROM (
+                    SELECT id, due_at FROM jobs AS j
+                    WHERE j.status = 'pending' AND j.due_at <= ?
+                      AND (j.user_id IS NULL OR (
+                          NOT EXISTS (
+                              SELECT 1 FROM jobs AS o WHERE o.user_id = j.user_id AND o.status = 'running'
+                          )
+                          AND NOT EXISTS (
+                              SELECT 1 FROM jobs AS o
+                              WHERE o.user_id = j.user_id AND o.status = 'pending'
+                                AND (o.due_at < j.due_at OR (o.due_at = j.due_at AND o.id < j.id))
+                          )
+                      ))
+                    ORDER BY j.due_at, j.id
+                    LIMIT ?
+                )
+            )
             ORDER BY due_at, id
             LIMIT ?
         )
         RETURNING *
         """,
-        (worker, at + lease_seconds, at, at, limit),
+        (worker, at + lease_seconds, at, at, limit, limit),
     )
     return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
+
+
+async def expire_leases_of_previous_runs(
+    conn: aiosqlite.Connection, *, stable_name: str, current_worker: str, now: datetime
+) -> int:
+    """Make the jobs of an earlier run of this same worker claimable now: running jobs claimed by ``stable_name``
+    (the form before incarnations) or ``stable_name:<another incarnation>``. That run is over (this process has
+    that name now), so its jobs need not wait out their lease. Returns how many."""
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET lease_until = ?
+        WHERE status = 'running' AND lease_until > ? AND claimed_by <> ?
+          AND (claimed_by = ? OR substr(claimed_by, 1, length(?) + 1) = ? || ':')
+        """,
+        (to_epoch(now), to_epoch(now), current_worker, stable_name, stable_name, stable_name),
+    )
+    return cur.rowcount
+
+
+async def release(conn: aiosqlite.Connection, *, job_id: int, attempt: int) -> bool:
+    """Give back a claim that never started (shutdown began meanwhile): pending again, the attempt not counted."""
+    cur = await conn.execute(
+        """
+        UPDATE jobs SET status = 'pending', claimed_by = NULL, lease_until = NULL, attempts = attempts - 1
+        WHERE id = ? AND status = 'running' AND attempts = ?
+        """,
+        (job_id, attempt),
+    )
+    return cur.rowcount > 0
 
 
 async def renew_lease(conn: aiosqlite.Connection, *, job_id: int, attempt: int, lease_until: datetime) -> bool:

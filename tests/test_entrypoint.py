@@ -103,3 +103,12 @@ def test_encryption_key_from_settings_wins_over_the_key_file(tmp_path: Path) -> 
     settings = Settings(_env_file=None, database_path=tmp_path / "p.db", encryption_key=key.decode())  # type: ignore[call-arg]
     assert encryption_key(settings) == key
     assert not (tmp_path / "p.db.key").exists()
+
+
+def test_a_worker_name_with_a_colon_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claims are recorded as "name:incarnation"; a colon in the name would let one process take another's jobs."""
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("PORCHLIGHT_WORKER_NAME", "bot:eu")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from demo.community import Community
+from services.jobs import JobKind, RunReport
+from storage.jobs import Job
 from twin.state import Interaction
 from twin.testing import wait_for_gateway
 
@@ -78,6 +80,46 @@ async def test_close_lets_an_in_flight_command_finish_and_refuses_new_ones(commu
         await bot.db.conn.execute("SELECT 1")
     stored = sqlite3.connect(c.database_path).execute("SELECT status FROM checkins").fetchall()
     assert stored == [("stuck",)]
+
+
+async def test_close_lets_a_running_job_finish_and_starts_no_new_one(community: Community) -> None:
+    """A scheduled job in the middle of its work when shutdown begins (as SIGTERM does): it finishes before the
+    loop stops and the database closes; a job that becomes due meanwhile does not start."""
+    c = community
+    assert c.bot is not None
+    bot, jobs = c.bot, c.bot.services.jobs
+    started, release = asyncio.Event(), asyncio.Event()
+    ran: list[int] = []
+
+    async def two_step(job: Job) -> None:  # e.g. re-post a queue card, then store the new card's id
+        ran.append(job.id)
+        started.set()
+        await release.wait()
+        async with bot.db.transaction() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES (?, 'second step')", (f"job-{job.id}",))
+
+    jobs.register(JobKind("test.two_step", two_step))
+    running = await jobs.schedule(kind="test.two_step", due_at=c.clock.now(), user_id=c.alice.id)
+    bot.start_jobs()
+    await asyncio.wait_for(started.wait(), 10)
+
+    closing = asyncio.create_task(bot.close())
+    await asyncio.sleep(0)  # let the shutdown begin
+    assert bot.draining and jobs.stopping
+    late = await jobs.schedule(kind="test.two_step", due_at=c.clock.now(), user_id=c.bob.id)
+    assert await jobs.run_due() == RunReport()  # nothing starts once shutdown has begun
+    release.set()
+    await asyncio.wait_for(closing, 30)
+
+    assert ran == [running.id]
+    stored = sqlite3.connect(c.database_path)
+    try:
+        statuses = dict(stored.execute("SELECT id, status FROM jobs WHERE kind = 'test.two_step'").fetchall())
+        steps = stored.execute("SELECT key FROM meta WHERE value = 'second step'").fetchall()
+    finally:
+        stored.close()
+    assert statuses == {running.id: "done", late.id: "pending"}
+    assert steps == [(f"job-{running.id}",)]
 
 
 async def _deferred(c: Community, user_id: int) -> None:
