@@ -1,4 +1,5 @@
-"""The real bot process killed with SIGKILL at every side-effect boundary of /ask, Claim and /close, then restarted
+"""The real bot process killed with SIGKILL at every side-effect boundary of /ask, Claim, /close, an escalation and an
+idle close, then restarted
 on the same database: at every point exactly one thread, one opening message, one live queue card and one
 confirmation per person, and the member's action is either confirmed and present, or was never confirmed.
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,3 +206,98 @@ async def test_close_killed_after_each_effect_archives_once_and_asks_for_feedbac
         return thread.archived and thread.locked and len(notes) == 1 and len(feedback) == 1 and "Closed" in card
 
     await settle(closed, "the close")
+
+
+# --- scheduled work: the process is stopped, the clock of the stored request is moved back, and the restarted process
+# runs the due job and is killed at each of its side-effect boundaries ------------------------------------------------
+
+
+async def time_travel(w: World, sql: list[str], hours: float) -> None:
+    """Stop the bot and make ``hours`` pass for the stored state (each statement gets the seconds to move back)."""
+    await w.bot.terminate()
+    seconds = int(hours * 3600)
+    with sqlite3.connect(w.c.database_path) as db:
+        for statement in sql:
+            db.execute(statement, (seconds,))
+
+
+async def crash_in_job(w: World, method: str, pattern: str) -> None:
+    """Start the bot, SIGKILL it right after Discord did the matching request of the due job, start it again."""
+    killed = asyncio.Event()
+
+    async def kill(handled: Handled) -> None:
+        await w.bot.kill()
+        killed.set()
+
+    w.c.twin.faults.on_done(method, pattern, kill)
+    await w.bot.start()
+    await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
+    await w.bot.start()
+
+
+ESCALATE = [
+    "UPDATE help_requests SET awaiting_since = awaiting_since - ?",
+    "UPDATE jobs SET due_at = due_at - ? WHERE kind = 'help.escalate' AND status = 'pending'",
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "pattern"),
+    [
+        ("POST", "/channels/{channel_id}/messages"),  # the card is re-posted with the helpers mentioned
+        ("DELETE", "/channels/*/messages/*"),  # the old card is gone
+        ("POST", "/users/@me/channels"),  # the asker's DM is on its way
+    ],
+)
+async def test_an_escalation_killed_after_each_effect_leaves_one_live_card_and_one_dm(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    await ask(w)
+    [first] = cards(c)
+    await time_travel(w, ESCALATE, hours=4.5)
+    await crash_in_job(w, method, pattern)
+
+    def escalated() -> bool:
+        live = cards(c)
+        told = [m for m in c.alice.dms() if "asked the helpers again" in m.text]
+        return first.deleted and len(live) == 1 and "helpers asked again" in live[0].text and len(told) == 1
+
+    await settle(escalated, "the escalation")
+
+
+IDLE = [
+    "UPDATE help_requests SET last_activity_at = last_activity_at - ?, idle_asked_at = idle_asked_at - ?",
+    "UPDATE jobs SET due_at = due_at - ? WHERE kind = 'help.idle_check' AND status = 'pending'",
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "pattern"),
+    [
+        ("POST", "/channels/{channel_id}/messages"),  # the thread is told why it closes
+        ("PATCH", "/channels/{channel_id}"),  # archived and locked
+        ("PATCH", "/channels/*/messages/*"),  # the card says closed
+        ("POST", "/users/@me/channels"),  # the feedback DM is on its way
+    ],
+)
+async def test_an_idle_close_killed_after_each_effect_closes_once_and_asks_for_feedback_once(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    await ask(w)
+    await c.helper.click(cards(c)[0], "Claim")
+    [thread] = help_threads(c)
+    await time_travel(w, [IDLE[0].replace(", idle_asked_at = idle_asked_at - ?", ""), IDLE[1]], hours=3 * 24 + 1)
+    await w.bot.start()
+    await settle(lambda: any("Is this sorted?" in m.text for m in thread_messages(c, thread)), "the idle question")
+    await time_travel(w, [IDLE[0].replace("last_activity_at = last_activity_at - ?, ", ""), IDLE[1]], hours=2 * 24 + 1)
+    await crash_in_job(w, method, pattern)
+
+    def closed() -> bool:
+        notes = [m for m in thread_messages(c, thread) if "quiet days" in m.text]
+        feedback = [m for m in c.alice.dms() if "Did this help?" in m.text]
+        card = cards(c)[0].text
+        return thread.locked and len(notes) == 1 and len(feedback) == 1 and "quiet spell" in card
+
+    await settle(closed, "the idle close")
