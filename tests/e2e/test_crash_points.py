@@ -1,7 +1,7 @@
 """The real bot process killed with SIGKILL at every side-effect boundary of /ask, Claim, /close, an escalation and an
-idle close, then restarted
-on the same database: at every point exactly one thread, one opening message, one live queue card and one
-confirmation per person, and the member's action is either confirmed and present, or was never confirmed.
+idle close, then restarted on the same database: at every point exactly one thread, one opening message, one live
+queue card and one confirmation per person, and the member's action is either confirmed and present, or was never
+confirmed.
 
 A boundary is "Discord did the work, the bot has not heard back": the twin's ``on_done`` hook kills the process after
 the request's work and before its response is written.
