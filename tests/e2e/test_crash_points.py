@@ -53,11 +53,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     assert_no_violations(twin)
 
 
-async def crash_after(
-    w: World, method: str, pattern: str, action: Callable[[], Awaitable[Any]], *, nth: int = 1
-) -> Any:
-    """Run ``action`` (a member's click or command), SIGKILL the bot right after Discord did the ``nth`` request
-    matching ``method pattern``, then restart it. Returns the member's answer, or None when it never came."""
+def kill_at(w: World, method: str, pattern: str, nth: int = 1) -> Awaitable[None]:
+    """Arm the kill now: the bot is SIGKILLed right after Discord did the ``nth`` request matching ``method
+    pattern``. Await the result to wait for it."""
     killed = asyncio.Event()
     seen = 0
 
@@ -68,12 +66,24 @@ async def crash_after(
             await w.bot.kill()
             killed.set()
 
+    async def wait() -> None:
+        try:
+            await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
+        except TimeoutError:
+            raise AssertionError(f"the bot never made {method} {pattern} (#{nth})") from None
+
     w.c.twin.faults.on_done(method, pattern, kill, times=nth)
+    return wait()
+
+
+async def crash_after(
+    w: World, method: str, pattern: str, action: Callable[[], Awaitable[Any]], *, nth: int = 1
+) -> Any:
+    """Run ``action`` (a member's click or command), SIGKILL the bot right after Discord did the ``nth`` request
+    matching ``method pattern``, then restart it. Returns the member's answer, or None when it never came."""
+    killed = kill_at(w, method, pattern, nth)
     task = asyncio.ensure_future(action())
-    try:
-        await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
-    except TimeoutError:
-        raise AssertionError(f"the bot never made {method} {pattern} (#{nth})") from None
+    await killed
     answer = None
     if task.done() and not task.cancelled() and task.exception() is None:
         answer = task.result()  # the answer itself was the boundary: the member got it
@@ -223,15 +233,9 @@ async def time_travel(w: World, sql: list[str], hours: float) -> None:
 
 async def crash_in_job(w: World, method: str, pattern: str) -> None:
     """Start the bot, SIGKILL it right after Discord did the matching request of the due job, start it again."""
-    killed = asyncio.Event()
-
-    async def kill(handled: Handled) -> None:
-        await w.bot.kill()
-        killed.set()
-
-    w.c.twin.faults.on_done(method, pattern, kill)
+    killed = kill_at(w, method, pattern)
     await w.bot.start()
-    await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
+    await killed
     await w.bot.start()
 
 
