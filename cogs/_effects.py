@@ -44,6 +44,9 @@ Handler = Callable[[Effect], Awaitable[Landed | None]]
 
 # How far back a retried effect looks for the message it may already have posted.
 HISTORY_LOOKBACK = 100
+# An effect run this many times without getting through (a bug, or Discord refusing it for hours) is given up, so
+# it cannot hold back the effects recorded after it for the same subject.
+MAX_RUNS = EFFECTS_JOB_ATTEMPTS
 
 
 class EffectBlocked(Exception):
@@ -70,8 +73,9 @@ class EffectsPending(Exception):
 @dataclass(frozen=True, slots=True)
 class Flush:
     done: int = 0
-    pending: int = 0  # left for the job: a transient error or an effect that waits for its time
+    pending: int = 0  # left for the job's retry: a transient error
     blocked: list[str] | None = None  # what is missing, when an effect waits for a person
+    waiting: int = 0  # delayed effects not due yet (the job is armed for the first of them)
 
 
 def _transient(error: BaseException) -> bool:
@@ -115,13 +119,12 @@ class EffectRunner:
         if lock is None:
             lock = self._locks[subject] = asyncio.Lock()
         done = 0
+        waiting: list[Effect] = []
         async with lock:
             for effect in await self.outbox.pending(subject):
                 if effect.not_before > self.outbox.clock.now():
-                    await self.outbox.arm(
-                        subject, guild_id=effect.guild_id, user_id=effect.user_id, due_at=effect.not_before
-                    )
-                    return Flush(done, pending=1)
+                    waiting.append(effect)  # a delayed notice: later by definition, so it holds nothing back
+                    continue
                 handler = self._handlers.get(effect.kind)
                 if handler is None:
                     log.warning("no handler for effect id=%d kind=%s", effect.id, effect.kind)
@@ -129,11 +132,16 @@ class EffectRunner:
                 started = await self.outbox.start(effect)
                 if started is None:
                     continue
+                if started.attempts > MAX_RUNS:  # it will not go through: let the subject's later effects go on
+                    await self.outbox.fail(started, f"GaveUp: {MAX_RUNS} runs")
+                    continue
                 outcome = await self._run_one(started, handler)
                 if outcome is not None:
-                    return Flush(done, outcome.pending, outcome.blocked)
+                    return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
                 done += 1
-        return Flush(done)
+            if waiting:
+                await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting))
+        return Flush(done, waiting=len(waiting))
 
     async def _run_one(self, effect: Effect, handler: Handler) -> Flush | None:
         try:
@@ -175,7 +183,7 @@ class EffectRunner:
             except Exception as error:
                 log.warning("effect sweep failed subject=%s error=%s", subject, type(error).__name__)
                 continue
-            finished += not flush.pending
+            finished += not (flush.pending or flush.blocked)
         return finished
 
 

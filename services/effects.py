@@ -118,7 +118,7 @@ class Outbox:
             # sure it runs (the runner serialises a subject, and every effect is idempotent).
             await jobs_store.schedule(conn, dedupe_key=f"effects:{effect.subject}:{effect.id}", **common)
 
-    async def arm(self, subject: str, *, guild_id: int | None, user_id: int | None, due_at: datetime) -> None:
+    async def arm(self, subject: str, *, due_at: datetime) -> None:
         """Run the subject's effects again at ``due_at`` (an effect that waits for its time)."""
         async with self.db.transaction() as conn:
             waiting = await store.pending(conn, subject)
