@@ -33,6 +33,7 @@ from services.contact import PhoneVault
 from services.effects import Outbox
 from services.forms import FormDrafts
 from services.help_requests import HelpRequestService
+from services.helper_duty import HelperDutyService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
 from services.privacy import PrivacyService
@@ -91,6 +92,7 @@ class Services:
     reminders: ReminderService
     reach_outs: ReachOutService
     help_requests: HelpRequestService
+    helper_duty: HelperDutyService
     mentors: MentorService
     safety: SafetyService
     privacy: PrivacyService
@@ -121,6 +123,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Sett
         reminders=ReminderService(db, jobs, clock),
         reach_outs=ReachOutService(db, clock),
         help_requests=help_requests,
+        helper_duty=HelperDutyService(db, clock),
         mentors=mentors,
         safety=safety,
         privacy=PrivacyService(

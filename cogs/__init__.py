@@ -8,6 +8,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.checkins",
     "cogs.mentors",
     "cogs.help",
+    "cogs.helpers",
     "cogs.privacy",
     "cogs.moderation",
     "cogs.forms",  # every form submission, by custom id (the forms themselves are declared by the cogs above)

@@ -57,6 +57,7 @@ CUSTOM_IDS: dict[str, str] = {
     "help.feedback": r"help:feedback:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
     "privacy.delete": r"privacy:delete:(?P<guild_id>[0-9]{1,20})",
     "privacy.keep": r"privacy:keep",
+    "helper.topics": r"helper:topics",  # select
     "form.reopen": r"form:reopen:(?P<draft_id>[0-9]{1,20})",  # "Edit my answers" after a refused form
 }
 

@@ -47,6 +47,7 @@ from services.safety import SafetyService
 from storage import checkins as checkin_store
 from storage import effects as effects_store
 from storage import guilds
+from storage import helper_duty as helper_duty_store
 from storage import jobs as jobs_store
 from storage import privacy as store
 from storage import safety as safety_store
@@ -172,6 +173,7 @@ class PrivacyService:
             "block": safety["block"],
             "left_server_at": departure.left_at.isoformat() if departure else None,
             "form_drafts": await self.forms.export_member(user_id),
+            "helper_duty": await _helper_duty(self.db, guild_id, user_id),
         }
 
     async def summary(self, guild_id: int, user_id: int) -> Summary:
@@ -364,3 +366,15 @@ class PrivacyService:
             log.info("guild data purged guild=%d rows=%d", guild_id, rows)
             purged.append(guild_id)
         return purged
+
+
+async def _helper_duty(db: Database, guild_id: int, user_id: int) -> dict[str, Any] | None:
+    """A helper's topics and on-call window (/helper), if they set any."""
+    duty = await helper_duty_store.get(db.conn, guild_id, user_id)
+    if duty is None:
+        return None
+    return {"topics": list(duty.topics), "on_call_until": _iso_or_none(duty.on_call_until)}
+
+
+def _iso_or_none(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.isoformat()

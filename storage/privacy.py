@@ -27,6 +27,7 @@ GUILD_TABLES = (
     "mentors",
     "jobs",
     "effects",
+    "helper_duty",
     "member_blocks",
     "rate_events",
     "member_departures",
@@ -46,6 +47,7 @@ async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, use
         # Effects about someone else that name the member (a helper's claim on another member's request).
         "DELETE FROM effects WHERE guild_id = ? AND EXISTS (SELECT 1 FROM json_each(args) AS a WHERE a.value = ?)",
         "DELETE FROM checkin_reach_outs WHERE guild_id = ? AND helper_id = ?",
+        "DELETE FROM helper_duty WHERE guild_id = ? AND user_id = ?",
         "UPDATE mentors SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
     ):
         cur = await conn.execute(sql, (guild_id, user_id))

@@ -63,6 +63,7 @@ class HelpEffects:
             HelpEffect.ESCALATION_DM: self.escalation_dm,
             HelpEffect.IDLE_ASK: self.idle_ask,
             HelpEffect.GONE_DM: self.gone_dm,
+            HelpEffect.ON_CALL_DM: self.on_call_dm,
         }.items():
             runner.register(kind, handler)
 
@@ -322,6 +323,25 @@ class HelpEffects:
             return None
         text = render.escalation_dm(request, guild.name, int(effect.args["level"]))
         return await self.desk.dm_once(effect, request.asker_id, text, None)
+
+    async def on_call_dm(self, effect: Effect) -> Landed | None:
+        """An on-call helper whose topics match hears of a new request, with a link to its card (claiming stays in
+        the queue, where the server's rules and roles apply). Not when it was claimed meanwhile, nor when they are
+        no longer a helper here."""
+        request = await self._request(effect)
+        helper_id = int(effect.args["helper_id"])
+        guild = self.bot.get_guild(request.guild_id)
+        config = await self.desk.config(request.guild_id)
+        if guild is None or config is None or request.status != "open" or await self.requests.helpers(request.id):
+            return None
+        try:
+            helper = await guild.fetch_member(helper_id)
+        except discord.NotFound:
+            return None
+        if config.helper_role_id is None or helper.get_role(config.helper_role_id) is None:
+            return None
+        text = render.on_call_dm(request, guild.name, config.queue_channel_id)
+        return await self.desk.dm_once(effect, helper_id, text, None)
 
     async def gone_dm(self, effect: Effect) -> Landed | None:
         request = await self._request(effect)

@@ -168,3 +168,14 @@ def queue_list(cards: list[QueueCard], jump: dict[int, str]) -> discord.Embed:
     if len(cards) > 25:
         embed.set_footer(text=f"…and {len(cards) - 25} more, oldest first.")
     return embed
+
+
+def on_call_dm(request: HelpRequest, guild_name: str, queue_channel_id: int | None) -> str:
+    """To an on-call helper: the topic and what would help (as on the card), never who asked."""
+    where = f"https://discord.com/channels/{request.guild_id}/{queue_channel_id}/{request.queue_message_id}"
+    link = f"Claim it from its card: {where}" if queue_channel_id and request.queue_message_id else "It's in the queue."
+    wants = f"\nWhat would help: {member_text(request.wants)}" if request.wants else ""
+    return (
+        f"You're on call in **{guild_name}**: request #{request.number} ({topic_label(request.topic)}) is waiting "
+        f"for a helper.{wants}\n{link}\n`/helper off` there stops these; on call ends by itself."
+    )

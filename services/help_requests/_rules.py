@@ -33,12 +33,14 @@ __all__ = [
     "HelpNotConfigured",
     "HelpRequestRefused",
     "HelpSettings",
+    "HelperAtCapacity",
     "HelpersFull",
     "IDLE_CLOSE_NOTE",
     "IDLE_JOB",
     "IdleAction",
     "IdleOutcome",
     "NOTE_LIMIT",
+    "ON_CALL_HELPERS",
     "NotAHelper",
     "OpenOutcome",
     "OwnRequest",
@@ -86,9 +88,11 @@ class HelpEffect(StrEnum):
     ESCALATION_DM = "help.escalation_dm"  # tell the asker helpers were asked again
     IDLE_ASK = "help.idle_ask"  # "Is this sorted?" in the thread
     GONE_DM = "help.gone_dm"  # the thread was deleted by staff: tell the asker
+    ON_CALL_DM = "help.on_call_dm"  # tell an on-call helper whose topics match that a new request is waiting
 
 
 TELL_ASKER_AFTER = timedelta(minutes=1)
+ON_CALL_HELPERS = 2  # on-call helpers DMed about a new request whose topic they take
 
 
 def help_subject(request_id: int) -> str:
@@ -148,6 +152,7 @@ class HelpSettings:
     idle_close_after_days: int = 2
     reopen_days: int = 7
     show_asker_in_queue: bool = False
+    max_claims_per_helper: int = 3  # active claims one helper may hold at once, so nobody burns out
 
     @classmethod
     def of(cls, config: GuildConfig | None) -> HelpSettings:
@@ -172,6 +177,7 @@ class HelpSettings:
             idle_close_after_days=number("idle_close_after_days", 1),
             reopen_days=number("reopen_days", 0),
             show_asker_in_queue=show if isinstance(show, bool) else default.show_asker_in_queue,
+            max_claims_per_helper=number("max_claims_per_helper", 1),
         )
 
 
@@ -242,6 +248,10 @@ class RequestClosed(HelpRequestRefused):
 
 
 class RequestNotReady(HelpRequestRefused):
+    pass
+
+
+class HelperAtCapacity(HelpRequestRefused):
     pass
 
 

@@ -16,6 +16,7 @@ from services.help_requests._rules import (
     IDLE_CLOSE_NOTE,
     IDLE_JOB,
     NOTE_LIMIT,
+    ON_CALL_HELPERS,
     SOURCES,
     TELL_ASKER_AFTER,
     THANKS_LIMIT,
@@ -29,6 +30,7 @@ from services.help_requests._rules import (
     FeedbackOutcome,
     FeedbackRefused,
     HelpEffect,
+    HelperAtCapacity,
     HelpersFull,
     HelpNotConfigured,
     HelpSettings,
@@ -57,6 +59,7 @@ from services.help_requests._rules import (
 from services.text import clean_text
 from storage import guilds
 from storage import help_requests as store
+from storage import helper_duty as duty_store
 from storage.help_requests import HelpRequest
 
 log = logging.getLogger(__name__)
@@ -138,6 +141,10 @@ class HelpRequestService(HelpRequestBase):
             )
             for effect in (HelpEffect.THREAD, HelpEffect.OPENING, HelpEffect.CARD):
                 await self._effect(conn, request, effect)
+            for helper_id in await duty_store.on_call_for_topic(
+                conn, guild_id, topic, now=now, exclude=asker_id, limit=ON_CALL_HELPERS
+            ):
+                await self._effect(conn, request, HelpEffect.ON_CALL_DM, args={"helper_id": helper_id})
             await self._effect(conn, request, HelpEffect.TELL_ASKER, delay=TELL_ASKER_AFTER)
         log.info("help request opened id=%d guild_id=%d number=%d", request.id, guild_id, request.number)
         return OpenOutcome(request, created=True)
@@ -208,6 +215,14 @@ class HelpRequestService(HelpRequestBase):
                 raise HelpersFull(
                     f"Request #{request.number} already has {_plural(len(claims), 'helper')}, the most this server "
                     "allows. It's in good hands — pick another from /help-queue."
+                )
+            held = await store.active_claims_of_helper(conn, request.guild_id, helper_id)
+            if len(held) >= settings.max_claims_per_helper:
+                held_requests = [await store.get(conn, c.request_id) for c in held]
+                numbers = ", ".join(f"#{r.number}" for r in held_requests if r is not None)
+                raise HelperAtCapacity(
+                    f"You're already helping with {_plural(len(held), 'request')} ({numbers}), the most this server "
+                    "asks of one helper at a time — thank you! Close or release one first, and take a breather."
                 )
             first_claim = not claims
             try:
