@@ -114,34 +114,42 @@ class EffectRunner:
             raise EffectsPending(f"{flush.pending} effects still pending")
 
     async def flush(self, subject: str) -> Flush:
-        """Carry out the subject's pending effects in order; stop at the first that cannot go yet."""
+        """Carry out the subject's pending effects in order; stop at the first that cannot go yet. Effects recorded
+        while it runs (a handler's own follow-up) are carried out too."""
         lock = self._locks.get(subject)
         if lock is None:
             lock = self._locks[subject] = asyncio.Lock()
         done = 0
-        waiting: list[Effect] = []
+        waiting: dict[int, Effect] = {}
         async with lock:
-            for effect in await self.outbox.pending(subject):
-                if effect.not_before > self.outbox.clock.now():
-                    waiting.append(effect)  # a delayed notice: later by definition, so it holds nothing back
-                    continue
-                handler = self._handlers.get(effect.kind)
-                if handler is None:
-                    log.warning("no handler for effect id=%d kind=%s", effect.id, effect.kind)
-                    return Flush(done, pending=1)
-                started = await self.outbox.start(effect)
-                if started is None:
-                    continue
-                if started.attempts > MAX_RUNS:  # it will not go through: let the subject's later effects go on
-                    await self.outbox.fail(started, f"GaveUp: {MAX_RUNS} runs")
-                    continue
-                outcome = await self._run_one(started, handler)
-                if outcome is not None:
-                    return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
-                done += 1
+            seen: set[int] = set()
+            while batch := [e for e in await self.outbox.pending(subject) if e.id not in seen]:
+                for effect in batch:
+                    seen.add(effect.id)
+                    if effect.not_before > self.outbox.clock.now():
+                        waiting[effect.id] = effect  # a delayed notice: later by definition, so it holds nothing back
+                        continue
+                    outcome = await self._run_next(effect)
+                    if outcome is not None:
+                        return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
+                    done += 1
             if waiting:
-                await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting))
+                await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting.values()))
         return Flush(done, waiting=len(waiting))
+
+    async def _run_next(self, effect: Effect) -> Flush | None:
+        """Run one due effect; a Flush when the subject has to stop there."""
+        handler = self._handlers.get(effect.kind)
+        if handler is None:
+            log.warning("no handler for effect id=%d kind=%s", effect.id, effect.kind)
+            return Flush(pending=1)
+        started = await self.outbox.start(effect)
+        if started is None:
+            return None  # another runner finished it, or a change cancelled it
+        if started.attempts > MAX_RUNS:  # it will not go through: let the subject's later effects go on
+            await self.outbox.fail(started, f"GaveUp: {MAX_RUNS} runs")
+            return None
+        return await self._run_one(started, handler)
 
     async def _run_one(self, effect: Effect, handler: Handler) -> Flush | None:
         try:

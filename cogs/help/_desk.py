@@ -179,10 +179,8 @@ class HelpDesk:
             await self.requests.release(request_id, member.id, why=None)
             await self.thread_deleted(request.thread_id or 0)
             raise PorchlightError(f"The thread of request #{request.number} is gone, so the request is closed.")
-        _, blocked = await self.materialize(request_id)
-        if blocked:
-            await self.requests.release(request_id, member.id, why=None)
-            await self.materialize(request_id)
+        await self.materialize(request_id)
+        if member.id not in {c.helper_id for c in await self.requests.helpers(request_id)}:
             raise PorchlightError(
                 f"I couldn't add you to the thread of request #{request.number} — I may be missing Manage Threads in "
                 "the help channel. Your claim was undone; a moderator can check with `/setup check`."

@@ -235,8 +235,10 @@ class HelpEffects:
             await _unarchive(thread)
             await thread.add_user(discord.Object(helper_id))
         except (discord.Forbidden, discord.NotFound) as error:
+            # Undo the claim (the card goes back to waiting); the claimer is told if they are still waiting.
             log.warning("help claim could not add helper request=%d status=%s", request.id, error.status)
-            raise EffectBlocked(["Manage Threads"]) from None
+            await self.requests.release(request.id, helper_id, why=None)
+            raise EffectGone("the helper could not be added to the thread") from None
         message = await thread.send(
             render.joined(helper_id, request.asker_id), nonce=effect.nonce, allowed_mentions=ping(request.asker_id)
         )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from demo.community import Community
 from tests.e2e.test_help import BODY, ask, cards, help_threads, settled, thread_messages
 from twin.people import MessageView
+from twin.state import MANAGE_THREADS, Overwrite, Scope
 
 THREADS = "/channels/{channel_id}/threads"
 MESSAGES = "/channels/{channel_id}/messages"
@@ -99,3 +100,17 @@ async def test_429s_on_every_route_are_waited_out_without_losing_or_repeating_an
     for person in (c.alice, c.bob):
         await ask(person, c)
     assert len(help_threads(c)) == 2 and len(openings(c)) == 2 and len(cards(c)) == 2
+
+
+async def test_a_claim_the_bot_cannot_carry_out_is_undone_and_the_helper_is_told(community: Community) -> None:
+    c = community
+    await ask(c.alice, c)
+    bot_role = next(r for r in c.guild.roles.values() if r.bot_id == c.app.bot.id)
+    c.help.overwrites.append(Overwrite(bot_role.id, 0, 0, MANAGE_THREADS))  # an admin took Manage Threads away
+    c.twin.state.emit("CHANNEL_UPDATE", c.help.payload(), Scope(1, c.guild.id, c.help.id))
+    answer = await c.helper.click(cards(c)[0], "Claim")
+    assert "couldn't add you" in answer.text and "claim was undone" in answer.text
+    [thread] = help_threads(c)
+    assert c.helper.id not in thread.members
+    assert "Waiting for a helper" in cards(c)[0].text
+    assert not any("joined to help" in m.text for m in thread_messages(c, thread))
