@@ -57,6 +57,8 @@ CUSTOM_IDS: dict[str, str] = {
     "help.feedback": r"help:feedback:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
     "privacy.delete": r"privacy:delete:(?P<guild_id>[0-9]{1,20})",
     "privacy.keep": r"privacy:keep",
+    "setup.confirm": r"setup:confirm:(?P<name>[a-z_]{1,40}):(?P<value>on)",  # a privacy-weakening setting
+    "setup.cancel": r"setup:cancel",
     "form.reopen": r"form:reopen:(?P<draft_id>[0-9]{1,20})",  # "Edit my answers" after a refused form
 }
 

@@ -31,6 +31,7 @@ GUILD_TABLES = (
     "rate_events",
     "member_departures",
     "guild_config",
+    "settings_changes",
     "guild_presence",
     "form_drafts",
 )
@@ -47,6 +48,7 @@ async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, use
         "DELETE FROM effects WHERE guild_id = ? AND EXISTS (SELECT 1 FROM json_each(args) AS a WHERE a.value = ?)",
         "DELETE FROM checkin_reach_outs WHERE guild_id = ? AND helper_id = ?",
         "UPDATE mentors SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
+        "UPDATE settings_changes SET changed_by = NULL WHERE guild_id = ? AND changed_by = ?",
     ):
         cur = await conn.execute(sql, (guild_id, user_id))
         deleted += cur.rowcount
