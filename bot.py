@@ -40,6 +40,7 @@ from services.reach_outs import ReachOutService
 from services.reminders import ReminderService
 from services.safety import SafetyService
 from services.setup import SetupService
+from services.stats import StatsService
 from settings import Settings
 from storage.backup import BackupFailed, backup_database, backup_name
 from storage.db import Database
@@ -96,6 +97,7 @@ class Services:
     privacy: PrivacyService
     forms: FormDrafts
     backups: BackupService
+    stats: StatsService
 
 
 def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Settings) -> Services:
@@ -114,6 +116,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Sett
     return Services(
         clock=clock,
         setup=SetupService(db, clock),
+        stats=StatsService(db, clock),
         command_sync=CommandSyncLedger(db),
         jobs=jobs,
         outbox=Outbox(db, jobs, clock),
