@@ -26,6 +26,7 @@ UNANSWERED_AFTER = timedelta(hours=24)
 
 HELP_FIGURES = ("asked", "claimed", "answered", "unanswered after 24 h", "helped: yes", "helped: no")
 CALL_FIGURES = ("requested", "held", "cancelled", "no-shows")
+QUIET = "every figure fewer than 3"
 STATUS_LABELS = {s.value: s.label for s in Status}
 
 
@@ -124,13 +125,19 @@ def week_label(start: datetime) -> str:
 def stats_text(stats: Stats) -> list[tuple[str, str]]:
     """The same figures as the chart, as text (for screen readers and for copying): (section title, lines)."""
     help_lines, call_lines, checkin_lines = [], [], []
+
+    def line(start: datetime, counts: list[int], figures: list[str]) -> str:
+        quiet = all(count < K_ANONYMITY for count in counts)  # one short line instead of a row of "fewer than 3"
+        return f"{week_label(start)}: " + (QUIET if quiet else ", ".join(figures))
+
     for w in stats.weeks:
         figures = [f"{name} {shown(w.help[name])}" for name in HELP_FIGURES]
         median = duration(w.median_first_claim) if w.median_first_claim is not None else "not shown (fewer than 3)"
-        help_lines.append(f"{week_label(w.start)}: " + ", ".join(figures) + f", median time to first claim {median}")
-        call_lines.append(f"{week_label(w.start)}: " + ", ".join(f"{n} {shown(w.calls[n])}" for n in CALL_FIGURES))
+        figures.append(f"median time to first claim {median}")
+        help_lines.append(line(w.start, list(w.help.values()), figures))
+        call_lines.append(line(w.start, list(w.calls.values()), [f"{n} {shown(w.calls[n])}" for n in CALL_FIGURES]))
         statuses = [f"{label} {shown(w.checkins[status])}" for status, label in STATUS_LABELS.items()]
-        checkin_lines.append(f"{week_label(w.start)}: " + ", ".join(statuses))
+        checkin_lines.append(line(w.start, list(w.checkins.values()), statuses))
     return [
         ("Help requests", "\n".join(help_lines)),
         ("Commute calls (by the week they were requested)", "\n".join(call_lines)),
