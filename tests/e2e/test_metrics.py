@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -94,3 +95,21 @@ async def test_the_endpoint_is_off_by_default(community: Community) -> None:
     assert community.bot is not None
     assert community.bot.settings.metrics_port is None
     assert community.bot.ops is None
+
+
+async def test_healthz_is_503_when_the_database_cannot_be_written(metered: Community) -> None:
+    c = metered
+    assert c.bot is not None
+    await c.bot.db.conn.execute("PRAGMA busy_timeout = 50")  # fail fast instead of waiting 5 s for the lock
+    other = sqlite3.connect(c.database_path, isolation_level=None, timeout=5, check_same_thread=False)
+    # Another process takes the write lock (off the event loop: the bot may be finishing a transaction of its own).
+    await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+    try:
+        status, body = await get(c, "/healthz")
+        assert status == 503
+        assert body == '{"alive": true, "database_writable": false, "gateway_connected": true}'
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    status, _ = await get(c, "/healthz")
+    assert status == 200
