@@ -184,3 +184,47 @@ async def test_the_audit_is_in_the_admins_export_and_anonymised_when_they_delete
     assert (kept.name, kept.new_value, kept.changed_by) == ("idle_days", 5, None)
     shown = await c.admin.slash("setup settings", channel=c.general)
     assert "a former member: `idle_days` default → 5 days" in shown.text
+
+
+async def test_show_asker_in_queue_names_the_asker_on_the_next_card(community: Community) -> None:
+    from tests.e2e.test_help import ask, cards
+
+    c = community
+    await ask(c.alice, c)
+    [anonymous] = cards(c)
+    assert "Asked by" not in anonymous.text and str(c.alice.id) not in anonymous.text
+    asked = await c.admin.slash("setup set", channel=c.general, name="show_asker_in_queue", value="on")
+    await c.admin.click(asked, "Yes, turn it on")
+    c.clock.advance(timedelta(minutes=11))
+    await ask(c.bob, c, topic="resume")
+    named = [card for card in cards(c) if "resume" in card.text.lower()]
+    assert named and f"Asked by\n<@{c.bob.id}>" in named[0].text
+
+
+async def test_max_open_requests_and_cooldown_apply_to_the_next_ask(community: Community) -> None:
+    from tests.e2e.test_help import ask
+
+    c = community
+    await c.admin.slash("setup set", channel=c.general, name="request_cooldown_minutes", value="0")
+    await c.admin.slash("setup set", channel=c.general, name="max_open_requests", value="1")
+    await ask(c.alice, c)
+    over = await c.alice.slash("ask", channel=c.general, topic="offers")
+    assert "the most this server allows at once is 1" in over.content
+    await c.admin.slash("setup set", channel=c.general, name="max_open_requests", value="2")
+    await ask(c.alice, c, topic="offers")  # no cooldown, room for a second
+
+
+async def test_escalate_after_hours_moves_the_first_escalation(community: Community) -> None:
+    from tests.e2e.test_help import ask, cards
+
+    c = community
+    await c.admin.slash("setup set", channel=c.general, name="escalate_after_hours", value="1")
+    await ask(c.alice, c)
+    [first] = cards(c)
+    c.clock.advance(timedelta(minutes=59))
+    await c.run_jobs()
+    assert not first.deleted
+    c.clock.advance(timedelta(minutes=2))
+    await c.run_jobs()
+    [second] = cards(c)
+    assert first.deleted and "helpers asked again" in second.text
