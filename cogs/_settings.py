@@ -31,7 +31,7 @@ def overview_embeds(overview: SettingsOverview) -> list[discord.Embed]:
             value = catalog.show(setting, overview.value(setting))
             marker = "" if overview.is_set(setting) else " (default)"
             default = "" if not overview.is_set(setting) else f" · default {catalog.show(setting, setting.default)}"
-            lines.append(f"**`{setting.name}`**: {value}{marker}{default} · {setting.range_text}\n-# {setting.help}")
+            lines.append(f"**`{setting.name}`**: {value}{marker}{default} · {setting.range_text}\n{setting.help}")
         embed.description = "\n".join(lines)
         embeds.append(embed)
     audit = discord.Embed(title="Recent changes", colour=discord.Colour.light_grey())

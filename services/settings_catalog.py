@@ -9,6 +9,7 @@ effect at the next read: no restart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -172,11 +173,16 @@ class InvalidSetting(PorchlightError):
     pass
 
 
+def _echo(typed: str) -> str:
+    """What an admin typed, repeated safely: letters, digits and a few signs only (no mentions, no backticks)."""
+    return re.sub(r"[^A-Za-z0-9_.,+ -]", "", typed).strip()[:40] or "that"
+
+
 def get(name: str) -> Setting:
     try:
         return BY_NAME[name]
     except KeyError:
-        raise InvalidSetting(f"There is no setting called `{name[:60]}`. `/setup settings` lists them all.") from None
+        raise InvalidSetting(f"There is no setting called `{_echo(name)}`. `/setup settings` lists them all.") from None
 
 
 def valid(setting: Setting, value: object) -> bool:
@@ -228,7 +234,7 @@ def parse(setting: Setting, text: str) -> Value:
         value = int(typed)
     except ValueError:
         raise InvalidSetting(
-            f"`{setting.name}` takes a whole number, {setting.range_text}. `{text.strip()[:20]}` is not a whole number."
+            f"`{setting.name}` takes a whole number, {setting.range_text}. `{_echo(text)}` is not a whole number."
         ) from None
     if not setting.minimum <= value <= setting.maximum:
         raise InvalidSetting(f"`{setting.name}` must be {setting.range_text}; {value} is out of range.")

@@ -97,3 +97,12 @@ def test_switches_parse_on_and_off(typed: str, value: bool) -> None:
 def test_unknown_name_is_refused() -> None:
     with pytest.raises(InvalidSetting, match="no setting called"):
         settings_catalog.get("nope")
+
+
+def test_what_an_admin_typed_is_repeated_without_mentions_or_backticks() -> None:
+    with pytest.raises(InvalidSetting) as refused:
+        settings_catalog.get("<@&123> `x`")
+    assert "<@" not in refused.value.message and "`x`" not in refused.value.message
+    with pytest.raises(InvalidSetting) as refused:
+        parse(BY_NAME["idle_days"], "@everyone")
+    assert "@everyone" not in refused.value.message and "`everyone` is not a whole number" in refused.value.message
