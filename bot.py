@@ -23,6 +23,7 @@ from discord.ext import commands
 
 from cogs import EXTENSIONS
 from cogs._effects import EffectRunner
+from cogs._ops import OpsServer
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
 from services.backups import BackupService
@@ -36,11 +37,13 @@ from services.help_requests import HelpRequestService
 from services.helper_duty import HelperDutyService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
+from services.metrics import Metrics
 from services.privacy import PrivacyService
 from services.reach_outs import ReachOutService
 from services.reminders import ReminderService
 from services.safety import SafetyService
 from services.setup import SetupService
+from services.stats import StatsService
 from settings import Settings
 from storage.backup import BackupFailed, backup_database, backup_name
 from storage.db import Database
@@ -98,6 +101,7 @@ class Services:
     privacy: PrivacyService
     forms: FormDrafts
     backups: BackupService
+    stats: StatsService
 
 
 def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Settings) -> Services:
@@ -116,6 +120,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Sett
     return Services(
         clock=clock,
         setup=SetupService(db, clock),
+        stats=StatsService(db, clock),
         command_sync=CommandSyncLedger(db),
         jobs=jobs,
         outbox=Outbox(db, jobs, clock),
@@ -192,9 +197,16 @@ class PorchlightBot(commands.Bot):
         self.draining = False
         self.effects = EffectRunner(self)
         self._jobs_task: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
+        services.jobs.observer = self.metrics.observe_job
+        self.ops: OpsServer | None = None
+        self._connections = 0
         self._shutdown: asyncio.Future[None] | None = None
 
     async def setup_hook(self) -> None:
+        if self.settings.metrics_port is not None:
+            self.ops = OpsServer(self, self.settings.metrics_host, self.settings.metrics_port)
+            await self.ops.start()
         self.services.jobs.register(self.effects.job_kind())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -244,6 +256,14 @@ class PorchlightBot(commands.Bot):
         await self.effects.resume()
         await self.services.jobs.run_forever()
 
+    async def on_connect(self) -> None:
+        self._connections += 1
+        if self._connections > 1:  # a new session after a lost one (the first connection is not a reconnect)
+            self.metrics.gateway_reconnects.inc()
+
+    async def on_resumed(self) -> None:
+        self.metrics.gateway_reconnects.inc()
+
     async def on_ready(self) -> None:
         assert self.user is not None
         log.info("ready as user=%s guilds=%d", self.user.id, len(self.guilds))
@@ -268,6 +288,8 @@ class PorchlightBot(commands.Bot):
             self._jobs_task.cancel()  # idle by now: it claims nothing once stopping and its jobs are done
             await asyncio.gather(self._jobs_task, return_exceptions=True)
         await super().close()
+        if self.ops is not None:
+            await self.ops.stop()
         await self.db.close()
         log.info("shut down cleanly")
 

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=16, ge=1, le=64, description="Scheduled jobs (reminders, follow-ups) run at the same time."
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics (Prometheus) and /healthz on this port; unset: off. 0 picks a free port.",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics and health endpoint binds to.")
     worker_name: str = Field(
         default="bot",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",

@@ -11,5 +11,6 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.helpers",
     "cogs.privacy",
     "cogs.moderation",
+    "cogs.stats",
     "cogs.forms",  # every form submission, by custom id (the forms themselves are declared by the cogs above)
 )

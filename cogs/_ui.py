@@ -3,15 +3,18 @@ messages a member can act on."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
 
 from services.errors import PorchlightError
+from services.metrics import command_label
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ CUSTOM_IDS: dict[str, str] = {
     "privacy.delete": r"privacy:delete:(?P<guild_id>[0-9]{1,20})",
     "privacy.keep": r"privacy:keep",
     "helper.topics": r"helper:topics",  # select
+    "setup.confirm": r"setup:confirm:(?P<name>[a-z_]{1,40}):(?P<value>on)",  # a privacy-weakening setting
+    "setup.cancel": r"setup:cancel",
     "form.reopen": r"form:reopen:(?P<draft_id>[0-9]{1,20})",  # "Edit my answers" after a refused form
 }
 
@@ -68,6 +73,25 @@ Callback = Callable[[ItemT, discord.Interaction[Any]], Coroutine[Any, Any, None]
 # Undo gives that back when the command does not go through (a later gate refused it, or it failed).
 Gate = Callable[[discord.Interaction[Any]], Awaitable[str | None]]
 Undo = Callable[[discord.Interaction[Any]], Awaitable[None]]
+
+
+def metric_label(interaction: discord.Interaction[Any]) -> str:
+    """The interaction's command name or component family: never an id or anything typed."""
+    command = interaction.command.qualified_name if interaction.command else None
+    data = interaction.data or {}
+    return command_label(command, str(data.get("custom_id", "")) or None)
+
+
+@contextlib.contextmanager
+def timed(interaction: discord.Interaction[Any]) -> Iterator[None]:
+    """Observe how long handling the interaction took (porchlight_interaction_seconds)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics = getattr(interaction.client, "metrics", None)
+        if metrics is not None:
+            metrics.interaction_seconds.labels(metric_label(interaction)).observe(time.perf_counter() - started)
 
 
 def is_staff(interaction: discord.Interaction[Any], role_ids: Iterable[int | None], *permissions: str) -> bool:
@@ -141,6 +165,9 @@ async def answer_error(
             exc_info=(type(original), original, original.__traceback__),
         )
         message = SOMETHING_BROKE
+        metrics = getattr(interaction.client, "metrics", None)
+        if metrics is not None:
+            metrics.interactions_failed.labels(metric_label(interaction)).inc()
     try:
         await reply(interaction, message, **({"view": view} if view is not None else {}))
     except discord.HTTPException:
@@ -152,10 +179,11 @@ def routes_errors(callback: Callback[ItemT]) -> Callback[ItemT]:
 
     @functools.wraps(callback)
     async def wrapper(item: ItemT, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await callback(item, interaction)
-        except Exception as error:
-            await answer_error(interaction, error)
+        with timed(interaction):
+            try:
+                await callback(item, interaction)
+            except Exception as error:
+                await answer_error(interaction, error)
 
     return wrapper
 
@@ -195,7 +223,11 @@ class PorchlightTree(app_commands.CommandTree[Any]):
     async def _call(self, interaction: discord.Interaction[Any]) -> None:
         # discord.py's one entry point for every command and autocomplete; wrapped so the closed-DM notice follows
         # every answered command, whether it succeeded or failed.
-        await super()._call(interaction)
+        if interaction.type is discord.InteractionType.application_command:
+            with timed(interaction):
+                await super()._call(interaction)
+        else:
+            await super()._call(interaction)  # autocomplete: not an answer a member waits on the same way
         if interaction.type is discord.InteractionType.application_command and interaction.response.is_done():
             await self._send_pending_notice(interaction)
 

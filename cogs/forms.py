@@ -14,7 +14,7 @@ import discord
 from discord.ext import commands
 
 from cogs._forms import Form, Values, send_form, submitted_values
-from cogs._ui import CUSTOM_IDS, RESTARTING, answer_error, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, RESTARTING, answer_error, reply, routes_errors, timed
 from services.errors import PorchlightError
 
 if TYPE_CHECKING:
@@ -94,6 +94,11 @@ class FormsCog(commands.Cog, name="Forms"):
             log.warning("modal submission with an unknown custom id id=%s", interaction.id)
             return
         form, match = found
+        with timed(interaction):
+            await self._submit(interaction, form, match, custom_id)
+
+    async def _submit(self, interaction: Interaction, form: Form, match: re.Match[str], custom_id: str) -> None:
+        data: Any = interaction.data or {}
         values = submitted_values(data)
         drafts = self.bot.services.forms
         user_id = interaction.user.id

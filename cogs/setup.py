@@ -8,8 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import _settings
 from cogs._setup_check import command_access, report_embed, run_check
 from cogs._ui import reply
+from services import settings_catalog as catalog
 from services.permissions import SetupReport
 from services.setup import RoleChoice
 from storage.guilds import GuildConfig
@@ -137,6 +139,41 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
             report = SetupReport(report.findings + extra, checked=report.checked, configured=report.configured)
         await reply(interaction, embed=report_embed(report))
 
+    @app_commands.command(name="settings", description="Every Porchlight setting: value, default, range, meaning")
+    async def settings(self, interaction: discord.Interaction[PorchlightBot]) -> None:
+        assert interaction.guild_id is not None
+        await reply(interaction, embeds=_settings.overview_embeds(await self.setup.settings(interaction.guild_id)))
+
+    @app_commands.command(name="set", description="Change one Porchlight setting")
+    @app_commands.describe(name="The setting (see /setup settings)", value="The new value, e.g. 7 or on")
+    async def set_(self, interaction: discord.Interaction[PorchlightBot], name: str, value: str) -> None:
+        assert interaction.guild_id is not None
+        update = await self.setup.set_setting(interaction.guild_id, name, value, by=interaction.user.id)
+        if update.needs_confirmation:
+            text = _settings.CONFIRM_TEXT.format(name=update.setting.name)
+            await reply(interaction, text, view=_settings.confirm_view(update))
+            return
+        if update.weakens_privacy:  # only reached when confirmation is not needed; kept for a future switch
+            await _settings.announce(interaction, update)
+        await reply(interaction, _settings.update_text(update))
+
+    @app_commands.command(name="reset", description="Put one Porchlight setting back to its default")
+    @app_commands.describe(name="The setting (see /setup settings)")
+    async def reset(self, interaction: discord.Interaction[PorchlightBot], name: str) -> None:
+        assert interaction.guild_id is not None
+        update = await self.setup.reset_setting(interaction.guild_id, name, by=interaction.user.id)
+        await reply(interaction, _settings.update_text(update, reset=True))
+
+    @set_.autocomplete("name")
+    @reset.autocomplete("name")
+    async def _names(
+        self, interaction: discord.Interaction[PorchlightBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        matches = [s for s in catalog.CATALOG if typed in s.name or typed in s.help.lower()]
+        return [app_commands.Choice(name=f"{s.name} ({s.range_text})"[:100], value=s.name) for s in matches[:25]]
+
 
 async def setup(bot: PorchlightBot) -> None:
+    bot.add_dynamic_items(*_settings.DYNAMIC_ITEMS)
     await bot.add_cog(SetupCog(bot))

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import discord
 
@@ -60,6 +61,7 @@ class Community:
     mentors: Role
     mods: Role
     bot: PorchlightBot | None = None
+    settings_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. metrics_port=0, applied at (re)start
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -73,6 +75,7 @@ class Community:
             database_path=self.database_path,
             discord_api_base=self.twin.api_base,
             discord_gateway_url=self.twin.gateway_url,
+            **self.settings_overrides,
         )
 
     async def start_bot(self) -> PorchlightBot:

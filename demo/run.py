@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot import invite_url
+from demo.admin_scene import moderator_stats, tuning_a_setting
 from demo.community import Community, community
 from demo.help_scene import asking_for_help
 from demo.mentor_scene import booking_a_call
@@ -32,9 +33,11 @@ async def run_demo() -> int:
             print(f"Server '{c.guild.name}', a fresh SQLite file, the clock at {clock}.")
             print(f"Invite URL the bot would print for real Discord: {invite_url(c.app.id)}")
             await setting_up(c, transcript)
+            await tuning_a_setting(c, transcript)
             await checking_in(c, transcript)
             await asking_for_help(c, transcript)
             await booking_a_call(c, transcript)
+            await moderator_stats(c, transcript)
         if c.twin.violations:
             print("\nThe twin recorded requests Discord would reject:")
             for violation in c.twin.violations:

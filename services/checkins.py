@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services import settings_catalog
 from services.clock import Clock
 from services.errors import PorchlightError
 from services.jobs import JobDispatcher
@@ -39,7 +40,7 @@ from storage.jobs import DuplicateJob
 log = logging.getLogger(__name__)
 
 FOLLOWUP_JOB = "checkin.followup"
-DEFAULT_FOLLOWUP_DAYS = 3
+DEFAULT_FOLLOWUP_DAYS = settings_catalog.BY_NAME["followup_days"].default
 NOTE_LIMIT = 1000
 HISTORY_LIMIT = 12
 K_ANONYMITY = 3
@@ -270,12 +271,7 @@ class CheckinService:
         self.clock = clock
 
     async def followup_days(self, guild_id: int) -> float:
-        config = await guilds.get_config(self.db.conn, guild_id)
-        value = DEFAULT_FOLLOWUP_DAYS if config is None else config.setting("followup_days", DEFAULT_FOLLOWUP_DAYS)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
-            log.warning("followup_days setting unusable guild_id=%d, using default", guild_id)
-            return DEFAULT_FOLLOWUP_DAYS
-        return value
+        return settings_catalog.number(await guilds.get_config(self.db.conn, guild_id), "followup_days")
 
     async def _schedule_followup(self, checkin: Checkin, due: datetime) -> None:
         key = followup_dedupe_key(checkin.guild_id, checkin.user_id)

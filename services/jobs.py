@@ -114,6 +114,8 @@ class JobDispatcher:
         self._slot_freed = asyncio.Event()
         self._in_flight: dict[asyncio.Task[RunReport], Job] = {}
         self._stopping = False
+        # Told of every job run: its kind, how late it started (seconds after due) and the outcome (for metrics).
+        self.observer: Callable[[str, float, RunReport], None] | None = None
 
     # -- registration and scheduling ------------------------------------------------------------------------------
 
@@ -245,8 +247,12 @@ class JobDispatcher:
         self._slot_freed.set()
 
     async def _run_guarded(self, job: Job) -> RunReport:
+        lag = (self._clock.now() - job.due_at).total_seconds()
         try:
-            return await self._run_one(job)
+            report = await self._run_one(job)
+            if self.observer is not None:
+                self.observer(job.kind, lag, report)
+            return report
         except asyncio.CancelledError:
             log.warning("job cut off id=%d kind=%s (its lease expires, then it is retried)", job.id, job.kind)
             raise

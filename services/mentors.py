@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 import icalendar
 
+from services import settings_catalog
 from services.clock import Clock
 from services.contact import PhoneNumber, PhoneVault, normalize_phone
 from services.errors import PorchlightError
@@ -291,17 +292,14 @@ class MentorService:
 
     async def approval_required(self, conn: aiosqlite.Connection, guild_id: int) -> bool:
         config = await guilds.get_config(conn, guild_id)
-        return bool(config.setting("mentor_approval", True)) if config is not None else True
+        return settings_catalog.flag(config, "mentor_approval")
 
     async def policy(self, conn: aiosqlite.Connection, guild_id: int) -> BookingPolicy:
         config = await guilds.get_config(conn, guild_id)
-        if config is None:
-            return BookingPolicy()
-        default = BookingPolicy()
         return BookingPolicy(
-            horizon_days=int(config.setting("mentor_horizon_days", default.horizon_days)),
-            min_notice_hours=float(config.setting("mentor_min_notice_hours", default.min_notice_hours)),
-            buffer_minutes=int(config.setting("mentor_buffer_minutes", default.buffer_minutes)),
+            horizon_days=settings_catalog.number(config, "mentor_horizon_days"),
+            min_notice_hours=settings_catalog.number(config, "mentor_min_notice_hours"),
+            buffer_minutes=settings_catalog.number(config, "mentor_buffer_minutes"),
         )
 
     async def _mentor(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Mentor | None:

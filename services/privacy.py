@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from services import settings_catalog
 from services.checkins import CheckinService
 from services.clock import Clock
 from services.forms import FormDrafts
@@ -118,6 +119,11 @@ class RetentionReport:
     other: int = 0
 
 
+def _setting_change(change: guilds.SettingChange) -> dict[str, Any]:
+    """A setting this admin changed here (``from``/``to`` null: the default)."""
+    return {"name": change.name, "from": change.old_value, "to": change.new_value, "at": change.changed_at.isoformat()}
+
+
 def _iso(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
@@ -174,6 +180,9 @@ class PrivacyService:
             "left_server_at": departure.left_at.isoformat() if departure else None,
             "form_drafts": await self.forms.export_member(user_id),
             "helper_duty": await _helper_duty(self.db, guild_id, user_id),
+            "settings_changes": [
+                _setting_change(c) for c in await guilds.setting_changes_by(self.db.conn, guild_id, user_id)
+            ],
         }
 
     async def summary(self, guild_id: int, user_id: int) -> Summary:
@@ -251,9 +260,7 @@ class PrivacyService:
     # --- retention -----------------------------------------------------------------------------------------------
 
     async def _days(self, guild_id: int, name: str, default: int) -> int:
-        config = await guilds.get_config(self.db.conn, guild_id)
-        value = config.setting(name, default) if config else default
-        return int(value) if isinstance(value, int | float) and value >= 1 else default
+        return settings_catalog.number(await guilds.get_config(self.db.conn, guild_id), name)
 
     async def purge_expired(self) -> RetentionReport:
         """The daily retention pass over every server with data."""

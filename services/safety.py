@@ -35,6 +35,7 @@ from enum import StrEnum
 
 import aiosqlite
 
+from services import settings_catalog
 from services.clock import Clock
 from services.errors import PorchlightError
 from services.member_text import neutralise_mentions
@@ -151,9 +152,7 @@ class SafetyService:
         self.clock = clock
 
     async def _limit(self, conn: aiosqlite.Connection, guild_id: int, limit: Limit) -> int:
-        config = await guilds.get_config(conn, guild_id)
-        value = config.setting(limit.setting, limit.default) if config else limit.default
-        return int(value) if isinstance(value, int | float) and value >= 1 else limit.default
+        return settings_catalog.number(await guilds.get_config(conn, guild_id), limit.setting)
 
     # --- blocks --------------------------------------------------------------------------------------------------
 

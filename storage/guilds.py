@@ -153,3 +153,75 @@ async def delete_config(conn: aiosqlite.Connection, guild_id: int) -> bool:
     """Forget a server's configuration (e.g. when the bot leaves it). True when there was one."""
     cur = await conn.execute("DELETE FROM guild_config WHERE guild_id = ?", (guild_id,))
     return cur.rowcount > 0
+
+
+# -- the audit of setting changes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    id: int
+    guild_id: int
+    name: str
+    old_value: object  # None: the default applied
+    new_value: object
+    changed_by: int | None  # None once that admin deleted their data
+    changed_at: datetime
+
+
+def _change(row: sqlite3.Row) -> SettingChange:
+    return SettingChange(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        name=row["name"],
+        old_value=None if row["old_value"] is None else json.loads(row["old_value"]),
+        new_value=None if row["new_value"] is None else json.loads(row["new_value"]),
+        changed_by=row["changed_by"],
+        changed_at=from_epoch(row["changed_at"]),
+    )
+
+
+async def record_setting_change(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    name: str,
+    old_value: object,
+    new_value: object,
+    changed_by: int,
+    now: datetime,
+) -> SettingChange:
+    async with conn.execute(
+        """
+        INSERT INTO settings_changes (guild_id, name, old_value, new_value, changed_by, changed_at)
+        VALUES (?, ?, ?, ?, ?, ?) RETURNING *
+        """,
+        (
+            guild_id,
+            name,
+            None if old_value is None else json.dumps(old_value),
+            None if new_value is None else json.dumps(new_value),
+            changed_by,
+            to_epoch(now),
+        ),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _change(row)
+
+
+async def recent_setting_changes(conn: aiosqlite.Connection, guild_id: int, limit: int = 10) -> list[SettingChange]:
+    async with conn.execute(
+        "SELECT * FROM settings_changes WHERE guild_id = ? ORDER BY changed_at DESC, id DESC LIMIT ?",
+        (guild_id, limit),
+    ) as cur:
+        return [_change(row) for row in await cur.fetchall()]
+
+
+async def setting_changes_by(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[SettingChange]:
+    """The changes this member made here (their /privacy export)."""
+    async with conn.execute(
+        "SELECT * FROM settings_changes WHERE changed_by = ? AND guild_id = ? ORDER BY changed_at, id",
+        (user_id, guild_id),
+    ) as cur:
+        return [_change(row) for row in await cur.fetchall()]

@@ -343,6 +343,15 @@ async def pending(
     )
 
 
+async def count_due(conn: aiosqlite.Connection, now: datetime) -> int:
+    """Pending jobs due at ``now`` or earlier (waiting for a free slot, or overdue after downtime)."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND due_at <= ?", (to_epoch(now),)
+    ) as cur:
+        row = await cur.fetchone()
+    return 0 if row is None else int(row[0])
+
+
 async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
     """When the next job becomes claimable: the earliest pending due time or running lease expiry."""
     async with conn.execute(

@@ -32,6 +32,7 @@ GUILD_TABLES = (
     "rate_events",
     "member_departures",
     "guild_config",
+    "settings_changes",
     "guild_presence",
     "form_drafts",
 )
@@ -49,6 +50,7 @@ async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, use
         "DELETE FROM checkin_reach_outs WHERE guild_id = ? AND helper_id = ?",
         "DELETE FROM helper_duty WHERE guild_id = ? AND user_id = ?",
         "UPDATE mentors SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
+        "UPDATE settings_changes SET changed_by = NULL WHERE guild_id = ? AND changed_by = ?",
     ):
         cur = await conn.execute(sql, (guild_id, user_id))
         deleted += cur.rowcount

@@ -21,4 +21,7 @@ async def test_demo_runs_the_scenario_and_shows_no_leak(capsys: pytest.CaptureFi
     assert "[DM to alice] **Your call with @carol is confirmed**" in out
     assert "METHOD:REQUEST, UID booking-1@porchlight" in out
     assert "carol's number is visible to: alice (DM)" in out
+    assert "`reopen_days` must be 0 to 30 days; 90 is out of range." in out
+    assert "`reopen_days` is now: **7 days → 14 days**" in out
+    assert "📎 porchlight-stats.png" in out and "[ephemeral · only maya sees this]" in out
     assert "Done in" in out

@@ -3,6 +3,8 @@ this reads interactions, calls them and renders what they return. Everything per
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from cogs._ui import is_staff, reply
 from cogs.checkins import _render as render
 from cogs.checkins._reach import post_notice
 from cogs.checkins._views import offer_view, status_view
+from services import charts
 from services.checkins import FOLLOWUP_JOB, Source, Status
 from services.jobs import JobKind, PermanentJobError
 from services.reminders import REMINDER_JOB, WEEKDAY_NAMES, Cadence
@@ -97,7 +100,16 @@ class CheckinCog(commands.Cog):
     async def checkin_history(self, interaction: Interaction) -> None:
         assert interaction.guild_id is not None
         history = await self.checkins.history(interaction.guild_id, interaction.user.id)
-        await reply(interaction, embed=render.history_embed(history))
+        embed = render.history_embed(history)
+        if len(history.checkins) < 2:  # one point is not a trend
+            await reply(interaction, embed=embed)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)  # drawing takes a moment; off the loop
+        points = [(c.created_at, Status(c.status)) for c in reversed(history.checkins)]
+        png = await asyncio.to_thread(charts.trend_png, points)
+        embed.set_image(url=f"attachment://{render.TREND_FILE}")
+        chart = discord.File(io.BytesIO(png), filename=render.TREND_FILE, description=render.TREND_ALT)
+        await reply(interaction, embed=embed, file=chart)
 
     @app_commands.command(name="pulse", description="Anonymous check-in counts, this week against last (helpers)")
     @app_commands.guild_only()

@@ -118,6 +118,10 @@ def _shorten(note: str) -> str:
     return flat if len(flat) <= HISTORY_NOTE_LIMIT else flat[: HISTORY_NOTE_LIMIT - 1] + "…"
 
 
+TREND_FILE = "checkin-trend.png"
+TREND_ALT = "Your check-ins as a line, oldest to newest: higher is better (Stuck, In a rut, On track, Hired)."
+
+
 def history_embed(history: History) -> discord.Embed:
     embed = discord.Embed(title="Your check-ins", colour=discord.Colour.gold())
     if not history.checkins:

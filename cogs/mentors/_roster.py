@@ -22,6 +22,7 @@ import discord
 
 from cogs.mentors import _render as render
 from cogs.mentors._views import card_view
+from services import settings_catalog
 from services.mentors import MentorMatch
 from storage.jobs import Job
 
@@ -123,7 +124,7 @@ class Roster:
         due = now + MAX_REFRESH_GAP
         if match.slots:
             config = await self.bot.services.setup.config(match.mentor.guild_id)
-            notice = timedelta(hours=float(config.setting("mentor_min_notice_hours", 12) if config else 12))
+            notice = timedelta(hours=settings_catalog.number(config, "mentor_min_notice_hours"))
             due = min(due, match.slots[0] - notice)
         await self._schedule(match.mentor.guild_id, match.mentor.user_id, max(due, now + EDIT_INTERVAL))
 

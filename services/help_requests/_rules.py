@@ -3,10 +3,11 @@ on what a member typed. The rules that need the database are in ``_service.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from services import settings_catalog
 from services.errors import NotConfigured, PorchlightError
 from services.text import clean_text
 from storage.db import to_epoch
@@ -156,29 +157,9 @@ class HelpSettings:
 
     @classmethod
     def of(cls, config: GuildConfig | None) -> HelpSettings:
-        default = cls()
-        if config is None:
-            return default
-
-        def number(name: str, minimum: int) -> int:
-            value = config.setting(name, getattr(default, name))
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-                return int(getattr(default, name))
-            return int(value)
-
-        show = config.setting("show_asker_in_queue", default.show_asker_in_queue)
-        return cls(
-            max_open_requests=number("max_open_requests", 1),
-            request_cooldown_minutes=number("request_cooldown_minutes", 0),
-            max_helpers=number("max_helpers", 1),
-            escalate_after_hours=number("escalate_after_hours", 1),
-            moderator_escalate_after_hours=number("moderator_escalate_after_hours", 1),
-            idle_days=number("idle_days", 1),
-            idle_close_after_days=number("idle_close_after_days", 1),
-            reopen_days=number("reopen_days", 0),
-            show_asker_in_queue=show if isinstance(show, bool) else default.show_asker_in_queue,
-            max_claims_per_helper=number("max_claims_per_helper", 1),
-        )
+        names = [f.name for f in fields(cls) if f.name != "show_asker_in_queue"]
+        numbers = {name: settings_catalog.number(config, name) for name in names}
+        return cls(**numbers, show_asker_in_queue=settings_catalog.flag(config, "show_asker_in_queue"))
 
 
 # -- errors ----------------------------------------------------------------------------------------------------------

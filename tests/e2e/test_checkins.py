@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -232,6 +233,20 @@ async def test_history_shows_timestamps_notes_trend_and_streak_only_to_the_membe
     assert "▂▄▆" in text
     assert "3 weeks in a row" in text
     c.twin.assert_only_visible_to("Two interviews booked", allowed=[c.alice])
+    # Beside the text sparkline, a small chart of the same trend, in the embed and only for her.
+    [chart] = history.attachments
+    assert chart.filename == "checkin-trend.png" and chart.description
+    assert chart.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", chart.data[16:24]) == (400, 160)
+    assert history.embeds[0]["image"]["url"] == "attachment://checkin-trend.png"
+
+
+async def test_history_with_one_checkin_has_no_chart(community: Community) -> None:
+    c = community
+    await checkin(c, c.alice, "Stuck")
+    history = await c.alice.slash("checkin-history", channel=c.general)
+    assert "Stuck" in history.text
+    assert history.attachments == []
 
 
 async def test_history_before_any_checkin_says_how_to_start(community: Community) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from storage import checkins, mentors, safety
+from storage import checkins, mentors, safety, stats
 from storage.db import Database
 
 AT = datetime(2026, 3, 2, tzinfo=UTC)
@@ -27,6 +27,9 @@ READS: dict[str, Callable[[Any], Awaitable[object]]] = {
     "free slots": lambda c: mentors.list_bookings(c, guild_id=1, mentor_user_id=2, starts_from=AT),
     "calls": lambda c: mentors.list_bookings(c, guild_id=1, involving=2, ends_after=AT),
     "calls anywhere": lambda c: mentors.list_bookings(c, involving=2, statuses=("requested",), ends_after=AT),
+    "stats: help requests": lambda c: stats.help_requests(c, 1, AT - timedelta(weeks=8), AT),
+    "stats: calls": lambda c: stats.call_weeks(c, 1, AT - timedelta(weeks=8), AT),
+    "stats: check-ins": lambda c: stats.checkin_weeks(c, 1, AT - timedelta(weeks=8), AT),
 }
 
 # Where a coarser index would still be a SEARCH but read a whole server's history, the right index is pinned.
@@ -34,6 +37,8 @@ NARROW = {
     "no-shows": "bookings_no_shows",
     "unanswered booking requests": "bookings_member_requests",
     "calls": "bookings_member_time",  # the person's calls, not the server's
+    "stats: help requests": "help_requests_guild_created",  # 8 weeks of one server, not all its history
+    "stats: calls": "bookings_guild_created",
 }
 
 
