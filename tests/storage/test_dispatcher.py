@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from services.clock import ManualClock
-from services.jobs import JobDispatcher, JobKind, PermanentJobError, RunReport, UnknownJobKind
+from services.jobs import Handler, JobDispatcher, JobKind, PermanentJobError, RunReport, UnknownJobKind
 from storage import jobs
 from storage.db import Database
 from storage.jobs import Job, JobStatus
@@ -32,7 +32,7 @@ class Recorder:
             raise self.error
 
 
-def dispatcher(db: Database, clock: ManualClock, worker: str = "w1", **kinds: Recorder) -> JobDispatcher:
+def dispatcher(db: Database, clock: ManualClock, worker: str = "w1", **kinds: Handler) -> JobDispatcher:
     d = JobDispatcher(db, clock, worker=worker, batch_size=7)
     for name, handler in kinds.items():
         d.register(JobKind(name, handler, max_lateness=timedelta(hours=1) if name == "reminder" else None))
@@ -49,8 +49,24 @@ async def test_two_dispatchers_on_two_connections_run_every_job_exactly_once(
     db: Database, second_db: Database, clock: ManualClock
 ) -> None:
     handler = Recorder()
-    first = dispatcher(db, clock, "w1", followup=handler)
-    second = dispatcher(second_db, clock, "w2", followup=handler)
+    both_running = asyncio.Barrier(2)
+
+    def first_job_waits_for_the_other(worker: Recorder) -> Handler:
+        """Each dispatcher's first job waits until the other dispatcher runs one too, so both really contend for
+        the same rows whatever the machine's load (else one may claim everything before the other starts)."""
+        started = False
+
+        async def run(job: Job) -> None:
+            nonlocal started
+            if not started:
+                started = True
+                await asyncio.wait_for(both_running.wait(), 10)
+            await worker(job)
+
+        return run
+
+    first = dispatcher(db, clock, "w1", followup=first_job_waits_for_the_other(handler))
+    second = dispatcher(second_db, clock, "w2", followup=first_job_waits_for_the_other(handler))
     scheduled = [
         await first.schedule(kind="followup", due_at=clock.now() - timedelta(seconds=i), user_id=i) for i in range(120)
     ]
