@@ -2,96 +2,21 @@
 on the same database: at every point exactly one thread, one opening message, one live queue card and one
 confirmation per person, and the member's action is either confirmed and present, or was never confirmed.
 
-A boundary is "Discord did the work, the bot has not heard back": the twin's ``on_done`` hook kills the process after
-the request's work and before its response is written.
+A boundary is "Discord did the work, the bot has not heard back" (``tests/e2e/crash.py``).
 """
 
+# ruff: noqa: F811 - the tests take the imported ``world`` fixture by name
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from demo.community import DEFAULT_START, Community, build_world
-from services.clock import ManualClock
-from tests.bot_process import BotProcess
+from demo.community import Community
+from tests.e2e.crash import World, crash_after, settle, world  # noqa: F401 - world is the fixture
 from tests.e2e.test_help import BODY, WANTS, cards, help_threads, thread_messages
-from twin.faults import Handled
 from twin.people import MessageView, Modal
-from twin.server import Twin
-from twin.testing import assert_no_violations
-
-SETTLE_WITHIN = 20.0
-
-
-@dataclass
-class World:
-    c: Community
-    bot: BotProcess
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    twin = Twin()
-    await twin.start()
-    c = build_world(twin, ManualClock(DEFAULT_START), tmp_path / "porchlight.db")
-    bot = BotProcess(twin, c.app, c.database_path)
-    try:
-        await bot.start()
-        await c.configure()
-        yield World(c, bot)
-    finally:
-        await bot.close()
-        await twin.close()
-    assert_no_violations(twin)
-
-
-async def crash_after(
-    w: World, method: str, pattern: str, action: Callable[[], Awaitable[Any]], *, nth: int = 1
-) -> Any:
-    """Run ``action`` (a member's click or command), SIGKILL the bot right after Discord did the ``nth`` request
-    matching ``method pattern``, then restart it. Returns the member's answer, or None when it never came."""
-    killed = asyncio.Event()
-    seen = 0
-
-    async def kill(handled: Handled) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == nth:
-            await w.bot.kill()
-            killed.set()
-
-    w.c.twin.faults.on_done(method, pattern, kill, times=nth)
-    task = asyncio.ensure_future(action())
-    try:
-        await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
-    except TimeoutError:
-        raise AssertionError(f"the bot never made {method} {pattern} (#{nth})") from None
-    answer = None
-    if task.done() and not task.cancelled() and task.exception() is None:
-        answer = task.result()  # the answer itself was the boundary: the member got it
-    else:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-    await w.bot.start()
-    return answer
-
-
-async def settle(check: Callable[[], bool], what: str) -> None:
-    """Wait for the restarted bot to finish what the killed one left (it runs pending effects at start-up)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_WITHIN
-    while not check():
-        assert loop.time() < deadline, f"the restarted bot did not finish: {what}"
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)  # and nothing more comes after it
-    assert check(), f"something changed after settling: {what}"
 
 
 async def ask(w: World) -> Any:
