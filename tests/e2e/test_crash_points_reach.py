@@ -124,3 +124,32 @@ async def test_a_reach_out_killed_after_each_effect_ends_with_one_thread_one_ope
     else:
         assert len(confirmations) == 1  # never answered: told once, by DM
     assert c.alice.dms() == []
+
+
+TAKEDOWN_BOUNDARIES = [
+    ("DELETE", "/channels/{channel_id}/messages/{message_id}"),  # her notice is deleted
+    ("PATCH", "/channels/{channel_id}/messages/{message_id}"),  # the reach-out's opening is neutral
+    ("PATCH", "/channels/{channel_id}"),  # her thread is archived and locked
+]
+
+
+@pytest.mark.parametrize(("method", "pattern"), TAKEDOWN_BOUNDARIES)
+async def test_privacy_delete_killed_after_each_takedown_finishes_them_after_the_restart(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    await share(w)
+    [notice] = notices(c)
+    await c.helper.click(notice, "I'll reach out")
+    [thread] = reach_threads(c)
+    prompt = await c.alice.slash("privacy delete", channel=c.general)
+    await crash_after(w, method, pattern, lambda: c.alice.click(prompt, "Delete everything"))
+
+    def taken_down() -> bool:
+        [opening] = bot_messages(c, thread)[:1]
+        return notices(c) == [] and "Removed at the member's request" in opening.text and thread.locked
+
+    await settle(taken_down, "the take-downs")
+    assert [m.text for m in bot_messages(c, thread)].count("This thread is closed. Thanks to everyone who helped.") == 1
+    for person in c.members:
+        assert not any(NOTE in seen.text for seen in c.twin.visible_to(person) if seen.where != "ephemeral")
