@@ -10,7 +10,7 @@ from datetime import timedelta
 from demo.community import Community
 from tests.e2e.test_checkins import checkin, labels, queue_messages, threads_named
 from twin.people import MessageView
-from twin.state import CREATE_PRIVATE_THREADS, Channel, Overwrite, Scope
+from twin.state import CREATE_PRIVATE_THREADS, SEND_MESSAGES, Channel, Overwrite, Scope
 
 THREADS = "/channels/{channel_id}/threads"
 MESSAGES = "/channels/{channel_id}/messages"
@@ -113,3 +113,20 @@ async def test_a_missing_thread_permission_refuses_before_taking_and_the_notice_
     await asyncio.sleep(0.1)
     taken = await c.helper2.click(notice, "I'll reach out")
     assert "private thread is open" in taken.text and len(threads_named(c, "reach-out-")) == 1
+
+
+async def test_a_queue_the_bot_cannot_post_in_tells_the_member_nothing_was_posted_and_keeps_the_checkin(
+    community: Community,
+) -> None:
+    c = community
+    bot_role = next(r for r in c.guild.roles.values() if r.bot_id == c.app.bot.id)
+    c.queue.overwrites.append(Overwrite(bot_role.id, 0, 0, SEND_MESSAGES))
+    c.twin.state.emit("CHANNEL_UPDATE", c.queue.payload(), Scope(1, c.guild.id, c.queue.id))
+    await asyncio.sleep(0.1)
+    answer = await checkin(c, c.alice, "Stuck", note=NOTE, share_with_helpers=True)
+    assert "couldn't post in the helper queue" in answer.text and "check-in itself is saved" in answer.text
+    assert queue_messages(c) == []
+    c.clock.advance(timedelta(hours=1))
+    await c.run_jobs()
+    assert queue_messages(c) == []  # refused for good: not retried into a surprise post later
+    c.twin.assert_only_visible_to(NOTE, allowed=[c.alice])
