@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,3 +92,13 @@ async def settle(check: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)  # and nothing more comes after it
     assert check(), f"something changed after settling: {what}"
+
+
+def effects_pending(w: World) -> int:
+    """How many effects the database still holds as pending: 0 once the restarted bot finished what the killed one
+    left (a settled check can hold before the new process has even resumed, so tests wait for this too)."""
+    conn = sqlite3.connect(w.bot.database_path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM effects WHERE status = 'pending'").fetchone()[0])
+    finally:
+        conn.close()
