@@ -83,8 +83,16 @@ async def crash_after(
     return answer
 
 
-async def settle(check: Callable[[], bool], what: str) -> None:
-    """Wait for the restarted bot to finish what the killed one left (it runs pending effects at start-up)."""
+async def settle(check: Callable[[], bool], what: str, *, quiet: World | None = None) -> None:
+    """Wait for the restarted bot to finish what the killed one left (it runs pending effects at start-up). With
+    ``quiet``, also until that world's database holds no pending effect: ``check`` alone can hold before the new
+    process has even resumed, and a duplicate it would post then comes after the settling."""
+    if quiet is not None:
+        world, inner = quiet, check
+
+        def check() -> bool:
+            return effects_pending(world) == 0 and inner()
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SETTLE_WITHIN
     while not check():

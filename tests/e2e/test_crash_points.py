@@ -55,7 +55,9 @@ async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one
 ) -> None:
     w, c = world, world.c
     answer = await crash_after(w, method, pattern, lambda: ask(w))
-    await settle(lambda: one_request_in_place(c) and (answer is not None or bool(c.alice.dms())), "the request")
+    await settle(
+        lambda: one_request_in_place(c) and (answer is not None or bool(c.alice.dms())), "the request", quiet=w
+    )
     [thread] = help_threads(c)
     confirmations = [m for m in c.alice.dms() if f"<#{thread.id}>" in m.text]
     if answer is not None:
@@ -67,7 +69,7 @@ async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one
 async def test_ask_killed_after_the_queue_card_is_posted_keeps_that_card(world: World) -> None:
     w, c = world, world.c
     await crash_after(w, "POST", f"/channels/{c.queue.id}/messages", lambda: ask(w))
-    await settle(lambda: one_request_in_place(c) and bool(c.alice.dms()), "the request")
+    await settle(lambda: one_request_in_place(c) and bool(c.alice.dms()), "the request", quiet=w)
     await c.helper.click(cards(c)[0], "Claim")
     assert len(cards(c)) == 1 and "Claimed by 1 helper" in cards(c)[0].text  # the claim edits that one card
 
@@ -101,7 +103,7 @@ async def test_claim_killed_after_each_effect_adds_the_helper_once_and_says_so_o
         joined = [m for m in thread_messages(c, thread) if "joined to help" in m.text]
         return c.helper.id in thread.members and len(joined) == 1 and "Claimed by 1 helper" in cards(c)[0].text
 
-    await settle(lambda: claimed() and len(cards(c)) == 1, "the claim")
+    await settle(lambda: claimed() and len(cards(c)) == 1, "the claim", quiet=w)
 
 
 CLOSE_BOUNDARIES = [
@@ -128,4 +130,4 @@ async def test_close_killed_after_each_effect_archives_once_and_asks_for_feedbac
         card = cards(c)[0].text
         return thread.archived and thread.locked and len(notes) == 1 and len(feedback) == 1 and "Closed" in card
 
-    await settle(closed, "the close")
+    await settle(closed, "the close", quiet=w)

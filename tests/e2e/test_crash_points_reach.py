@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from demo.community import Community
-from tests.e2e.crash import World, crash_after, effects_pending, settle, world  # noqa: F401 - world is the fixture
+from tests.e2e.crash import World, crash_after, settle, world  # noqa: F401 - world is the fixture
 from twin.people import MessageView
 from twin.state import PRIVATE_THREAD, Channel
 
@@ -65,7 +65,7 @@ async def test_a_shared_checkin_killed_after_each_effect_ends_with_one_notice(
 ) -> None:
     w, c = world, world.c
     answer = await crash_after(w, method, pattern.format(queue=c.queue.id), lambda: share(w))
-    await settle(lambda: effects_pending(w) == 0 and len(notices(c)) == 1, "the notice")
+    await settle(lambda: len(notices(c)) == 1, "the notice", quiet=w)
     [notice] = notices(c)
     assert NOTE in notice.text and str(c.alice.id) not in notice.text
     assert stored_checkins(w) == 1
@@ -112,7 +112,7 @@ async def test_a_reach_out_killed_after_each_effect_ends_with_one_thread_one_ope
             and (answer is not None or bool(c.helper.dms()))
         )
 
-    await settle(lambda: effects_pending(w) == 0 and in_place(), "the reach-out")
+    await settle(in_place, "the reach-out", quiet=w)
     [thread] = reach_threads(c)
     [opening] = bot_messages(c, thread)
     assert NOTE in opening.text and "Who can see it" in opening.text
@@ -149,7 +149,7 @@ async def test_privacy_delete_killed_after_each_takedown_finishes_them_after_the
         [opening] = bot_messages(c, thread)[:1]
         return notices(c) == [] and "Removed at the member's request" in opening.text and thread.locked
 
-    await settle(lambda: effects_pending(w) == 0 and taken_down(), "the take-downs")
+    await settle(taken_down, "the take-downs", quiet=w)
     assert [m.text for m in bot_messages(c, thread)].count("This thread is closed. Thanks to everyone who helped.") == 1
     for person in c.members:
         assert not any(NOTE in seen.text for seen in c.twin.visible_to(person) if seen.where != "ephemeral")
