@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiosqlite
+
 from services.checkins import CheckinService
 from services.clock import Clock
 from services.effects import Outbox
@@ -226,30 +228,36 @@ class PrivacyService:
         shared = await store.shared_checkin_ids(self.db.conn, guild_id, user_id)
         return threads, queue_cards, shared
 
-    async def _posted_rows(self, guild_id: int, user_id: int) -> list[Target]:
+    async def _posted_rows(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[Target]:
         """What the rows say Porchlight posted for her (read before they are deleted): the take-downs the outbox may
         no longer know of, its finished effects being purged after 30 days."""
-        config = await guilds.get_config(self.db.conn, guild_id)
+        config = await guilds.get_config(conn, guild_id)
         queue = config.queue_channel_id if config else None
         known: list[Target] = []
-        for request in await help_store.for_asker(self.db.conn, guild_id, user_id):
+        for request in await help_store.for_asker(conn, guild_id, user_id):
             source = f"help:{request.id}"
             if queue is not None and request.queue_message_id is not None:
                 known.append(message_target(source, TakeDown.DELETE, queue, request.queue_message_id))
             if request.thread_id is not None:
                 known.append(thread_target(source, request.thread_id))
-        for checkin_id, thread_id in await store.reach_outs_of_member(self.db.conn, guild_id, user_id):
+        for checkin_id, thread_id in await store.reach_outs_of_member(conn, guild_id, user_id):
             known.append(thread_target(f"reach:{checkin_id}", thread_id))
         if queue is not None:
-            for checkin_id in await store.shared_checkin_ids(self.db.conn, guild_id, user_id):
+            for checkin_id in await store.shared_checkin_ids(conn, guild_id, user_id):
                 known.append(marked_target(f"share:{checkin_id}", queue, f"checkin:reach:{checkin_id}"))
         return known
 
     async def delete(self, guild_id: int, user_id: int) -> DiscordWork:
-        """/privacy delete: every feature deletes its part, and what Porchlight posted with her words or name is
-        taken down (effects, recorded with the deletion of her effects); returns the Discord work still to do."""
+        """/privacy delete: what Porchlight posted with her words or name is taken down, then every feature deletes
+        its part; returns the Discord work still to do.
+
+        The take-downs are effects, recorded first, in one transaction, from her effects and rows as they stand
+        (they are the record of what was posted where): a crash anywhere after it leaves them to the effects job,
+        and a crash before it leaves everything in place for her to press Delete again."""
         threads, _, _ = await self._discord_work(guild_id, user_id)
-        known = await self._posted_rows(guild_id, user_id)
+        async with self.db.transaction() as conn:
+            known = await self._posted_rows(conn, guild_id, user_id)
+            takedowns = await record_takedowns(conn, self.outbox, guild_id, user_id, known)
         claimed = {c.request_id for c in await help_store.claims_of_helper(self.db.conn, guild_id, user_id)}
         await self.help_requests.delete_member(guild_id, user_id)
         mentor_result = await self.mentors.delete_member(user_id, guild_id)
@@ -257,8 +265,6 @@ class PrivacyService:
         await self.safety.delete_member(guild_id, user_id)
         await self.forms.delete_member(user_id)
         async with self.db.transaction() as conn:
-            # Before her effects go: they are the record of what was posted where.
-            takedowns = await record_takedowns(conn, self.outbox, guild_id, user_id, known)
             await store.delete_member_leftovers(conn, guild_id, user_id)
         log.info(
             "member data deleted guild=%d user=%d threads=%d calls=%d takedowns=%d",

@@ -1,6 +1,7 @@
 """Taking down what Porchlight posted with a member's words or name, when she deletes her data (``/privacy delete``)
-or her data is purged after she left. The take-downs are effects themselves (``docs/effects.md``), recorded in the
-deletion's transaction *before* her effects rows go, so a crash or a Discord error never leaves her words up.
+or her data is purged after she left. The take-downs are effects themselves (``docs/effects.md``), recorded in one
+transaction *before* anything of hers is deleted (her effects rows included), so a crash or a Discord error never
+leaves her words up.
 
 What was posted, and where, comes from the outbox's record (her effects, and effects about others that name her,
 with the channel and message or thread id Discord returned) and, for what the outbox no longer holds (finished
