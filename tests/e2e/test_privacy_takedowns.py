@@ -51,10 +51,12 @@ async def give_alice_posts(c: Community) -> None:
 
 
 def bot_posts_naming(c: Community, person: Person, alice: Person) -> list[str]:
-    """Where ``person`` sees a message of the bot (outside DMs and ephemeral answers) with her words or name."""
+    """Where ``person`` sees a message of the bot with her words or name (her own DMs and answers aside)."""
     found = []
     for seen in c.twin.visible_to(person):
-        if seen.message.message.author.id != c.app.bot.id or seen.where in ("DM", "ephemeral"):
+        if seen.message.message.author.id != c.app.bot.id:
+            continue
+        if person == alice and seen.where in ("DM", "ephemeral"):
             continue
         for words in (*ALICE_WORDS, f"<@{alice.id}>"):
             if words in seen.text:
