@@ -126,7 +126,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Sett
         outbox=Outbox(db, jobs, clock),
         checkins=checkins,
         reminders=ReminderService(db, jobs, clock),
-        reach_outs=ReachOutService(db, clock),
+        reach_outs=ReachOutService(db, jobs, clock),
         help_requests=help_requests,
         helper_duty=HelperDutyService(db, clock),
         mentors=mentors,

@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from cogs._presence import Presence
 from cogs._setup_check import run_check
+from cogs._takedowns import THREAD_CLOSED_NOTE, TakeDowns
 from cogs._text import member_text
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.mentors._render import CancelCause
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
 Button = discord.ui.Button[discord.ui.View]
-THREAD_CLOSED_NOTE = "This thread is closed. Thanks to everyone who helped."
-REACH_SCAN_LIMIT = 200
 DAILY_INTERVAL = timedelta(days=1)
 
 WELCOME = (
@@ -50,7 +49,9 @@ CONFIRM_DELETE = (
     "**Delete everything Porchlight keeps about you in this server?**\n"
     "Your check-ins and notes, reminder schedule, mentor profile and phone number, your calls (upcoming ones are "
     "cancelled and the other person is told) and the text of your help requests (open ones are closed). Anonymous "
-    "counts stay. This cannot be undone. Use `/privacy export` first if you want a copy."
+    "counts stay. What Porchlight posted with your words or name (queue cards, reach-out notices, the opening of "
+    "your threads) is removed or replaced by a neutral line; messages you typed yourself, in threads for "
+    "instance, stay. This cannot be undone. Use `/privacy export` first if you want a copy."
 )
 
 
@@ -105,12 +106,15 @@ class DeletionEffects:
         self.close_thread: Callable[[discord.Guild, int], Awaitable[None]] = self._close_thread
         self.notify_cancelled: Callable[[discord.Guild, Booking, DiscordWork], Awaitable[None]] = self._notify_cancelled
         self.remove_card: Callable[[discord.Guild, int | None, int], Awaitable[None]] = self._remove_card
-        self.remove_reach_out_notices: Callable[[discord.Guild, int | None, list[int]], Awaitable[None]] = (
-            self._remove_reach_out_notices
-        )
 
     async def run(self, work: DiscordWork) -> None:
-        """Do every step; one failing (a deleted channel, a missing permission) never stops the others."""
+        """Do every step; one failing (a deleted channel, a missing permission) never stops the others. The
+        take-downs are effects: run now, and finished by the effects job after a crash or a Discord error."""
+        for subject in work.effects:
+            try:
+                await self.bot.effects.flush(subject)
+            except Exception as error:  # the effects job finishes it
+                log.warning("take-down will retry subject=%s error=%s", subject, type(error).__name__)
         guild = self.bot.get_guild(work.guild_id)
         if guild is None:
             return
@@ -121,8 +125,6 @@ class DeletionEffects:
         queue = config.queue_channel_id if config else None
         steps += [self.remove_card(guild, roster, message) for message in work.roster_cards]
         steps += [self.remove_card(guild, queue, message) for message in work.queue_cards]
-        if work.reach_out_checkins:
-            steps.append(self.remove_reach_out_notices(guild, queue, work.reach_out_checkins))
         for step in steps:
             try:
                 await step
@@ -161,25 +163,6 @@ class DeletionEffects:
             except discord.NotFound:
                 pass
 
-    async def _remove_reach_out_notices(self, guild: discord.Guild, channel_id: int | None, ids: list[int]) -> None:
-        """The nameless reach-out notices carry the member's shared note; their ids are not stored, so find them by
-        their button's custom id in the queue channel's recent history."""
-        channel = guild.get_channel(channel_id) if channel_id else None
-        if not isinstance(channel, discord.TextChannel):
-            return
-        wanted = {f"checkin:reach:{checkin_id}" for checkin_id in ids}
-        me = guild.me.id
-        async for message in channel.history(limit=REACH_SCAN_LIMIT):
-            if message.author.id != me:
-                continue
-            custom_ids = {
-                getattr(child, "custom_id", None)
-                for row in message.components
-                for child in getattr(row, "children", [])
-            }
-            if custom_ids & wanted:
-                await message.delete()
-
 
 class DeleteButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["privacy.delete"]):
     def __init__(self, guild_id: int) -> None:
@@ -209,8 +192,8 @@ class DeleteButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["privacy.
                 if work.cancelled_calls
                 else ""
             )
-            + (f"; {len(work.threads_to_close)} open threads were closed" if work.threads_to_close else "")
-            + ".",
+            + (f"; {work.open_threads} open threads were closed" if work.open_threads else "")
+            + ". What Porchlight posted with your words or name is removed; messages you typed yourself stay.",
             view=None,
         )
 
@@ -239,6 +222,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
         self.bot = bot
         self.privacy = bot.services.privacy
         self.effects = DeletionEffects(bot)
+        self.takedowns = TakeDowns(bot, bot.effects)
         self.presence = Presence(bot)
         self._daily_task: asyncio.Task[None] | None = None
         super().__init__()

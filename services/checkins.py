@@ -15,6 +15,8 @@ Decisions:
   counts once per week, under their latest status that week. Every count under 3, zero included, is the string
   "fewer than 3" (:func:`safe_count`); the service only hands out those strings, so no caller can leak a small count.
 - Payloads of jobs carry ids only, never a status or a note.
+- ``share_with_helpers``: the notice in the helper queue is an effect recorded with the check-in (subject
+  ``share:<checkin id>``), posted once even across a crash (``services/reach_outs.py``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from zoneinfo import ZoneInfo
 
 from services import settings_catalog
 from services.clock import Clock
+from services.effects import Outbox
 from services.errors import PorchlightError
 from services.jobs import JobDispatcher
+from services.reach_outs import ReachEffect, share_subject
 from services.text import clean_text
 from storage import checkins as store
 from storage import guilds
@@ -269,6 +273,7 @@ class CheckinService:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
+        self.outbox = Outbox(db, dispatcher, clock)
 
     async def followup_days(self, guild_id: int) -> float:
         return settings_catalog.number(await guilds.get_config(self.db.conn, guild_id), "followup_days")
@@ -323,6 +328,11 @@ class CheckinService:
                 dedupe_key=dedupe_key,
             )
             previous = await store.recent_checkins(conn, guild_id, user_id, 1, before_id=checkin.id)
+            if created and share:
+                # The nameless notice in the helper queue, recorded with the check-in (``docs/effects.md``).
+                await self.outbox.record(
+                    conn, share_subject(checkin.id), ReachEffect.NOTICE, guild_id=guild_id, user_id=user_id
+                )
         stored = Status(checkin.status)
         kind = _reply_kind(stored, previous[0] if previous else None)
 

@@ -36,18 +36,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiosqlite
+
 from services import settings_catalog
 from services.checkins import CheckinService
 from services.clock import Clock
+from services.effects import Outbox
 from services.forms import FormDrafts
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
 from services.reminders import describe
 from services.safety import SafetyService
+from services.takedowns import TakeDown, Target, marked_target, message_target, thread_target
+from services.takedowns import record as record_takedowns
 from storage import checkins as checkin_store
-from storage import effects as effects_store
 from storage import guilds
+from storage import help_requests as help_store
 from storage import helper_duty as helper_duty_store
 from storage import jobs as jobs_store
 from storage import privacy as store
@@ -108,8 +113,11 @@ class DiscordWork:
     cancelled_calls: list[Booking] = field(default_factory=list)  # tell the other person
     roster_cards: list[int] = field(default_factory=list)  # message ids in the roster channel
     queue_cards: list[int] = field(default_factory=list)  # message ids in the queue channel
-    reach_out_checkins: list[int] = field(default_factory=list)  # their notices carry checkin:reach:<id>
     departed: bool = False  # the member left the server (else they deleted their data): how calls are explained
+    # Effects subjects to run now: the take-downs of what was posted with her words or name (services/takedowns.py)
+    # and the queue cards that listed her as a helper.
+    effects: list[str] = field(default_factory=list)
+    open_threads: int = 0  # her threads that were still open (closed by the take-downs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +157,7 @@ class PrivacyService:
         self.mentors = mentors
         self.safety = safety
         self.forms = forms
+        self.outbox = Outbox(db, dispatcher, clock)
 
     # --- show and export -----------------------------------------------------------------------------------------
 
@@ -225,14 +234,42 @@ class PrivacyService:
         """(threads, queue cards, reach-out check-in ids) to clean up in Discord, read before anything is deleted."""
         live = [r for r in await self.help_requests.live_requests(guild_id) if r.asker_id == user_id]
         threads = [r.thread_id for r in live if r.thread_id is not None]
-        threads += await store.reach_out_threads(self.db.conn, guild_id, user_id)
+        threads += [thread for _, thread in await store.reach_outs_of_member(self.db.conn, guild_id, user_id)]
         queue_cards = [r.queue_message_id for r in live if r.queue_message_id is not None]
         shared = await store.shared_checkin_ids(self.db.conn, guild_id, user_id)
         return threads, queue_cards, shared
 
+    async def _posted_rows(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[Target]:
+        """What the rows say Porchlight posted for her (read before they are deleted): the take-downs the outbox may
+        no longer know of, its finished effects being purged after 30 days."""
+        config = await guilds.get_config(conn, guild_id)
+        queue = config.queue_channel_id if config else None
+        known: list[Target] = []
+        for request in await help_store.for_asker(conn, guild_id, user_id):
+            source = f"help:{request.id}"
+            if queue is not None and request.queue_message_id is not None:
+                known.append(message_target(source, TakeDown.DELETE, queue, request.queue_message_id))
+            if request.thread_id is not None:
+                known.append(thread_target(source, request.thread_id))
+        for checkin_id, thread_id in await store.reach_outs_of_member(conn, guild_id, user_id):
+            known.append(thread_target(f"reach:{checkin_id}", thread_id))
+        if queue is not None:
+            for checkin_id in await store.shared_checkin_ids(conn, guild_id, user_id):
+                known.append(marked_target(f"share:{checkin_id}", queue, f"checkin:reach:{checkin_id}"))
+        return known
+
     async def delete(self, guild_id: int, user_id: int) -> DiscordWork:
-        """/privacy delete: every feature deletes its part; returns the Discord work still to do."""
-        threads, queue_cards, shared = await self._discord_work(guild_id, user_id)
+        """/privacy delete: what Porchlight posted with her words or name is taken down, then every feature deletes
+        its part; returns the Discord work still to do.
+
+        The take-downs are effects, recorded first, in one transaction, from her effects and rows as they stand
+        (they are the record of what was posted where): a crash anywhere after it leaves them to the effects job,
+        and a crash before it leaves everything in place for her to press Delete again."""
+        threads, _, _ = await self._discord_work(guild_id, user_id)
+        async with self.db.transaction() as conn:
+            known = await self._posted_rows(conn, guild_id, user_id)
+            takedowns = await record_takedowns(conn, self.outbox, guild_id, user_id, known)
+        claimed = {c.request_id for c in await help_store.claims_of_helper(self.db.conn, guild_id, user_id)}
         await self.help_requests.delete_member(guild_id, user_id)
         mentor_result = await self.mentors.delete_member(user_id, guild_id)
         await self.checkins.delete_member(guild_id, user_id)
@@ -241,20 +278,20 @@ class PrivacyService:
         async with self.db.transaction() as conn:
             await store.delete_member_leftovers(conn, guild_id, user_id)
         log.info(
-            "member data deleted guild=%d user=%d threads=%d calls=%d",
+            "member data deleted guild=%d user=%d threads=%d calls=%d takedowns=%d",
             guild_id,
             user_id,
             len(threads),
             len(mentor_result.cancelled),
+            len(takedowns),
         )
         return DiscordWork(
             guild_id,
             user_id,
-            threads_to_close=threads,
             cancelled_calls=mentor_result.cancelled,
             roster_cards=[message for guild, message in mentor_result.roster_cards if guild == guild_id],
-            queue_cards=queue_cards,
-            reach_out_checkins=shared,
+            effects=takedowns + [f"help:{request_id}" for request_id in sorted(claimed)],
+            open_threads=len(threads),
         )
 
     # --- retention -----------------------------------------------------------------------------------------------
@@ -278,7 +315,8 @@ class PrivacyService:
         other += await self.forms.purge_expired()
         async with self.db.transaction() as conn:
             other += await jobs_store.purge_finished(conn, before=now - FINISHED_JOBS_KEEP)
-            other += await effects_store.purge_finished(conn, before=now - FINISHED_JOBS_KEEP)
+            # Kept for members who left until their purge: they say what to take down then.
+            other += await store.purge_finished_effects(conn, before=now - FINISHED_JOBS_KEEP)
         log.info("retention purge checkins=%d requests=%d other=%d", checkins, requests, other)
         return RetentionReport(checkins, requests, other)
 

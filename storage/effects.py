@@ -206,6 +206,20 @@ async def for_user(conn: aiosqlite.Connection, user_id: int) -> list[Effect]:
     return await _effects(conn, "SELECT * FROM effects WHERE user_id = ? ORDER BY id", (user_id,))
 
 
+async def of_member(conn: aiosqlite.Connection, *, guild_id: int, user_id: int) -> list[Effect]:
+    """The member's effects in one server (``user_id``) and effects about others whose args name them (a helper's
+    claim), any status, oldest first: what Porchlight posted about or naming them, for the take-down on deletion."""
+    return await _effects(
+        conn,
+        """
+        SELECT * FROM effects WHERE guild_id = ? AND (user_id = ?
+            OR EXISTS (SELECT 1 FROM json_each(effects.args) AS a WHERE a.value = ?))
+        ORDER BY id
+        """,
+        (guild_id, user_id, user_id),
+    )
+
+
 async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int) -> int:
     cur = await conn.execute("DELETE FROM effects WHERE user_id = ?", (user_id,))
     return cur.rowcount

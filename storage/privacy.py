@@ -57,16 +57,16 @@ async def delete_member_leftovers(conn: aiosqlite.Connection, guild_id: int, use
     return deleted
 
 
-async def reach_out_threads(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[int]:
-    """Private reach-out threads opened about the member's check-ins (to close when they delete their data)."""
+async def reach_outs_of_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[tuple[int, int]]:
+    """(check-in id, thread id) of the private reach-out threads opened about the member's check-ins."""
     async with conn.execute(
         """
-        SELECT r.thread_id FROM checkin_reach_outs AS r JOIN checkins AS c ON c.id = r.checkin_id
+        SELECT r.checkin_id, r.thread_id FROM checkin_reach_outs AS r JOIN checkins AS c ON c.id = r.checkin_id
         WHERE c.guild_id = ? AND c.user_id = ? AND r.thread_id IS NOT NULL
         """,
         (guild_id, user_id),
     ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
 
 
 async def shared_checkin_ids(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[int]:
@@ -130,6 +130,21 @@ async def purge_closed_requests(conn: aiosqlite.Connection, guild_id: int, befor
           AND (asker_id IS NOT NULL OR body IS NOT NULL OR wants IS NOT NULL OR closed_by IS NOT NULL)
         """,
         (guild_id, cutoff),
+    )
+    return cur.rowcount
+
+
+async def purge_finished_effects(conn: aiosqlite.Connection, *, before: datetime) -> int:
+    """Delete effects that ended before ``before``, except those about or naming members who left and await their
+    purge: the purge takes down what those effects say was posted."""
+    cur = await conn.execute(
+        """
+        DELETE FROM effects WHERE status <> 'pending' AND done_at < ? AND NOT EXISTS (
+            SELECT 1 FROM member_departures AS d WHERE d.guild_id = effects.guild_id AND (d.user_id = effects.user_id
+                OR EXISTS (SELECT 1 FROM json_each(effects.args) AS a WHERE a.value = d.user_id))
+        )
+        """,
+        (to_epoch(before),),
     )
     return cur.rowcount
 

@@ -17,6 +17,7 @@ from discord.ext import commands
 from cogs._dm import send_dm
 from cogs._ui import is_staff, reply
 from cogs.checkins import _render as render
+from cogs.checkins._effects import ReachEffects
 from cogs.checkins._reach import post_notice
 from cogs.checkins._views import offer_view, status_view
 from services import charts
@@ -49,6 +50,7 @@ class CheckinCog(commands.Cog):
         self.bot = bot
         self.checkins = bot.services.checkins
         self.reminders = bot.services.reminders
+        self.effects = ReachEffects(bot, bot.effects)
 
     async def cog_load(self) -> None:
         jobs = self.bot.services.jobs
@@ -85,9 +87,7 @@ class CheckinCog(commands.Cog):
         )
         share_line = ""
         if outcome.share_with_helpers:
-            share_line = await post_notice(
-                interaction.guild, await self.bot.services.setup.config(interaction.guild.id), outcome
-            )
+            share_line = await post_notice(self.bot, interaction.guild, outcome)
         mentor_ready = self.bot.tree.get_command("mentor") is not None
         text = render.checkin_reply(
             outcome, share_asked=share_with_helpers, share_line=share_line, mentor_ready=mentor_ready

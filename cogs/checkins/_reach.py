@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._threads import MissingThreadPermissions, open_private_thread
+from cogs._threads import missing_thread_permissions
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.checkins import _render as render
 from services.checkins import CheckinOutcome
 from services.errors import NotConfigured, PorchlightError
-from services.reach_outs import ReachOutClaim
-from storage.guilds import GuildConfig
+from services.reach_outs import ReachEffect, ReachOutClaim, reach_subject, share_subject
 
 if TYPE_CHECKING:
     from bot import PorchlightBot
@@ -33,6 +32,17 @@ TAKEN_BY_OTHER = "Another helper already took this one — thanks for offering. 
 NO_HELP_CHANNEL = (
     "I can't open the private thread: this server has no help channel set up. A moderator can set one with "
     "`/setup channels`. The reach-out stays open, so any helper can take it once that is done."
+)
+# Why a thread could not be opened: the failed effect's error (``cogs/checkins/_effects.py``), read by the answer.
+NO_PARENT = "no help channel"
+NO_PERMISSION = "missing permissions"
+MEMBER_GONE = "member gone"
+OPENING_SOON = (
+    "Thank you — it's yours. Discord is slow to open the private thread right now; I'll DM you the link as soon "
+    "as it is open, with the member added."
+)
+MEMBER_LEFT = (
+    "I couldn't add the member to the private thread — they may have left the server. Nothing was posted anywhere."
 )
 
 
@@ -63,23 +73,21 @@ def reach_out_view(checkin_id: int, *, taken: bool = False) -> discord.ui.View:
     return view
 
 
-async def post_notice(guild: discord.Guild, config: GuildConfig | None, outcome: CheckinOutcome) -> str:
-    """Post the nameless notice in the helper queue; return the line that tells the member what happened."""
+async def post_notice(bot: PorchlightBot, guild: discord.Guild, outcome: CheckinOutcome) -> str:
+    """Carry out the notice recorded with the check-in (``services.reach_outs``); return the line that tells the
+    member what happened."""
+    config = await bot.services.setup.config(guild.id)
+    subject = share_subject(outcome.checkin.id)
+    flush = await bot.effects.flush(subject)
+    effect = await bot.services.outbox.latest(subject, ReachEffect.NOTICE)
+    if effect is None or effect.status == "done":
+        return render.share_line(note_shared=outcome.checkin.note is not None)
     if config is None or config.queue_channel_id is None:
         return render.QUEUE_NOT_SET
-    queue = guild.get_channel(config.queue_channel_id)
-    if not isinstance(queue, discord.TextChannel):
-        return render.QUEUE_UNREACHABLE
-    note = outcome.checkin.note  # the member wrote it and chose share_with_helpers
-    try:
-        await queue.send(render.reach_out_notice(note), view=reach_out_view(outcome.checkin.id))
-    except discord.HTTPException as error:
-        log.warning(
-            "reach-out notice failed guild=%d checkin_id=%d status=%s", guild.id, outcome.checkin.id, error.status
-        )
-        return render.QUEUE_UNREACHABLE
-    log.info("reach-out notice posted guild=%d checkin_id=%d", guild.id, outcome.checkin.id)
-    return render.share_line(note_shared=note is not None)
+    if effect.status == "pending" and flush.pending and not flush.blocked:
+        return render.share_line(note_shared=outcome.checkin.note is not None) + render.SHARE_PENDING
+    log.warning("reach-out notice not posted guild=%d checkin_id=%d", guild.id, outcome.checkin.id)
+    return render.QUEUE_UNREACHABLE
 
 
 async def take_reach_out(interaction: Interaction, checkin_id: int) -> None:
@@ -90,21 +98,40 @@ async def take_reach_out(interaction: Interaction, checkin_id: int) -> None:
     if config is None or config.helper_role_id is None or helper.get_role(config.helper_role_id) is None:
         await reply(interaction, HELPERS_ONLY)
         return
-    claim = await bot.services.reach_outs.take(guild.id, checkin_id, helper.id)
+    parent = guild.get_channel(config.help_channel_id) if config.help_channel_id else None
+    if not isinstance(parent, discord.TextChannel):
+        raise NotConfigured(NO_HELP_CHANNEL)
+    missing = missing_thread_permissions(parent)
+    if missing:
+        raise PorchlightError(_missing_permissions(parent, missing))
+    notice = (interaction.message.channel.id, interaction.message.id)
+    claim = await bot.services.reach_outs.take(guild.id, checkin_id, helper.id, notice=notice)
     if not claim.created:
         await reply(interaction, _already_taken(claim, helper.id))
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        thread = await _open_thread(guild, config, claim, helper)
-    except BaseException:
-        await bot.services.reach_outs.release(checkin_id, helper.id)
-        raise
-    await bot.services.reach_outs.attach_thread(checkin_id, thread.id)
-    await interaction.message.edit(
-        content=render.reach_out_taken(helper.id), view=reach_out_view(checkin_id, taken=True)
-    )
-    await reply(interaction, f"Thank you. The private thread is open: {thread.mention} — the member has been added.")
+    subject = reach_subject(checkin_id)
+    await bot.effects.flush(subject)
+    reach = await bot.services.reach_outs.get(checkin_id)
+    if reach is not None and reach.helper_id == helper.id and reach.thread_id is not None:
+        # The answer tells them, so the fallback DM is dropped first: a crash between the two leaves the helper
+        # without a confirmation (they are in the thread), never with two.
+        await bot.services.reach_outs.helper_told(checkin_id)
+        await reply(
+            interaction, f"Thank you. The private thread is open: <#{reach.thread_id}> — the member has been added."
+        )
+        return
+    if reach is not None and reach.helper_id == helper.id:  # Discord is slow or failing: the effects job goes on
+        await bot.services.outbox.hasten(subject, ReachEffect.TELL_HELPER)
+        await reply(interaction, OPENING_SOON)
+        return
+    failed = await bot.services.outbox.latest(subject, ReachEffect.THREAD)
+    error = (failed.last_error or "") if failed else ""
+    if NO_PERMISSION in error:
+        raise PorchlightError(_missing_permissions(parent, missing_thread_permissions(parent) or ["Manage Threads"]))
+    if NO_PARENT in error:
+        raise NotConfigured(NO_HELP_CHANNEL)
+    raise PorchlightError(MEMBER_LEFT)
 
 
 def _already_taken(claim: ReachOutClaim, helper_id: int) -> str:
@@ -113,28 +140,6 @@ def _already_taken(claim: ReachOutClaim, helper_id: int) -> str:
     if claim.reach_out.thread_id is not None:
         return f"You already took this one: <#{claim.reach_out.thread_id}>."
     return "You already took this one; the private thread is being opened."
-
-
-async def _open_thread(
-    guild: discord.Guild, config: GuildConfig, claim: ReachOutClaim, helper: discord.Member
-) -> discord.Thread:
-    parent = guild.get_channel(config.help_channel_id) if config.help_channel_id else None
-    if not isinstance(parent, discord.TextChannel):
-        raise NotConfigured(NO_HELP_CHANNEL)
-    checkin = claim.checkin
-    try:
-        thread = await open_private_thread(parent, f"reach-out-{checkin.id}", members=(checkin.user_id, helper.id))
-    except MissingThreadPermissions as error:
-        raise PorchlightError(_missing_permissions(parent, error.missing)) from None
-    except discord.NotFound:
-        raise PorchlightError(
-            "I couldn't add the member to the private thread — they may have left the server. "
-            "Nothing was posted anywhere."
-        ) from None
-    note = checkin.note if checkin.share_with_helpers else None
-    await thread.send(render.reach_out_opening(checkin.user_id, helper.id, note))
-    log.info("reach-out thread opened guild=%d checkin_id=%d thread=%d", guild.id, checkin.id, thread.id)
-    return thread
 
 
 def _missing_permissions(parent: discord.TextChannel, missing: list[str]) -> str:

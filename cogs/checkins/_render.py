@@ -40,6 +40,7 @@ QUEUE_NOT_SET = (
     "\n\nI couldn't tell the helpers: this server has no helper queue set up yet, so nothing was posted anywhere. "
     "A moderator can set one with `/setup channels`; your check-in itself is saved."
 )
+SHARE_PENDING = " (Discord is slow right now, so the notice may take a minute to appear.)"
 QUEUE_UNREACHABLE = (
     "\n\nI couldn't post in the helper queue (the channel is gone or I lack permission there), so nothing was "
     "posted anywhere. Please tell a moderator; your check-in itself is saved."

@@ -550,15 +550,22 @@ class HelpRequestService(HelpRequestBase):
         }
 
     async def delete_member(self, guild_id: int, user_id: int) -> int:
-        """Close the member's live requests, blank their text and unlink them; release and unlink their claims.
-        Anonymous counts remain. Returns how many requests and claims were changed."""
+        """Close the member's live requests, blank their text and unlink them; release and unlink their claims (the
+        cards that listed her are shown again without her). Anonymous counts remain. Returns how many requests and
+        claims were changed."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
             for request in await store.live_for_asker(conn, guild_id, user_id):
                 await store.close(conn, request.id, by_user_id=None, reason=CloseReason.ASKER.value, now=now)
             count = await store.anonymize_asker(conn, guild_id, user_id)
+            claimed = {c.request_id for c in await store.claims_of_helper(conn, guild_id, user_id)}
             count += await store.anonymize_helper(conn, guild_id, user_id, now=now)
             await store.anonymize_closer(conn, guild_id, user_id)
+            # Queue cards that listed her as a claiming helper are shown again without her.
+            for request_id in sorted(claimed):
+                claimed_request = await store.get(conn, request_id)
+                if claimed_request is not None and claimed_request.asker_id is not None:
+                    await self._effect(conn, claimed_request, HelpEffect.CARD)
         for kind in (ESCALATE_JOB, IDLE_JOB):
             await self.dispatcher.cancel(kind=kind, guild_id=guild_id, user_id=user_id)
         log.info("help request data deleted guild_id=%d user_id=%d rows=%d", guild_id, user_id, count)

@@ -3,107 +3,22 @@ idle close, then restarted on the same database: at every point exactly one thre
 queue card and one confirmation per person, and the member's action is either confirmed and present, or was never
 confirmed.
 
-A boundary is "Discord did the work, the bot has not heard back": the twin's ``on_done`` hook kills the process after
-the request's work and before its response is written.
+A boundary is "Discord did the work, the bot has not heard back" (``tests/e2e/crash.py``).
 """
 
+# ruff: noqa: F811 - the tests take the imported ``world`` fixture by name
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from demo.community import DEFAULT_START, Community, build_world
-from services.clock import ManualClock
-from tests.bot_process import BotProcess
+from demo.community import Community
+from tests.e2e.crash import World, crash_after, kill_at, settle, world  # noqa: F401 - world is the fixture
 from tests.e2e.test_help import BODY, WANTS, cards, help_threads, thread_messages
-from twin.faults import Handled
 from twin.people import MessageView, Modal
-from twin.server import Twin
-from twin.testing import assert_no_violations
-
-SETTLE_WITHIN = 20.0
-
-
-@dataclass
-class World:
-    c: Community
-    bot: BotProcess
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    twin = Twin()
-    await twin.start()
-    c = build_world(twin, ManualClock(DEFAULT_START), tmp_path / "porchlight.db")
-    bot = BotProcess(twin, c.app, c.database_path)
-    try:
-        await bot.start()
-        await c.configure()
-        yield World(c, bot)
-    finally:
-        await bot.close()
-        await twin.close()
-    assert_no_violations(twin)
-
-
-def kill_at(w: World, method: str, pattern: str, nth: int = 1) -> Awaitable[None]:
-    """Arm the kill now: the bot is SIGKILLed right after Discord did the ``nth`` request matching ``method
-    pattern``. Await the result to wait for it."""
-    killed = asyncio.Event()
-    seen = 0
-
-    async def kill(handled: Handled) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == nth:
-            await w.bot.kill()
-            killed.set()
-
-    async def wait() -> None:
-        try:
-            await asyncio.wait_for(killed.wait(), SETTLE_WITHIN)
-        except TimeoutError:
-            raise AssertionError(f"the bot never made {method} {pattern} (#{nth})") from None
-
-    w.c.twin.faults.on_done(method, pattern, kill, times=nth)
-    return wait()
-
-
-async def crash_after(
-    w: World, method: str, pattern: str, action: Callable[[], Awaitable[Any]], *, nth: int = 1
-) -> Any:
-    """Run ``action`` (a member's click or command), SIGKILL the bot right after Discord did the ``nth`` request
-    matching ``method pattern``, then restart it. Returns the member's answer, or None when it never came."""
-    killed = kill_at(w, method, pattern, nth)
-    task = asyncio.ensure_future(action())
-    await killed
-    answer = None
-    if task.done() and not task.cancelled() and task.exception() is None:
-        answer = task.result()  # the answer itself was the boundary: the member got it
-    else:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-    await w.bot.start()
-    return answer
-
-
-async def settle(check: Callable[[], bool], what: str) -> None:
-    """Wait for the restarted bot to finish what the killed one left (it runs pending effects at start-up)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_WITHIN
-    while not check():
-        assert loop.time() < deadline, f"the restarted bot did not finish: {what}"
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)  # and nothing more comes after it
-    assert check(), f"something changed after settling: {what}"
 
 
 async def ask(w: World) -> Any:
@@ -142,7 +57,9 @@ async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one
 ) -> None:
     w, c = world, world.c
     answer = await crash_after(w, method, pattern, lambda: ask(w))
-    await settle(lambda: one_request_in_place(c) and (answer is not None or bool(c.alice.dms())), "the request")
+    await settle(
+        lambda: one_request_in_place(c) and (answer is not None or bool(c.alice.dms())), "the request", quiet=w
+    )
     [thread] = help_threads(c)
     confirmations = [m for m in c.alice.dms() if f"<#{thread.id}>" in m.text]
     if answer is not None:
@@ -154,7 +71,7 @@ async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one
 async def test_ask_killed_after_the_queue_card_is_posted_keeps_that_card(world: World) -> None:
     w, c = world, world.c
     await crash_after(w, "POST", f"/channels/{c.queue.id}/messages", lambda: ask(w))
-    await settle(lambda: one_request_in_place(c) and bool(c.alice.dms()), "the request")
+    await settle(lambda: one_request_in_place(c) and bool(c.alice.dms()), "the request", quiet=w)
     await c.helper.click(cards(c)[0], "Claim")
     assert len(cards(c)) == 1 and "Claimed by 1 helper" in cards(c)[0].text  # the claim edits that one card
 
@@ -188,7 +105,7 @@ async def test_claim_killed_after_each_effect_adds_the_helper_once_and_says_so_o
         joined = [m for m in thread_messages(c, thread) if "joined to help" in m.text]
         return c.helper.id in thread.members and len(joined) == 1 and "Claimed by 1 helper" in cards(c)[0].text
 
-    await settle(lambda: claimed() and len(cards(c)) == 1, "the claim")
+    await settle(lambda: claimed() and len(cards(c)) == 1, "the claim", quiet=w)
 
 
 CLOSE_BOUNDARIES = [
@@ -215,7 +132,7 @@ async def test_close_killed_after_each_effect_archives_once_and_asks_for_feedbac
         card = cards(c)[0].text
         return thread.archived and thread.locked and len(notes) == 1 and len(feedback) == 1 and "Closed" in card
 
-    await settle(closed, "the close")
+    await settle(closed, "the close", quiet=w)
 
 
 # --- scheduled work: the process is stopped, the clock of the stored request is moved back, and the restarted process
@@ -267,7 +184,7 @@ async def test_an_escalation_killed_after_each_effect_leaves_one_live_card_and_o
         told = [m for m in c.alice.dms() if "asked the helpers again" in m.text]
         return first.deleted and len(live) == 1 and "helpers asked again" in live[0].text and len(told) == 1
 
-    await settle(escalated, "the escalation")
+    await settle(escalated, "the escalation", quiet=w)
 
 
 IDLE = [
@@ -304,4 +221,4 @@ async def test_an_idle_close_killed_after_each_effect_closes_once_and_asks_for_f
         card = cards(c)[0].text
         return thread.locked and len(notes) == 1 and len(feedback) == 1 and "quiet spell" in card
 
-    await settle(closed, "the idle close")
+    await settle(closed, "the idle close", quiet=w)
