@@ -123,12 +123,19 @@ async def delivered(conn: aiosqlite.Connection, relay_id: int, *, message_id: in
 
 async def request_of_dm(conn: aiosqlite.Connection, message_id: int) -> int | None:
     """The request a DM Porchlight sent was about: a relayed reply, or a message of the request's effects."""
+    found = await request_of_relayed_dm(conn, message_id)
+    return found if found is not None else await request_of_effect_dm(conn, message_id)
+
+
+async def request_of_relayed_dm(conn: aiosqlite.Connection, message_id: int) -> int | None:
     async with conn.execute(
         "SELECT request_id FROM help_relays WHERE message_id = ? AND direction = 'to_member'", (message_id,)
     ) as cur:
         row = await cur.fetchone()
-    if row is not None:
-        return int(row[0])
+    return int(row[0]) if row is not None else None
+
+
+async def request_of_effect_dm(conn: aiosqlite.Connection, message_id: int) -> int | None:
     async with conn.execute(
         "SELECT subject FROM effects WHERE result_id = ? AND subject LIKE 'help:%' AND status = 'done'", (message_id,)
     ) as cur:

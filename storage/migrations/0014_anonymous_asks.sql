@@ -5,6 +5,10 @@
 ALTER TABLE help_requests ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1));
 -- When the asker chose to show their name (they are then in the thread). Never set by anyone else.
 ALTER TABLE help_requests ADD COLUMN revealed_at INTEGER NULL;
+-- A DM to Porchlight: the author's anonymous requests, in any server (a DM names none).
+CREATE INDEX help_requests_anonymous ON help_requests (asker_id, status) WHERE anonymous = 1;
+-- A reply to one of Porchlight's DMs about a request: which effect posted it.
+CREATE INDEX effects_result ON effects (result_id) WHERE result_id IS NOT NULL;
 
 -- One message carried between an anonymous request's thread and its asker's DMs. The text is member-written: it is
 -- held only until delivered, then blanked (NULL); the row stays so a reply to the relayed DM finds its request.

@@ -357,3 +357,16 @@ async def test_a_dm_posted_by_discord_behind_a_502_reaches_the_thread_once(commu
     await settled(lambda: bool(member_posts(c, thread)) and "Passed on" in c.alice.dms()[-1].text)
     await asyncio.sleep(0.2)
     assert fault.fired == 1 and len(member_posts(c, thread)) == 1
+
+
+async def test_a_reply_to_a_member_whose_dms_are_closed_is_not_kept_and_the_thread_is_told(
+    community: Community,
+) -> None:
+    c = community
+    thread = await claimed_anonymous_request(c)
+    c.twin.close_dms(c.alice, c.guild)
+    sent = await reply_in_thread(c, c.helper, thread, HELPER_WORDS)
+    assert not sent.ephemeral and "DMs are closed" in sent.content and HELPER_WORDS not in sent.text
+    async with bot(c).db.transaction() as conn:
+        [relay] = await help_relays.relays_of(conn, 1)
+    assert relay.text is None and relay.message_id is None

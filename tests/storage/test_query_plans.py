@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from storage import checkins, mentors, safety
+from storage import checkins, help_relays, mentors, safety
 from storage.db import Database
 
 AT = datetime(2026, 3, 2, tzinfo=UTC)
@@ -27,6 +27,9 @@ READS: dict[str, Callable[[Any], Awaitable[object]]] = {
     "free slots": lambda c: mentors.list_bookings(c, guild_id=1, mentor_user_id=2, starts_from=AT),
     "calls": lambda c: mentors.list_bookings(c, guild_id=1, involving=2, ends_after=AT),
     "calls anywhere": lambda c: mentors.list_bookings(c, involving=2, statuses=("requested",), ends_after=AT),
+    "a DM's anonymous requests": lambda c: help_relays.live_anonymous_for_asker(c, 2),
+    "a reply to a relayed DM": lambda c: help_relays.request_of_relayed_dm(c, 3),
+    "a reply to a request's DM": lambda c: help_relays.request_of_effect_dm(c, 3),
 }
 
 # Where a coarser index would still be a SEARCH but read a whole server's history, the right index is pinned.
@@ -34,6 +37,8 @@ NARROW = {
     "no-shows": "bookings_no_shows",
     "unanswered booking requests": "bookings_member_requests",
     "calls": "bookings_member_time",  # the person's calls, not the server's
+    "a DM's anonymous requests": "help_requests_anonymous",
+    "a reply to a request's DM": "effects_result",
 }
 
 
