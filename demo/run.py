@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot import invite_url
+from demo.anonymous_scene import asking_anonymously
 from demo.community import Community, community
 from demo.help_scene import asking_for_help
 from demo.mentor_scene import booking_a_call
@@ -34,6 +35,7 @@ async def run_demo() -> int:
             await setting_up(c, transcript)
             await checking_in(c, transcript)
             await asking_for_help(c, transcript)
+            await asking_anonymously(c, transcript)
             await booking_a_call(c, transcript)
         if c.twin.violations:
             print("\nThe twin recorded requests Discord would reject:")
