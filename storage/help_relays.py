@@ -143,6 +143,15 @@ async def request_of_effect_dm(conn: aiosqlite.Connection, message_id: int) -> i
     return int(str(row[0]).removeprefix("help:")) if row is not None else None
 
 
+async def count_since(conn: aiosqlite.Connection, request_id: int, direction: str, since: datetime) -> int:
+    async with conn.execute(
+        "SELECT count(*) FROM help_relays WHERE request_id = ? AND direction = ? AND created_at >= ?",
+        (request_id, direction, to_epoch(since)),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def relays_of(conn: aiosqlite.Connection, request_id: int) -> list[Relay]:
     return await _relays(conn, "SELECT * FROM help_relays WHERE request_id = ? ORDER BY id", (request_id,))
 

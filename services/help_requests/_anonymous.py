@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiosqlite
 
@@ -31,6 +32,7 @@ ANONYMOUS_OFF = (
     "This server hasn't turned on anonymous asks, so helpers will see your name. Ask without the anonymous option, "
     "or ask a moderator about it."
 )
+RELAYS_PER_HOUR = 30  # an anonymous asker's DMs passed to one thread: a flood guard, far above a conversation
 ATTACHMENTS_REFUSED = (
     "I can't pass on files or images to the helpers — they could give away who you are, and I don't keep them. "
     "Please describe it in words instead; your message was not sent."
@@ -104,6 +106,12 @@ class AnonymousAsks(HelpRequestBase):
             if attachments:
                 raise RelayRefused(ATTACHMENTS_REFUSED)
             clean = _clean_relay(text)
+            recent = await relay_store.count_since(conn, request.id, TO_THREAD, now - timedelta(hours=1))
+            if recent >= RELAYS_PER_HOUR:
+                raise RelayRefused(
+                    f"That's {RELAYS_PER_HOUR} messages to the helpers of request #{request.number} in the last hour, "
+                    "the most I pass on — give them a moment to answer, then write again. This one was not sent."
+                )
             relay, created = await relay_store.insert_relay(
                 conn,
                 request_id=request.id,

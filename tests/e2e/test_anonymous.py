@@ -370,3 +370,30 @@ async def test_a_reply_to_a_member_whose_dms_are_closed_is_not_kept_and_the_thre
     async with bot(c).db.transaction() as conn:
         [relay] = await help_relays.relays_of(conn, 1)
     assert relay.text is None and relay.message_id is None
+
+
+async def test_a_flood_of_dms_is_passed_on_up_to_the_hourly_guard_then_refused(community: Community) -> None:
+    c = community
+    thread = await claimed_anonymous_request(c)
+    for n in range(30):
+        await her_reply(c, f"message {n}")
+    await settled(lambda: len(member_posts(c, thread)) == 30, within=10)
+    await her_reply(c, "message 30")
+    await settled(lambda: "the most I pass on" in c.alice.dms()[-1].text)
+    assert len(member_posts(c, thread)) == 30
+    c.clock.advance(timedelta(hours=1, minutes=1))
+    await her_reply(c, "an hour later")
+    await settled(lambda: any("an hour later" in m.text for m in member_posts(c, thread)))
+
+
+async def test_a_server_that_shows_askers_on_cards_still_never_names_an_anonymous_one(community: Community) -> None:
+    c = community
+    async with bot(c).db.transaction() as conn:
+        await guilds.update_settings(
+            conn, guild_id=c.guild.id, changes={"show_asker_in_queue": True}, now=c.clock.now()
+        )
+    await ask_anonymously(c.bob, c)
+    [card] = cards(c)
+    assert "Asked by" not in card.text and c.bob.mention not in card.text and "Anonymous" in card.text
+    await c.bob.click(desk_dm(c.bob), "Show my name")  # the confirmation only: nothing changes yet
+    assert c.bob.mention not in cards(c)[0].text
