@@ -163,6 +163,14 @@ class AnonymousAsks(HelpRequestBase):
     async def relay(self, relay_id: int) -> Relay | None:
         return await relay_store.get_relay(self.db.conn, relay_id)
 
+    async def relayed_posts(self, request_id: int) -> list[int]:
+        """The thread messages that carry the asker's relayed words (kept as ids after delivery), for a take-down."""
+        return [
+            r.message_id
+            for r in await relay_store.relays_of(self.db.conn, request_id)
+            if r.direction == TO_THREAD and r.message_id is not None
+        ]
+
     # -- showing the asker's name --
 
     async def reveal_self(self, request_id: int, user_id: int) -> HelpRequest:

@@ -452,6 +452,8 @@ def queue_card(
         status_text = (
             _CLOSED_TEXT.get(CloseReason(request.close_reason), "Closed") if request.close_reason else "Closed"
         )
+        if request.hides_asker and request.close_reason == CloseReason.ASKER_LEFT:
+            status_text = "Closed"  # "the member left" next to a server's leave notice would name them
     elif request.status == "pending_thread":
         status = "pending_thread"
         status_text = "Waiting for its private thread (the bot is missing a permission in the help channel)"

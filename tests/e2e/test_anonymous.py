@@ -318,6 +318,8 @@ async def test_privacy_delete_of_an_anonymous_request_closes_it_and_keeps_none_o
     assert len(relays) == 2 and all(r.text is None for r in relays)
     [audit] = await bot(c).services.help_requests.reveals(c.guild.id)
     assert audit.moderator_id == c.mod.id  # the moderator's look-up stays in the audit list, without her
+    # What carried her words in the thread is still known by id, for a take-down.
+    assert await bot(c).services.help_requests.relayed_posts(1) == [member_posts(c, thread)[0].id]
     refused = await c.alice.dm(c.app, "are you there?")
     assert refused is not None
     await settled(lambda: "no open anonymous help request" in c.alice.dms()[-1].text)
@@ -397,3 +399,13 @@ async def test_a_server_that_shows_askers_on_cards_still_never_names_an_anonymou
     assert "Asked by" not in card.text and c.bob.mention not in card.text and "Anonymous" in card.text
     await c.bob.click(desk_dm(c.bob), "Show my name")  # the confirmation only: nothing changes yet
     assert c.bob.mention not in cards(c)[0].text
+
+
+async def test_when_an_anonymous_asker_leaves_the_card_does_not_say_so(community: Community) -> None:
+    c = community
+    await claimed_anonymous_request(c)
+    c.twin.leave(c.guild, c.alice)
+    await bot(c).get_cog("Help").desk.reconcile()
+    [card] = cards(c)
+    assert "Status\nClosed\n" in card.text
+    assert "left" not in card.text  # next to the server's leave notice, that would name her
