@@ -134,17 +134,19 @@ def thread_ready_dm(request: HelpRequest, guild_name: str) -> str:
 
 
 def pending(request: HelpRequest, missing: list[str], channel_id: int) -> str:
+    told = "I'll DM you when it's open." if request.anonymous else "I'll DM you the link."
     return (
         f"I couldn't open your private thread yet: Porchlight is missing {', '.join(missing)} in <#{channel_id}>. "
         f"Your request #{request.number} is saved exactly as you wrote it — nothing is lost — and its thread opens "
-        "automatically as soon as a moderator fixes that. I'll DM you the link."
+        f"automatically as soon as a moderator fixes that. {told}"
     )
 
 
 def saved(request: HelpRequest) -> str:
+    told = "I'll DM you when it's open" if request.anonymous else "I'll DM you the link as soon as it's there"
     return (
         f"Your request #{request.number} is saved exactly as you wrote it. Discord is slow to answer right now, so "
-        "your private thread opens in a moment — I'll DM you the link as soon as it's there. No need to ask again."
+        f"your private thread opens in a moment — {told}. No need to ask again."
     )
 
 

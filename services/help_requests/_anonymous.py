@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -220,6 +221,24 @@ class AnonymousAsks(HelpRequestBase):
                 await self._effect(conn, request, HelpEffect.REVEAL_DM, args={"reveal_id": reveal.id})
         log.info("help request revealed to a moderator id=%d reveal=%d", request_id, reveal.id)
         return RevealOutcome(request, request.asker_id, reveal)
+
+    async def _export_reveals(self, guild_id: int, user_id: int) -> list[dict[str, Any]]:
+        """Moderators' look-ups of who asked: of the member's anonymous requests, and those the member made."""
+        conn = self.db.conn
+        rows = [("your_request", v) for v in await relay_store.reveals_of_asker(conn, guild_id, user_id)]
+        rows += [("by_you", v) for v in await relay_store.reveals_by_moderator(conn, guild_id, user_id)]
+        exported = []
+        for about, reveal in rows:
+            request = await store.get(conn, reveal.request_id)
+            exported.append(
+                {
+                    "about": about,
+                    "request_number": request.number if request else None,
+                    "revealed_at": reveal.revealed_at.isoformat(),
+                    "reason": reveal.reason,
+                }
+            )
+        return exported
 
     async def reveal(self, reveal_id: int) -> Reveal | None:
         return await relay_store.get_reveal(self.db.conn, reveal_id)

@@ -567,24 +567,6 @@ class HelpRequestService(AnonymousAsks):
             ],
         }
 
-    async def _export_reveals(self, guild_id: int, user_id: int) -> list[dict[str, Any]]:
-        """Moderators' look-ups of who asked: of the member's anonymous requests, and those the member made."""
-        conn = self.db.conn
-        rows = [("your_request", v) for v in await relay_store.reveals_of_asker(conn, guild_id, user_id)]
-        rows += [("by_you", v) for v in await relay_store.reveals_by_moderator(conn, guild_id, user_id)]
-        exported = []
-        for about, reveal in rows:
-            request = await store.get(conn, reveal.request_id)
-            exported.append(
-                {
-                    "about": about,
-                    "request_number": request.number if request else None,
-                    "revealed_at": reveal.revealed_at.isoformat(),
-                    "reason": reveal.reason,
-                }
-            )
-        return exported
-
     async def delete_member(self, guild_id: int, user_id: int) -> int:
         """Close the member's live requests, blank their text and unlink them; release and unlink their claims.
         Anonymous counts remain. Returns how many requests and claims were changed."""

@@ -17,7 +17,7 @@ from storage import guilds, help_relays
 from tests.e2e.test_help import BODY, WANTS, cards, help_threads, settled, thread_messages
 from tests.e2e.test_privacy import scan_database
 from twin.people import MessageView, Modal, Person
-from twin.state import Channel
+from twin.state import CREATE_PRIVATE_THREADS, Channel, Overwrite, Scope
 
 HELPER_WORDS = "Could you tell me which role the interview is for?"
 HER_WORDS = "Product analyst, second round on Friday"
@@ -409,3 +409,20 @@ async def test_when_an_anonymous_asker_leaves_the_card_does_not_say_so(community
     [card] = cards(c)
     assert "Status\nClosed\n" in card.text
     assert "left" not in card.text  # next to the server's leave notice, that would name her
+
+
+async def test_an_anonymous_ask_waiting_for_a_permission_dms_her_once_the_thread_opens(community: Community) -> None:
+    c = community
+    bot_role = next(r for r in c.guild.roles.values() if r.bot_id == c.app.bot.id)
+    deny = Overwrite(bot_role.id, 0, 0, CREATE_PRIVATE_THREADS)
+    c.help.overwrites.append(deny)
+    c.twin.state.emit("CHANNEL_UPDATE", c.help.payload(), Scope(1, c.guild.id, c.help.id))
+    await settled(lambda: bool(bot(c).get_channel(c.help.id).overwrites))
+    answer = await ask_anonymously(c.alice, c)
+    assert "nothing is lost" in answer.content and "I'll DM you when it's open" in answer.content
+    assert help_threads(c) == [] and c.alice.dms() == []
+    c.help.overwrites.remove(deny)
+    c.twin.state.emit("CHANNEL_UPDATE", c.help.payload(), Scope(1, c.guild.id, c.help.id))
+    await settled(lambda: bool(help_threads(c)) and bool(c.alice.dms()))
+    [thread] = help_threads(c)
+    assert humans_in(c, thread) == set() and "anonymous** help request #1" in c.alice.dms()[-1].text
