@@ -14,7 +14,7 @@ import pytest
 from demo.community import Community
 from services.help_requests import RevealRefused
 from storage import guilds, help_relays
-from tests.e2e.test_help import BODY, WANTS, cards, help_threads, settled, thread_messages
+from tests.e2e.test_help import BODY, WANTS, ask, cards, help_threads, settled, thread_messages
 from tests.e2e.test_privacy import scan_database
 from twin.people import MessageView, Modal, Person
 from twin.state import CREATE_PRIVATE_THREADS, Channel, Overwrite, Scope
@@ -426,3 +426,25 @@ async def test_an_anonymous_ask_waiting_for_a_permission_dms_her_once_the_thread
     await settled(lambda: bool(help_threads(c)) and bool(c.alice.dms()))
     [thread] = help_threads(c)
     assert humans_in(c, thread) == set() and "anonymous** help request #1" in c.alice.dms()[-1].text
+
+
+async def test_a_reply_to_a_closed_requests_dm_is_refused_with_how_to_reopen_and_reveal_needs_an_anonymous_thread(
+    community: Community,
+) -> None:
+    c = community
+    thread = await claimed_anonymous_request(c)
+    await reply_in_thread(c, c.helper, thread, HELPER_WORDS)
+    relayed = c.alice.dms()[-1]
+    await c.helper.slash("close", channel=thread)
+    await settled(lambda: thread.locked)
+    await her_reply(c, "one more thing", reply_to=relayed)
+    await settled(lambda: "is closed, so your message was not sent" in c.alice.dms()[-1].text)
+    assert "Reopen" in c.alice.dms()[-1].text and member_posts(c, thread) == []
+
+    outside = await c.mod.slash("reveal", channel=c.general, reason="checking")
+    assert "works inside the thread of an anonymous help request" in outside.content
+    await ask(c.bob, c)
+    named = next(t for t in help_threads(c) if t.name.startswith("help-2-"))
+    refused = await c.mod.slash("reveal", channel=named, reason="checking")
+    assert refused.ephemeral and "isn't anonymous" in refused.content
+    assert await bot(c).services.help_requests.reveals(c.guild.id) == []
