@@ -73,10 +73,12 @@ DRAIN_TIMEOUT = 10.0
 
 
 def porchlight_intents() -> discord.Intents:
-    """No privileged intents: guilds (channels, roles, threads) and guild messages (thread activity, no content)."""
+    """No privileged intents: guilds (channels, roles, threads), guild messages (thread activity, no content) and
+    direct messages (an anonymous asker's replies; DM content needs no message-content intent)."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
+    intents.dm_messages = True
     return intents
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ui import Button
 
+from cogs._text import member_text
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from services import settings_catalog as catalog
 from services.settings_catalog import Group
 from services.setup import SettingsOverview, SettingUpdate
+from storage.help_relays import Reveal
 
 if TYPE_CHECKING:
     from bot import PorchlightBot
@@ -21,8 +24,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def overview_embeds(overview: SettingsOverview) -> list[discord.Embed]:
-    """One embed per group (an embed holds 25 fields and 6,000 characters), the audit list last."""
+def overview_embeds(
+    overview: SettingsOverview, reveals: Sequence[tuple[int | None, Reveal]] = ()
+) -> list[discord.Embed]:
+    """One embed per group (an embed holds 25 fields and 6,000 characters), the audit list last: setting changes,
+    then moderators' reveals of anonymous askers (``reveals``: request number and the reveal)."""
     embeds: list[discord.Embed] = []
     for group in Group:
         embed = discord.Embed(title=f"Settings · {group.value}", colour=discord.Colour.gold())
@@ -36,9 +42,21 @@ def overview_embeds(overview: SettingsOverview) -> list[discord.Embed]:
         embeds.append(embed)
     audit = discord.Embed(title="Recent changes", colour=discord.Colour.light_grey())
     audit.description = "\n".join(change_line(c) for c in overview.changes) or "No setting has been changed yet."
+    if reveals:
+        audit.add_field(
+            name="Anonymous askers revealed by moderators",
+            value="\n".join(reveal_line(number, reveal) for number, reveal in reveals[:10])[:1024],
+            inline=False,
+        )
     audit.set_footer(text="/setup set name value to change one · /setup reset name for its default")
     embeds.append(audit)
     return embeds
+
+
+def reveal_line(number: int | None, reveal: Reveal) -> str:
+    who = f"<@{reveal.moderator_id}>" if reveal.moderator_id else "a former moderator"
+    request = f"request #{number}" if number is not None else "a request since deleted"
+    return f"<t:{int(reveal.revealed_at.timestamp())}:f> {who}: {request} — {member_text(reveal.reason)}"
 
 
 def change_line(change: Any) -> str:

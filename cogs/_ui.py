@@ -48,7 +48,7 @@ CUSTOM_IDS: dict[str, str] = {
     "mentors.cancelnote": r"mentors:cancelnote:(?P<booking_id>[0-9]{1,20})",  # modal: cancelling a call
     "mentors.thanknote": r"mentors:thanknote:(?P<booking_id>[0-9]{1,20})",  # modal: thanking a mentor
     "help.ask": r"help:ask:(?P<topic>[a-z-]{1,20}):(?P<nonce>[0-9]{1,20})(?::(?P<source>checkin))?"
-    r"(?::g(?P<guild_id>[0-9]{1,20}))?",  # modal; the guild id only when opened from a DM
+    r"(?::(?P<anon>anon))?(?::g(?P<guild_id>[0-9]{1,20}))?",  # modal; the guild id only when opened from a DM
     "help.thanknote": r"help:thanknote:(?P<request_id>[0-9]{1,20})",  # modal
     "help.claim": r"help:claim:(?P<request_id>[0-9]{1,20})",
     "help.release": r"help:release:(?P<request_id>[0-9]{1,20})",
@@ -58,6 +58,10 @@ CUSTOM_IDS: dict[str, str] = {
     "help.thanks": r"help:thanks:(?P<request_id>[0-9]{1,20})",
     "help.sorted": r"help:sorted:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
     "help.feedback": r"help:feedback:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)",
+    "help.reply": r"help:reply:(?P<request_id>[0-9]{1,20})",  # anonymous thread: opens the relay form
+    "help.relay": r"help:relay:(?P<request_id>[0-9]{1,20}):(?P<nonce>[0-9]{1,20})",  # modal: a helper's reply
+    "help.reveal": r"help:reveal:(?P<request_id>[0-9]{1,20})",  # anonymous asker's DM: show my name
+    "help.revealok": r"help:revealok:(?P<request_id>[0-9]{1,20})",  # ...confirmed
     "privacy.delete": r"privacy:delete:(?P<guild_id>[0-9]{1,20})",
     "privacy.keep": r"privacy:keep",
     "helper.topics": r"helper:topics",  # select

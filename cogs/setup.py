@@ -142,7 +142,13 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
     @app_commands.command(name="settings", description="Every Porchlight setting: value, default, range, meaning")
     async def settings(self, interaction: discord.Interaction[PorchlightBot]) -> None:
         assert interaction.guild_id is not None
-        await reply(interaction, embeds=_settings.overview_embeds(await self.setup.settings(interaction.guild_id)))
+        requests = self.bot.services.help_requests
+        reveals = [
+            (request.number if (request := await requests.get(r.request_id)) else None, r)
+            for r in await requests.reveals(interaction.guild_id)
+        ]
+        overview = await self.setup.settings(interaction.guild_id)
+        await reply(interaction, embeds=_settings.overview_embeds(overview, reveals))
 
     @app_commands.command(name="set", description="Change one Porchlight setting")
     @app_commands.describe(name="The setting (see /setup settings)", value="The new value, e.g. 7 or on")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot import invite_url
 from demo.admin_scene import moderator_stats, tuning_a_setting
+from demo.anonymous_scene import asking_anonymously
 from demo.community import Community, community
 from demo.help_scene import asking_for_help
 from demo.mentor_scene import booking_a_call
@@ -36,6 +37,7 @@ async def run_demo() -> int:
             await tuning_a_setting(c, transcript)
             await checking_in(c, transcript)
             await asking_for_help(c, transcript)
+            await asking_anonymously(c, transcript)
             await booking_a_call(c, transcript)
             await moderator_stats(c, transcript)
         if c.twin.violations:

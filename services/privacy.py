@@ -180,6 +180,7 @@ class PrivacyService:
             "dm_channel_id": checkins["dm_channel_id"],
             "help_requests": help_data["help_requests"],
             "help_claims": help_data["help_claims"],
+            "help_reveals": help_data["help_reveals"],
             "mentor_profiles": [{**p, "guild_id": str(p["guild_id"])} for p in mentor_data["mentor_profiles"]],
             "calls": [
                 {**c, "guild_id": str(c["guild_id"]), "with_user_id": str(c["with_user_id"])}

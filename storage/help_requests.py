@@ -56,10 +56,17 @@ class HelpRequest:
     closed_by: int | None
     close_reason: str | None
     feedback: str | None
+    anonymous: bool = False  # opened without the asker: helpers never see who asked (issue 14)
+    revealed_at: datetime | None = None  # the asker chose to show their name and joined the thread
 
     @property
     def is_closed(self) -> bool:
         return self.status == "closed"
+
+    @property
+    def hides_asker(self) -> bool:
+        """Helpers must not learn who asked: anonymous, and the asker has not shown their name."""
+        return self.anonymous and self.revealed_at is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,8 @@ def _request(row: sqlite3.Row) -> HelpRequest:
         closed_by=row["closed_by"],
         close_reason=row["close_reason"],
         feedback=row["feedback"],
+        anonymous=bool(row["anonymous"]),
+        revealed_at=_opt(row["revealed_at"]),
     )
 
 
@@ -242,6 +251,7 @@ async def insert(
     source: str,
     submit_key: str | None,
     now: datetime,
+    anonymous: bool = False,
 ) -> HelpRequest:
     """Store a new request in ``pending_thread`` with the server's next number.
 
@@ -255,11 +265,11 @@ async def insert(
             """
             INSERT INTO help_requests
                 (guild_id, number, asker_id, topic, body, wants, status, source, submit_key, created_at,
-                 awaiting_since, last_activity_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending_thread', ?, ?, ?, ?, ?)
+                 awaiting_since, last_activity_at, anonymous)
+            VALUES (?, ?, ?, ?, ?, ?, 'pending_thread', ?, ?, ?, ?, ?, ?)
             RETURNING *
             """,
-            (guild_id, number, asker_id, topic, body, wants, source, submit_key, at, at, at),
+            (guild_id, number, asker_id, topic, body, wants, source, submit_key, at, at, at, int(anonymous)),
         )
     except sqlite3.IntegrityError as exc:
         if "help_requests.submit_key" in str(exc):

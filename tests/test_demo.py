@@ -18,6 +18,12 @@ async def test_demo_runs_the_scenario_and_shows_no_leak(capsys: pytest.CaptureFi
     help_sweep = out.split("What everyone else can see of alice's request")[1]
     for bystander in ("bob", "carol", "dave", "hugo"):
         assert f"{bystander}: nothing" in help_sweep
+    who = out.split("Who can tell it was bob")[1].split("\n── ")[0]
+    assert who.count(": nothing") == 14  # seven members, his mention and his id: nobody
+    his_words = out.split("Where bob's own words reached")[1].split("\n── ")[0]
+    for bystander in ("alice", "carol", "dave", "hana"):
+        assert f"{bystander}: nothing" in his_words
+    assert "hugo: sees it in private thread #help-2-interviews" in his_words
     assert "[DM to alice] **Your call with @carol is confirmed**" in out
     assert "METHOD:REQUEST, UID booking-1@porchlight" in out
     assert "carol's number is visible to: alice (DM)" in out

@@ -55,6 +55,7 @@ def test_intents_include_nothing_privileged() -> None:
     assert not intents.presences
     assert not intents.message_content
     assert intents.guilds and intents.guild_messages
+    assert intents.dm_messages  # anonymous askers answer helpers by DM; not privileged
 
 
 def test_settings_read_prefixed_environment_and_keep_the_token_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -593,10 +594,32 @@ class Person:
         message = self.twin.post_message(channel, self.user, {"content": text})
         return MessageView(self.twin, message.id)
 
-    async def dm(self, app: Application, text: str) -> MessageView:
-        """Send the app's bot a direct message (dispatched with the DIRECT_MESSAGES intent)."""
-        channel = self.twin.state.dm_channel(self.user, app.bot)
-        message = self.twin.post_message(channel, self.user, {"content": text})
+    async def dm(
+        self,
+        app: Application,
+        text: str,
+        *,
+        reply_to: MessageView | Message | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> MessageView:
+        """Send the app's bot a direct message (dispatched with the DIRECT_MESSAGES intent), as Discord's client
+        does: ``reply_to`` makes it a reply (type 19, ``message_reference`` to a message of this DM channel);
+        ``files`` (name -> bytes) are uploaded as its attachments."""
+        state = self.twin.state
+        channel = state.dm_channel(self.user, app.bot)
+        body: dict[str, Any] = {"content": text}
+        if reply_to is not None:
+            target = reply_to.message if isinstance(reply_to, MessageView) else reply_to
+            if target.channel_id != channel.id or target.deleted:
+                raise AssertionError("a reply must refer to a message of the same channel (Discord: Unknown Message)")
+            body["message_reference"] = {"message_id": str(target.id)}
+        attachments = [
+            s.Attachment(state.ids.next(), name, data, mimetypes.guess_type(name)[0])
+            for name, data in (files or {}).items()
+        ]
+        if not text and not attachments:
+            raise AssertionError("Discord refuses an empty message (50006)")
+        message = self.twin.post_message(channel, self.user, body, attachments)
         return MessageView(self.twin, message.id)
 
     def dms(self) -> list[MessageView]:

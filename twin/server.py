@@ -450,6 +450,11 @@ class Twin:
         data = message.payload(self.base_url)
         if message.nonce is not None:
             data["nonce"] = message.nonce
+        if message.type == 19 and message.message_reference is not None:
+            # A reply carries the message it replies to (null when that was deleted), as Discord sends it.
+            referenced = self.state.messages.get(int(message.message_reference["message_id"]))
+            alive = referenced is not None and not referenced.deleted
+            data["referenced_message"] = referenced.payload(self.base_url) if alive and referenced else None
         return data
 
     def edit_message(self, message: Message, body: dict[str, Any], files: list[Attachment] | None = None) -> None:

@@ -13,10 +13,11 @@ from discord.app_commands import Choice
 from discord.ext import commands, tasks
 
 from cogs._forms import Form, Values
+from cogs.help._anon_effects import AnonymousEffects
 from cogs.help._desk import HelpDesk
 from cogs.help._effects import HelpEffects
-from cogs.help._views import rebuild_ask, rebuild_thanks
-from services.help_requests import ESCALATE_JOB, IDLE_JOB, NOTE_LIMIT, TOPICS
+from cogs.help._views import rebuild_ask, rebuild_relay, rebuild_thanks
+from services.help_requests import ESCALATE_JOB, IDLE_JOB, NOTE_LIMIT, RELAY_LIMIT, REVEAL_REASON_LIMIT, TOPICS
 from services.jobs import JobKind
 
 if TYPE_CHECKING:
@@ -33,9 +34,11 @@ class HelpCog(commands.Cog, name="Help"):
         self.bot = bot
         self.desk = HelpDesk(bot)
         self.effects = HelpEffects(self.desk, bot.effects)
+        self.anonymous_effects = AnonymousEffects(self.desk, self.effects, bot.effects)
         self.forms = (
             Form("help.ask", submit=self._submit_ask, rebuild=rebuild_ask),
             Form("help.thanknote", submit=self._submit_thanks, rebuild=rebuild_thanks),
+            Form("help.relay", submit=self._submit_relay, rebuild=rebuild_relay),
         )
 
     async def cog_load(self) -> None:
@@ -57,9 +60,24 @@ class HelpCog(commands.Cog, name="Help"):
     @app_commands.command(name="ask", description="Ask for help privately: a thread only you and helpers can see")
     @app_commands.guild_only()
     @app_commands.choices(topic=TOPIC_CHOICES)
-    @app_commands.describe(topic="What it's about (helpers see the topic, not your name)")
-    async def ask(self, interaction: Interaction, topic: Choice[str]) -> None:
-        await self.desk.open_form(interaction, topic.value, "ask")
+    @app_commands.describe(
+        topic="What it's about (helpers see the topic, not your name)",
+        anonymous="Don't show my name to helpers: you're not in the thread, and replies come by DM",
+    )
+    async def ask(self, interaction: Interaction, topic: Choice[str], anonymous: bool = False) -> None:
+        await self.desk.open_form(interaction, topic.value, "ask", anonymous=anonymous)
+
+    @app_commands.command(name="reply", description="Reply to the anonymous member of this help thread (by DM)")
+    @app_commands.guild_only()
+    @app_commands.describe(text="Sent to the member by DM, with the request number and your display name")
+    async def reply(self, interaction: Interaction, text: app_commands.Range[str, 1, RELAY_LIMIT]) -> None:
+        await self.desk.anon.reply_command(interaction, text)
+
+    @app_commands.command(name="reveal", description="Moderators: look up who asked this anonymous request (audited)")
+    @app_commands.guild_only()
+    @app_commands.describe(reason="Why (kept in the audit list and sent to the member)")
+    async def reveal(self, interaction: Interaction, reason: app_commands.Range[str, 1, REVEAL_REASON_LIMIT]) -> None:
+        await self.desk.anon.reveal_to_moderator(interaction, reason)
 
     @app_commands.command(name="close", description="Close this help thread (the member, a helper in it, or staff)")
     @app_commands.guild_only()
@@ -80,12 +98,22 @@ class HelpCog(commands.Cog, name="Help"):
     async def _submit_thanks(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
         await self.desk.send_thanks(interaction, int(match["request_id"]), values.get("thanks"))
 
+    async def _submit_relay(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
+        key = f"relay:{match['request_id']}:{match['nonce']}"  # the same form submitted twice is one reply
+        await self.desk.anon.relay_from_helper(interaction, int(match["request_id"]), values.get("text"), key)
+
     # --- gateway events --------------------------------------------------------------------------------------------
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Activity in a help thread restarts its idle timer (MESSAGE_CREATE; no message content needed)."""
-        if message.author.bot or not isinstance(message.channel, discord.Thread):
+        """Activity in a help thread restarts its idle timer (MESSAGE_CREATE; no message content needed). A DM is
+        an anonymous asker writing to their helpers (DM content comes without the message-content intent)."""
+        if message.author.bot:
+            return
+        if message.guild is None and isinstance(message.channel, discord.DMChannel):
+            await self.desk.anon.on_dm(message)
+            return
+        if not isinstance(message.channel, discord.Thread):
             return
         if message.channel.type is discord.ChannelType.private_thread:
             await self.bot.services.help_requests.record_activity(message.channel.id)

@@ -15,17 +15,20 @@ from cogs._dm import send_dm
 from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.help import _render as render
+from cogs.help._anon_desk import AnonymousDesk
 from cogs.help._effects import NO_PING, ping
 from cogs.help._views import after_feedback_view, ask_modal, send_form, sorted_view
 from services.effects import Landed
 from services.errors import PorchlightError
 from services.help_requests import (
+    AnonymousOff,
     CloseReason,
     HelpEffect,
     IdleAction,
     help_subject,
     request_id_of,
 )
+from services.help_requests._anonymous import ANONYMOUS_OFF
 from storage.effects import Effect
 from storage.guilds import GuildConfig
 from storage.help_requests import HelpRequest
@@ -45,6 +48,7 @@ class HelpDesk:
         self.bot = bot
         self.requests = bot.services.help_requests
         self.outbox = bot.services.outbox
+        self.anon = AnonymousDesk(self)
 
     # --- lookups ---------------------------------------------------------------------------------------------------
 
@@ -72,17 +76,30 @@ class HelpDesk:
     # --- asking ----------------------------------------------------------------------------------------------------
 
     async def open_form(
-        self, interaction: Interaction, topic: str | None, source: str, *, guild_id: int | None = None
+        self,
+        interaction: Interaction,
+        topic: str | None,
+        source: str,
+        *,
+        guild_id: int | None = None,
+        anonymous: bool = False,
     ) -> None:
         """/ask and the check-in's "Ask for help privately": limits first, so nobody types into a form for nothing.
-        From a DM, ``guild_id`` (carried by the button) says which server the request is for."""
+        From a DM, ``guild_id`` (carried by the button) says which server the request is for. /ask decides
+        ``anonymous`` by its option; the check-in's form offers the choice itself when the server allows it."""
         in_dm = interaction.guild_id is None
         target = interaction.guild_id or guild_id
         if target is None or self.bot.get_guild(target) is None:
             await reply(interaction, render.ASK_IN_SERVER)
             return
-        await self.requests.check_can_ask(target, interaction.user.id)
-        await send_form(interaction, ask_modal(topic, interaction.id, source, guild_id=target if in_dm else None))
+        settings = await self.requests.check_can_ask(target, interaction.user.id)
+        if anonymous and not settings.anonymous_asks:
+            raise AnonymousOff(ANONYMOUS_OFF)
+        offer: bool | None = anonymous
+        if source == "checkin" and settings.anonymous_asks:
+            offer = None  # the form asks
+        form = ask_modal(topic, interaction.id, source, guild_id=target if in_dm else None, anonymous=offer)
+        await send_form(interaction, form)
 
     async def submit_ask(self, interaction: Interaction, fields: dict[str, Any], values: dict[str, Any]) -> None:
         guild = interaction.guild or (self.bot.get_guild(int(fields["guild_id"])) if fields.get("guild_id") else None)
@@ -91,6 +108,7 @@ class HelpDesk:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         topic = fields["topic"] if fields["topic"] != "none" else next(iter(values.get("topic") or []), "")
+        anonymous = bool(fields.get("anon")) or "hide" in (values.get("anonymous") or [])
         # A refusal (HelpRequestRefused) propagates: the forms cog keeps what was typed and offers to re-open the form.
         outcome = await self.requests.open_request(
             guild.id,
@@ -100,8 +118,12 @@ class HelpDesk:
             values.get("wants"),
             submit_key=_custom_id(interaction),
             source=fields["source"] or "ask",
+            anonymous=anonymous,
         )
         request, blocked = await self.materialize(outcome.request.id)
+        if request.status == "open" and request.anonymous:
+            await reply(interaction, render.anonymous_opened(request, outcome.created))
+            return
         if request.status == "open":
             # The answer tells them, so the fallback DM is dropped first: a crash between the two leaves the member
             # without a confirmation (they are in the thread), never with two.
@@ -214,6 +236,12 @@ class HelpDesk:
         )
         if outcome.already_closed:
             await reply(interaction, f"Request #{outcome.request.number} is already closed.")
+            return
+        if interaction.guild_id is None:  # an anonymous asker, from the Close button in their DM
+            await reply(
+                interaction, f"Closed request #{outcome.request.number}. Thank you for letting the helpers know."
+            )
+            await self.materialize(request_id)
             return
         card = await self.requests.card(request_id)
         text = render.closed_in_thread(interaction.user.id, outcome.note, card.status_text)

@@ -20,7 +20,7 @@ from cogs._effects import (
 )
 from cogs._threads import THREAD_ARCHIVE_MINUTES, THREAD_PERMISSIONS, missing_thread_permissions
 from cogs.help import _render as render
-from cogs.help._views import card_view, feedback_view, opening_view, sorted_view
+from cogs.help._views import anonymous_opening_view, card_view, feedback_view, opening_view, sorted_view
 from services.effects import Landed
 from services.help_requests import IDLE_CLOSE_NOTE, Escalation, HelpEffect
 from storage.effects import Effect
@@ -114,7 +114,7 @@ class HelpEffects:
             thread = await keep_first(found)
             if thread.archived:
                 await thread.edit(archived=False)
-            if request.asker_id is not None:
+            if request.asker_id is not None and not request.hides_asker:  # an anonymous asker is never added
                 await thread.add_user(discord.Object(request.asker_id))
         except discord.Forbidden:
             await self._pending_card(request, effect)
@@ -130,14 +130,15 @@ class HelpEffects:
     async def opening(self, effect: Effect) -> Landed:
         request = await self._request(effect)
         thread = await self._thread(request)
-        content, embed = render.opening(request)
+        anonymous = request.anonymous
+        content, embed = render.anonymous_opening(request) if anonymous else render.opening(request)
         message = await send_once(
             effect,
             thread,
             marker=f"help:close:{request.id}",
             content=content,
             embed=embed,
-            view=opening_view(request.id),
+            view=anonymous_opening_view(request.id) if anonymous else opening_view(request.id),
             allowed_mentions=NO_PING,
         )
         return Landed(thread.id, message.id)
@@ -239,8 +240,9 @@ class HelpEffects:
             log.warning("help claim could not add helper request=%d status=%s", request.id, error.status)
             await self.requests.release(request.id, helper_id, why=None)
             raise EffectGone("the helper could not be added to the thread") from None
+        asker_id = None if request.hides_asker else request.asker_id
         message = await thread.send(
-            render.joined(helper_id, request.asker_id), nonce=effect.nonce, allowed_mentions=ping(request.asker_id)
+            render.joined(helper_id, asker_id), nonce=effect.nonce, allowed_mentions=ping(asker_id)
         )
         return Landed(thread.id, message.id)
 
@@ -270,9 +272,12 @@ class HelpEffects:
         if thread is None:
             return None
         landed: Landed | None = None
-        if effect.args.get("idle"):
+        notice = f"🔒 {IDLE_CLOSE_NOTE}" if effect.args.get("idle") else None
+        if effect.args.get("by_member"):
+            notice = render.MEMBER_CLOSED  # an anonymous asker closed it from their DM
+        if notice is not None:
             await _unarchive(thread)
-            message = await thread.send(f"🔒 {IDLE_CLOSE_NOTE}", nonce=effect.nonce, allowed_mentions=NO_PING)
+            message = await thread.send(notice, nonce=effect.nonce, allowed_mentions=NO_PING)
             landed = Landed(thread.id, message.id)
         if not (thread.archived and thread.locked):
             await thread.edit(archived=True, locked=True)
@@ -295,6 +300,12 @@ class HelpEffects:
         request = await self._request(effect)
         if request.status != "open":
             return None
+        if request.hides_asker:  # "Is this sorted?" goes to the anonymous asker by DM
+            guild = self.bot.get_guild(request.guild_id)
+            if request.asker_id is None or guild is None:
+                return None
+            text = render.anonymous_idle_dm(request, guild.name)
+            return await self.desk.dm_once(effect, request.asker_id, text, sorted_view(request.id))
         thread = await self._thread(request)
         await _unarchive(thread)
         message = await send_once(
@@ -323,7 +334,12 @@ class HelpEffects:
         guild = self.bot.get_guild(request.guild_id)
         if request.status != "open" or request.asker_id is None or guild is None:
             return None
-        text = render.escalation_dm(request, guild.name, int(effect.args["level"]))
+        level = int(effect.args["level"])
+        text = (
+            render.anonymous_escalation_dm(request, guild.name, level)
+            if request.hides_asker
+            else render.escalation_dm(request, guild.name, level)
+        )
         return await self.desk.dm_once(effect, request.asker_id, text, None)
 
     async def on_call_dm(self, effect: Effect) -> Landed | None:

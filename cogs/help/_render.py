@@ -57,6 +57,8 @@ def card_embed(card: QueueCard) -> discord.Embed:
     embed.add_field(name=f"Claimed by ({card.helper_count}/{card.max_helpers})", value=claimed, inline=False)
     if card.asker_id is not None:
         embed.add_field(name="Asked by", value=f"<@{card.asker_id}>", inline=False)
+    if card.anonymous:
+        embed.add_field(name="Anonymous", value="The member's name is hidden; replies go through Porchlight.")
     if card.status not in ("closed", "pending_thread"):
         embed.set_footer(text="Claim it to join the private thread. The member's words are in the thread.")
     return embed
@@ -132,17 +134,19 @@ def thread_ready_dm(request: HelpRequest, guild_name: str) -> str:
 
 
 def pending(request: HelpRequest, missing: list[str], channel_id: int) -> str:
+    told = "I'll DM you when it's open." if request.anonymous else "I'll DM you the link."
     return (
         f"I couldn't open your private thread yet: Porchlight is missing {', '.join(missing)} in <#{channel_id}>. "
         f"Your request #{request.number} is saved exactly as you wrote it — nothing is lost — and its thread opens "
-        "automatically as soon as a moderator fixes that. I'll DM you the link."
+        f"automatically as soon as a moderator fixes that. {told}"
     )
 
 
 def saved(request: HelpRequest) -> str:
+    told = "I'll DM you when it's open" if request.anonymous else "I'll DM you the link as soon as it's there"
     return (
         f"Your request #{request.number} is saved exactly as you wrote it. Discord is slow to answer right now, so "
-        "your private thread opens in a moment — I'll DM you the link as soon as it's there. No need to ask again."
+        f"your private thread opens in a moment — {told}. No need to ask again."
     )
 
 
@@ -179,3 +183,130 @@ def on_call_dm(request: HelpRequest, guild_name: str, queue_channel_id: int | No
         f"You're on call in **{guild_name}**: request #{request.number} ({topic_label(request.topic)}) is waiting "
         f"for a helper.{wants}\n{link}\n`/helper off` there stops these; on call ends by itself."
     )
+
+
+# --- anonymous asks -------------------------------------------------------------------------------------------------
+
+ANON_VISIBILITY = (
+    "🔒 **Who can see this thread:** the helpers who join to help and server staff who hold Manage Threads. The member "
+    "who asked is **not** in it and their name is hidden from you."
+)
+ANON_CHOICE = "Don't show my name to helpers"
+ANON_SHOW = "Show my name to helpers"
+NOT_ANONYMOUS_HERE = "`/reply` works inside the thread of an anonymous help request."
+
+
+def anonymous_opening(request: HelpRequest) -> tuple[str, discord.Embed]:
+    """The first message of an anonymous request's thread: no name, and how replies reach the member."""
+    content = (
+        f"This is the private help thread for **anonymous** request **#{request.number}** "
+        f"({topic_label(request.topic)}).\n\n{ANON_VISIBILITY}\n\n"
+        "Press **Reply to member** (or use `/reply`): I DM your words to the member, marked with the request number "
+        "and your display name. Their answers appear here as “Member: …”. When it's sorted, press **Close** or use "
+        "`/close`."
+    )
+    _, embed = opening(request)
+    return content, embed
+
+
+def anonymous_opened(request: HelpRequest, created: bool) -> str:
+    again = "You already sent this one. " if not created else ""
+    return (
+        f"{again}Your anonymous request #{request.number} is open. Helpers see what you wrote and the topic — not "
+        "your name, and you're not in its thread. I've sent you a DM: their replies arrive there, and anything you "
+        "send me there is passed on to them."
+    )
+
+
+def anonymous_dm(request: HelpRequest, guild_name: str) -> str:
+    return (
+        f"Your **anonymous** help request #{request.number} ({topic_label(request.topic)}) in **{guild_name}** is "
+        "open. Helpers see what you wrote — not your name.\n"
+        "• Their replies arrive here. To answer, just send me a message; with several requests open, use Discord's "
+        "**Reply** on a message about the one you mean.\n"
+        "• Words only: I can't pass on files or images.\n"
+        "• **Close** when you're done. **Show my name** adds you to the thread, if you ever want to."
+    )
+
+
+def relay_dm(request: HelpRequest, guild_name: str, helper_name: str, text: str) -> str:
+    return (
+        f"💬 **{member_text(helper_name, markdown=True)}** (helper) on your anonymous request #{request.number} in "
+        f"**{guild_name}**:\n{quote(text, markdown=False)}\n-# Reply to this message to answer."
+    )
+
+
+def relay_in_thread(text: str) -> str:
+    return f"**Member:** {member_text(text)}"
+
+
+def relay_sent(helper_id: int, text: str) -> str:
+    return f"↪️ <@{helper_id}> replied to the member (sent by DM):\n{quote(text, markdown=False)}"
+
+
+def relay_not_delivered(request: HelpRequest) -> str:
+    return (
+        f"I couldn't DM the member of request #{request.number}: their DMs are closed to me, so your reply was not "
+        "delivered (and not kept). They can still follow up here by DM once they open them."
+    )
+
+
+def relay_pending(request: HelpRequest) -> str:
+    return (
+        f"Discord is slow right now: your reply to the member of request #{request.number} is saved and goes out by "
+        "DM in a moment. No need to send it again."
+    )
+
+
+def relay_ack(request: HelpRequest) -> str:
+    return f"✓ Passed on to the helpers of request #{request.number}."
+
+
+def revealed_in_thread(asker_id: int) -> str:
+    return f"<@{asker_id}> chose to show their name and joined this thread. You can talk here directly now."
+
+
+def reveal_confirm(request: HelpRequest) -> str:
+    return (
+        f"Show your name to the helpers of request #{request.number}? You'll be added to its thread and they'll see "
+        "who you are. This can't be undone."
+    )
+
+
+def revealed_to_member(request: HelpRequest) -> str:
+    return f"Done — the helpers now see your name, and you're in the thread: <#{request.thread_id}>."
+
+
+def revealed_to_moderator(request: HelpRequest, asker_id: int | None) -> str:
+    who = f"<@{asker_id}> (id {asker_id})" if asker_id else "a member who has since deleted their data"
+    return (
+        f"Request #{request.number} was asked by {who}. This look-up is in the server's audit list, and the member "
+        "has been told by DM. The helpers still don't see the name."
+    )
+
+
+def reveal_dm(request: HelpRequest, guild_name: str, reason: str) -> str:
+    return (
+        f"A moderator of **{guild_name}** looked up who asked your anonymous help request #{request.number}, giving "
+        f"this reason:\n{quote(reason, markdown=False)}\nThe helpers still don't see your name. Every look-up is kept "
+        "in the server's audit list."
+    )
+
+
+def anonymous_idle_dm(request: HelpRequest, guild_name: str) -> str:
+    return (
+        f"It's been quiet on your anonymous request #{request.number} in **{guild_name}** for a few days. "
+        "**Is this sorted?**"
+    )
+
+
+def anonymous_escalation_dm(request: HelpRequest, guild_name: str, level: int) -> str:
+    who = "the helpers and the moderators" if level >= 2 else "the helpers"
+    return (
+        f"Nobody has picked up your anonymous request #{request.number} in **{guild_name}** yet, so I've asked {who} "
+        "again. It stays open — it never closes on its own while you wait."
+    )
+
+
+MEMBER_CLOSED = "🔒 The member closed this request."
+MEMBER_REOPENED = "The member reopened this request."

@@ -12,8 +12,9 @@ import discord
 
 from cogs._forms import Values, prefill, send_form
 from cogs._ui import CUSTOM_IDS, routes_errors
+from cogs.help._render import ANON_CHOICE
 from services.forms import FormDraft
-from services.help_requests import BODY_LIMIT, THANKS_LIMIT, TOPICS, WANTS_LIMIT, QueueCard
+from services.help_requests import BODY_LIMIT, RELAY_LIMIT, THANKS_LIMIT, TOPICS, WANTS_LIMIT, QueueCard
 
 if TYPE_CHECKING:
     from cogs.help._desk import HelpDesk
@@ -96,6 +97,34 @@ class ThanksButton(_RequestButton, template=CUSTOM_IDS["help.thanks"]):
         await send_form(interaction, thanks_modal(self.request_id))
 
 
+class ReplyButton(_RequestButton, template=CUSTOM_IDS["help.reply"]):
+    """In an anonymous request's thread: opens the form whose text is DMed to the member."""
+
+    action, label, style = "reply", "Reply to member", discord.ButtonStyle.primary
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await desk_of(interaction).anon.open_reply_form(interaction, self.request_id)
+
+
+class RevealButton(_RequestButton, template=CUSTOM_IDS["help.reveal"]):
+    """In the anonymous asker's DM: show my name (asks to confirm first)."""
+
+    action, label = "reveal", "Show my name"
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await desk_of(interaction).anon.reveal_prompt(interaction, self.request_id)
+
+
+class RevealConfirmButton(_RequestButton, template=CUSTOM_IDS["help.revealok"]):
+    action, label, style = "revealok", "Yes, show my name", discord.ButtonStyle.danger
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await desk_of(interaction).anon.reveal_self(interaction, self.request_id)
+
+
 class _AnswerButton(
     discord.ui.DynamicItem[Button], template=r"help:_answer:(?P<request_id>[0-9]{1,20}):(?P<yes>yes|no)"
 ):
@@ -157,6 +186,18 @@ def opening_view(request_id: int) -> discord.ui.View:
     return _view(CloseButton(request_id), StuckButton(request_id))
 
 
+def anonymous_opening_view(request_id: int) -> discord.ui.View:
+    return _view(ReplyButton(request_id), CloseButton(request_id))
+
+
+def anonymous_dm_view(request_id: int) -> discord.ui.View:
+    return _view(CloseButton(request_id), RevealButton(request_id))
+
+
+def reveal_confirm_view(request_id: int) -> discord.ui.View:
+    return _view(RevealConfirmButton(request_id))
+
+
 def sorted_view(request_id: int, *, disabled: bool = False) -> discord.ui.View:
     return _view(SortedButton(request_id, True, disabled=disabled), SortedButton(request_id, False, disabled=disabled))
 
@@ -174,12 +215,23 @@ def after_feedback_view(request_id: int, offer_thanks: bool) -> discord.ui.View:
 
 
 def ask_modal(
-    topic: str | None, nonce: int, source: str, *, guild_id: int | None = None, values: Values | None = None
+    topic: str | None,
+    nonce: int,
+    source: str,
+    *,
+    guild_id: int | None = None,
+    values: Values | None = None,
+    anonymous: bool | None = False,
 ) -> discord.ui.Modal:
     """/ask's form. ``nonce`` (the opening interaction's id) makes the custom id the submission's find-or-create
     key: a double submit of the same form sends the same id. ``guild_id`` only for a form opened from a DM.
-    ``values``: what the member typed before, when the form is re-opened after a refusal."""
-    suffix = (":checkin" if source == "checkin" else "") + (f":g{guild_id}" if guild_id is not None else "")
+    ``values``: what the member typed before, when the form is re-opened after a refusal. ``anonymous``: True when
+    /ask was asked with ``anonymous``; None when the form itself offers the choice (the check-in's path)."""
+    suffix = (
+        (":checkin" if source == "checkin" else "")
+        + (":anon" if anonymous else "")
+        + (f":g{guild_id}" if guild_id is not None else "")
+    )
     modal = discord.ui.Modal(
         title="Ask for help privately", custom_id=f"help:ask:{topic or 'none'}:{nonce}{suffix}", timeout=None
     )
@@ -205,13 +257,49 @@ def ask_modal(
     )
     modal.add_item(discord.ui.Label(text="What's going on?", component=body))
     modal.add_item(discord.ui.Label(text="What would help most?", component=wants))
+    if anonymous is None:
+        hide = "hide" in ((values or {}).get("anonymous") or [])
+        choice: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id="anonymous",
+            required=False,
+            min_values=0,
+            placeholder="Helpers see your name (pick to hide it)",
+            options=[discord.SelectOption(label=ANON_CHOICE, value="hide", default=hide)],
+        )
+        modal.add_item(discord.ui.Label(text="Your name", component=choice))
     return modal
 
 
 def rebuild_ask(match: re.Match[str], draft: FormDraft) -> discord.ui.Modal:
     topic = match["topic"] if match["topic"] != "none" else None
     guild_id = int(match["guild_id"]) if match["guild_id"] else None
-    return ask_modal(topic, int(match["nonce"]), match["source"] or "ask", guild_id=guild_id, values=draft.values)
+    anonymous: bool | None = True if match["anon"] else None if "anonymous" in draft.values else False
+    return ask_modal(
+        topic,
+        int(match["nonce"]),
+        match["source"] or "ask",
+        guild_id=guild_id,
+        values=draft.values,
+        anonymous=anonymous,
+    )
+
+
+def relay_modal(request_id: int, nonce: int, values: Values | None = None) -> discord.ui.Modal:
+    """A helper's reply to an anonymous member. ``nonce`` (the click's id) makes a double submit one relay."""
+    modal = discord.ui.Modal(title="Reply to member", custom_id=f"help:relay:{request_id}:{nonce}", timeout=None)
+    text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        custom_id="text",
+        style=discord.TextStyle.paragraph,
+        max_length=RELAY_LIMIT,
+        placeholder="Sent to the member by DM, with the request number and your display name.",
+        default=prefill(values, "text", RELAY_LIMIT),
+    )
+    modal.add_item(discord.ui.Label(text="Your reply", component=text))
+    return modal
+
+
+def rebuild_relay(match: re.Match[str], draft: FormDraft) -> discord.ui.Modal:
+    return relay_modal(int(match["request_id"]), int(match["nonce"]), draft.values)
 
 
 def thanks_modal(request_id: int, values: Values | None = None) -> discord.ui.Modal:
@@ -239,4 +327,7 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     ThanksButton,
     SortedButton,
     FeedbackButton,
+    ReplyButton,
+    RevealButton,
+    RevealConfirmButton,
 )

@@ -146,7 +146,10 @@ class HelpRequestBase:
             await self._effect(conn, request, HelpEffect.GONE_DM)
             return
         if request.thread_id is not None:
-            await self._effect(conn, request, HelpEffect.CLOSED, args={"idle": why is CloseReason.IDLE})
+            args: dict[str, Any] = {"idle": why is CloseReason.IDLE}
+            if why is CloseReason.ASKER and request.hides_asker:
+                args["by_member"] = True  # closed from the asker's DM: the thread is told, without a name
+            await self._effect(conn, request, HelpEffect.CLOSED, args=args)
         await self._effect(conn, request, HelpEffect.CARD)
         if why is not CloseReason.ASKER_LEFT and request.thread_id is not None:
             await self._effect(conn, request, HelpEffect.FEEDBACK)

@@ -61,6 +61,12 @@ __all__ = [
     "UnknownTopic",
     "WANTS_LIMIT",
     "WantsTooLong",
+    "RELAY_LIMIT",
+    "REVEAL_REASON_LIMIT",
+    "AnonymousOff",
+    "RelayRefused",
+    "WhichRequest",
+    "RevealRefused",
     "can_close",
     "escalation_key",
     "help_subject",
@@ -90,6 +96,11 @@ class HelpEffect(StrEnum):
     IDLE_ASK = "help.idle_ask"  # "Is this sorted?" in the thread
     GONE_DM = "help.gone_dm"  # the thread was deleted by staff: tell the asker
     ON_CALL_DM = "help.on_call_dm"  # tell an on-call helper whose topics match that a new request is waiting
+    ANON_DM = "help.anon_dm"  # an anonymous request is open: tell its asker how replies reach them (Close, Reveal)
+    RELAY = "help.relay"  # carry one relay (help_relays row): a helper's reply by DM, or the asker's DM to the thread
+    RELAY_ACK = "help.relay_ack"  # tell the asker their words reached the thread
+    REVEALED = "help.revealed"  # the asker showed their name: add them to the thread and say so there
+    REVEAL_DM = "help.reveal_dm"  # a moderator looked up who asked: tell the asker, with the reason
 
 
 TELL_ASKER_AFTER = timedelta(minutes=1)
@@ -106,6 +117,8 @@ BODY_LIMIT = 1500
 WANTS_LIMIT = 200
 NOTE_LIMIT = 500
 THANKS_LIMIT = 1000
+RELAY_LIMIT = 1800  # a relayed message, so it fits in one Discord message with its header
+REVEAL_REASON_LIMIT = 500
 
 TOPICS: dict[str, str] = {
     "resume": "Resume",
@@ -154,12 +167,18 @@ class HelpSettings:
     reopen_days: int = 7
     show_asker_in_queue: bool = False
     max_claims_per_helper: int = 3  # active claims one helper may hold at once, so nobody burns out
+    anonymous_asks: bool = True  # /ask and the check-in offer "Don't show my name to helpers"
 
     @classmethod
     def of(cls, config: GuildConfig | None) -> HelpSettings:
-        names = [f.name for f in fields(cls) if f.name != "show_asker_in_queue"]
-        numbers = {name: settings_catalog.number(config, name) for name in names}
-        return cls(**numbers, show_asker_in_queue=settings_catalog.flag(config, "show_asker_in_queue"))
+        flags = {"show_asker_in_queue", "anonymous_asks"}
+        values: dict[str, int | bool] = {
+            f.name: settings_catalog.flag(config, f.name)
+            if f.name in flags
+            else settings_catalog.number(config, f.name)
+            for f in fields(cls)
+        }
+        return cls(**values)  # type: ignore[arg-type]  # each field gets its own type: flags bool, the rest int
 
 
 # -- errors ----------------------------------------------------------------------------------------------------------
@@ -249,6 +268,22 @@ class ReopenRefused(HelpRequestRefused):
 
 
 class FeedbackRefused(HelpRequestRefused):
+    pass
+
+
+class AnonymousOff(HelpRequestRefused):
+    pass
+
+
+class RelayRefused(HelpRequestRefused):
+    pass
+
+
+class WhichRequest(RelayRefused):
+    """The asker has several open anonymous requests and did not reply to a message about one."""
+
+
+class RevealRefused(HelpRequestRefused):
     pass
 
 
@@ -364,6 +399,7 @@ class QueueCard:
     escalation_level: int
     waiting_for: timedelta | None  # how long it has had no helper; None while claimed or closed
     thread_id: int | None
+    anonymous: bool = False  # the asker's name is hidden from helpers: replies go through Porchlight
 
 
 # -- pure rules ------------------------------------------------------------------------------------------------------
@@ -400,6 +436,8 @@ def queue_card(
         status_text = (
             _CLOSED_TEXT.get(CloseReason(request.close_reason), "Closed") if request.close_reason else "Closed"
         )
+        if request.hides_asker and request.close_reason == CloseReason.ASKER_LEFT:
+            status_text = "Closed"  # "the member left" next to a server's leave notice would name them
     elif request.status == "pending_thread":
         status = "pending_thread"
         status_text = "Waiting for its private thread (the bot is missing a permission in the help channel)"
@@ -431,10 +469,11 @@ def queue_card(
         helper_ids=helper_ids,
         helper_count=count,
         max_helpers=max_helpers,
-        asker_id=request.asker_id if show_asker else None,
+        asker_id=request.asker_id if show_asker and not request.hides_asker else None,
         escalation_level=request.escalation_level,
         waiting_for=waiting_for,
         thread_id=request.thread_id,
+        anonymous=request.hides_asker,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from services.help_requests._arming import HelpRequestBase
+from services.help_requests._anonymous import ANONYMOUS_OFF, AnonymousAsks
 from services.help_requests._rules import (
     _NOT_REOPENABLE,
     ESCALATE_JOB,
@@ -20,6 +20,7 @@ from services.help_requests._rules import (
     SOURCES,
     TELL_ASKER_AFTER,
     THANKS_LIMIT,
+    AnonymousOff,
     ClaimOutcome,
     CloseOutcome,
     CloseReason,
@@ -58,6 +59,7 @@ from services.help_requests._rules import (
 )
 from services.text import clean_text
 from storage import guilds
+from storage import help_relays as relay_store
 from storage import help_requests as store
 from storage import helper_duty as duty_store
 from storage.help_requests import HelpRequest
@@ -65,7 +67,7 @@ from storage.help_requests import HelpRequest
 log = logging.getLogger(__name__)
 
 
-class HelpRequestService(HelpRequestBase):
+class HelpRequestService(AnonymousAsks):
     """The commands of help requests (asking, claims, closing, reopening, feedback, idle and escalation, departures,
     privacy); each writes its rows and records its effects in one transaction."""
 
@@ -114,6 +116,7 @@ class HelpRequestService(HelpRequestBase):
         wants: str | None,
         submit_key: str | None,
         source: str = "ask",
+        anonymous: bool = False,
     ) -> OpenOutcome:
         """Find-or-create a request in ``pending_thread``; the Discord layer then creates the thread and calls
         :meth:`attach_thread`. Refusals carry the member's text as ``error.draft``."""
@@ -127,7 +130,9 @@ class HelpRequestService(HelpRequestBase):
                 existing = await store.get_by_submit_key(conn, guild_id=guild_id, asker_id=asker_id, submit_key=key)
                 if existing is not None:
                     return OpenOutcome(existing, created=False)
-            await self._check_can_ask(conn, guild_id, asker_id, draft)
+            settings = await self._check_can_ask(conn, guild_id, asker_id, draft)
+            if anonymous and not settings.anonymous_asks:
+                raise AnonymousOff(ANONYMOUS_OFF, draft)
             request = await store.insert(
                 conn,
                 guild_id=guild_id,
@@ -138,6 +143,7 @@ class HelpRequestService(HelpRequestBase):
                 source=source,
                 submit_key=key,
                 now=now,
+                anonymous=anonymous,
             )
             for effect in (HelpEffect.THREAD, HelpEffect.OPENING, HelpEffect.CARD):
                 await self._effect(conn, request, effect)
@@ -145,8 +151,17 @@ class HelpRequestService(HelpRequestBase):
                 conn, guild_id, topic, now=now, exclude=asker_id, limit=ON_CALL_HELPERS
             ):
                 await self._effect(conn, request, HelpEffect.ON_CALL_DM, args={"helper_id": helper_id})
-            await self._effect(conn, request, HelpEffect.TELL_ASKER, delay=TELL_ASKER_AFTER)
-        log.info("help request opened id=%d guild_id=%d number=%d", request.id, guild_id, request.number)
+            if anonymous:  # the asker is not in the thread: this DM is how they follow it, so it always goes
+                await self._effect(conn, request, HelpEffect.ANON_DM)
+            else:
+                await self._effect(conn, request, HelpEffect.TELL_ASKER, delay=TELL_ASKER_AFTER)
+        log.info(
+            "help request opened id=%d guild_id=%d number=%d anonymous=%s",
+            request.id,
+            guild_id,
+            request.number,
+            anonymous,
+        )
         return OpenOutcome(request, created=True)
 
     async def asker_told(self, request_id: int) -> None:
@@ -535,9 +550,12 @@ class HelpRequestService(HelpRequestBase):
                     "closed_at": _iso(r.closed_at),
                     "close_reason": r.close_reason,
                     "feedback": r.feedback,
+                    "anonymous": r.anonymous,
+                    "revealed_at": _iso(r.revealed_at),
                 }
                 for r in requests
             ],
+            "help_reveals": await self._export_reveals(guild_id, user_id),
             "help_claims": [
                 {
                     "request_number": numbers.get(c.request_id, (None, None))[0],
@@ -557,6 +575,8 @@ class HelpRequestService(HelpRequestBase):
         async with self.db.transaction() as conn:
             for request in await store.live_for_asker(conn, guild_id, user_id):
                 await store.close(conn, request.id, by_user_id=None, reason=CloseReason.ASKER.value, now=now)
+            await relay_store.forget_member(conn, guild_id, user_id)
+            await relay_store.anonymize_moderator(conn, guild_id, user_id)
             count = await store.anonymize_asker(conn, guild_id, user_id)
             claimed = {c.request_id for c in await store.claims_of_helper(conn, guild_id, user_id)}
             count += await store.anonymize_helper(conn, guild_id, user_id, now=now)

@@ -222,3 +222,50 @@ async def test_an_idle_close_killed_after_each_effect_closes_once_and_asks_for_f
         return thread.locked and len(notes) == 1 and len(feedback) == 1 and "quiet spell" in card
 
     await settle(closed, "the idle close", quiet=w)
+
+
+# --- anonymous asks: a relay killed after Discord carried it ----------------------------------------------------------
+
+HELPER_WORDS = "Which role is the interview for?"
+HER_WORDS = "Product analyst, second round on Friday"
+
+
+async def anonymous_claimed(w: World) -> Any:
+    c = w.c
+    modal = await c.alice.slash("ask", channel=c.general, topic="interviews", anonymous=True)
+    assert isinstance(modal, Modal)
+    await c.alice.submit_modal(modal, {"What's going on?": BODY, "What would help most?": WANTS})
+    await c.helper.click(cards(c)[0], "Claim")
+    [thread] = help_threads(c)
+    return thread
+
+
+def relay_texts(c: Community) -> list[str | None]:
+    with sqlite3.connect(c.database_path) as db:
+        return [row[0] for row in db.execute("SELECT text FROM help_relays ORDER BY id")]
+
+
+async def test_a_helpers_reply_killed_after_discord_sent_the_dm_reaches_her_once_and_is_not_kept(
+    world: World,
+) -> None:
+    w, c = world, world.c
+    thread = await anonymous_claimed(w)
+    dm = c.twin.state.dm_channel(c.alice.user, c.app.bot)
+    await crash_after(w, "POST", f"*/{dm.id}/*", lambda: c.helper.slash("reply", channel=thread, text=HELPER_WORDS))
+
+    def delivered() -> bool:
+        return sum(HELPER_WORDS in m.text for m in c.alice.dms()) == 1 and relay_texts(c) == [None]
+
+    await settle(delivered, "the relayed reply", quiet=w)
+
+
+async def test_her_dm_killed_after_discord_posted_it_in_the_thread_appears_there_once(world: World) -> None:
+    w, c = world, world.c
+    thread = await anonymous_claimed(w)
+    await crash_after(w, "POST", f"*/{thread.id}/*", lambda: c.alice.dm(c.app, HER_WORDS))
+
+    def posted() -> bool:
+        posts = [m for m in thread_messages(c, thread) if m.content.startswith("**Member:**")]
+        return len(posts) == 1 and HER_WORDS in posts[0].text and relay_texts(c) == [None]
+
+    await settle(posted, "her relayed DM", quiet=w)

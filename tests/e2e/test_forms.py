@@ -9,7 +9,8 @@ from typing import Any
 
 from cogs._forms import Form
 from demo.community import Community
-from tests.e2e.test_help import ask, cards, help_threads, settled
+from tests.e2e.test_anonymous import ask_anonymously
+from tests.e2e.test_help import ask, cards, help_threads, settled, thread_messages
 from tests.e2e.test_mentors import WINDOWS, approved_mentor, request_dm, sign_up
 from tests.e2e.test_privacy import scan_database
 from twin.people import MessageView, Modal, Person
@@ -112,6 +113,14 @@ async def test_every_form_opened_before_a_restart_is_answered_after_it_and_its_d
     assert isinstance(help_thanks, Modal)
     opened["help.thanknote"] = help_thanks
 
+    await ask_anonymously(c.dave, c, body="I freeze when a recruiter calls")
+    anon_card = next(card for card in cards(c) if "Request #2" in card.text)
+    await c.helper.click(anon_card, "Claim")
+    [anon_thread] = [t for t in help_threads(c) if t.name.startswith("help-2-")]
+    relay_form = await c.helper.click(thread_messages(c, anon_thread)[0], "Reply to member")
+    assert isinstance(relay_form, Modal)
+    opened["help.relay"] = relay_form
+
     assert set(opened) == all_form_keys(c), "a form without a restart test"
 
     await c.restart()
@@ -148,13 +157,17 @@ async def test_every_form_opened_before_a_restart_is_answered_after_it_and_its_d
     asked = await c.bob.submit_modal(
         opened["help.ask"], {"body": "Stuck after final rounds", "wants": "mock interview"}
     )
-    assert asked.ephemeral and len(help_threads(c)) == 2
+    assert asked.ephemeral and len(help_threads(c)) == 3
     openings = [MessageView(c.twin, c.twin.state.channel_messages(t.id)[0].id) for t in help_threads(c)]
     assert any("Stuck after final rounds" in opening.text for opening in openings)
 
     thanked = await c.alice.submit_modal(opened["help.thanknote"], {"thanks": "Thank you for the CV notes"})
     assert "Sent to 1 helper" in thanked.text
     assert "Thank you for the CV notes" in c.helper2.dms()[-1].text
+
+    relayed = await c.helper.submit_modal(opened["help.relay"], {"text": "Try the two-breath pause before answering"})
+    assert "replied to the member" in relayed.text
+    assert "Try the two-breath pause before answering" in c.dave.dms()[-1].text
 
     # Every form went through, so no draft is left behind.
     assert await services.forms.export_member(c.bob.id) == []

@@ -560,7 +560,7 @@ async def test_export_has_the_members_text_and_delete_blanks_it_keeping_anonymou
     assert stored.status == "closed" and stored.number == request.number
     assert await world.help.helpers(other.id) == []
     assert await _pending_jobs(world, ESCALATE_JOB, request.id) == []
-    assert await world.help.export_member(GUILD, ASKER) == {"help_requests": [], "help_claims": []}
+    assert await world.help.export_member(GUILD, ASKER) == {"help_requests": [], "help_claims": [], "help_reveals": []}
     async with world.db.conn.execute("SELECT COUNT(*) FROM help_requests WHERE guild_id = ?", (GUILD,)) as cur:
         row = await cur.fetchone()
     assert row is not None and row[0] == 2

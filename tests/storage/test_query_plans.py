@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from storage import checkins, mentors, safety, stats
+from storage import checkins, help_relays, mentors, safety, stats
 from storage.db import Database
 
 AT = datetime(2026, 3, 2, tzinfo=UTC)
@@ -30,6 +30,9 @@ READS: dict[str, Callable[[Any], Awaitable[object]]] = {
     "stats: help requests": lambda c: stats.help_requests(c, 1, AT - timedelta(weeks=8), AT),
     "stats: calls": lambda c: stats.call_weeks(c, 1, AT - timedelta(weeks=8), AT),
     "stats: check-ins": lambda c: stats.checkin_weeks(c, 1, AT - timedelta(weeks=8), AT),
+    "a DM's anonymous requests": lambda c: help_relays.live_anonymous_for_asker(c, 2),
+    "a reply to a relayed DM": lambda c: help_relays.request_of_relayed_dm(c, 3),
+    "a reply to a request's DM": lambda c: help_relays.request_of_effect_dm(c, 3),
 }
 
 # Where a coarser index would still be a SEARCH but read a whole server's history, the right index is pinned.
@@ -39,6 +42,8 @@ NARROW = {
     "calls": "bookings_member_time",  # the person's calls, not the server's
     "stats: help requests": "help_requests_guild_created",  # 8 weeks of one server, not all its history
     "stats: calls": "bookings_guild_created",
+    "a DM's anonymous requests": "help_requests_anonymous",
+    "a reply to a request's DM": "effects_result",
 }
 
 

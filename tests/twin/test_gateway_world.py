@@ -82,6 +82,29 @@ async def test_a_member_can_dm_the_bot(world: World) -> None:
     assert [m.content for m in world.alice.dms()] == ["hello bot", "hello alice"]
 
 
+async def test_a_dm_reply_to_the_bot_carries_its_reference_and_attachments_without_the_content_intent(
+    world: World,
+) -> None:
+    first = asyncio.create_task(world.bot.wait_for("message", check=lambda m: m.guild is None))
+    await asyncio.sleep(0)
+    await world.alice.dm(world.app, "hello bot")
+    received = await asyncio.wait_for(first, 5)
+    sent = await received.channel.send("which request?")
+    reply = asyncio.create_task(world.bot.wait_for("message", check=lambda m: m.guild is None and not m.author.bot))
+    await asyncio.sleep(0)
+    view = await world.alice.dm(
+        world.app, "this one", reply_to=world.twin.state.messages[sent.id], files={"cv.pdf": b"%PDF"}
+    )
+    message = await asyncio.wait_for(reply, 5)
+    assert message.id == view.id and message.content == "this one"  # DM content needs no privileged intent
+    assert message.type is discord.MessageType.reply
+    assert message.reference is not None and message.reference.message_id == sent.id
+    assert isinstance(message.reference.resolved, discord.Message) and message.reference.resolved.id == sent.id
+    assert [a.filename for a in message.attachments] == ["cv.pdf"] and message.attachments[0].size == 4
+    with pytest.raises(AssertionError, match="same channel"):
+        await world.bob.dm(world.app, "not mine", reply_to=world.twin.state.messages[sent.id])
+
+
 async def test_privileged_intents_must_be_enabled_for_the_application(world: World) -> None:
     from discord.ext import commands
 
