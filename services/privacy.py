@@ -41,7 +41,7 @@ from services.clock import Clock
 from services.forms import FormDrafts
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
-from services.mentors import MentorService
+from services.mentors import CancelCause, MentorService, mentor_subject
 from services.reminders import describe
 from services.safety import SafetyService
 from storage import checkins as checkin_store
@@ -105,6 +105,7 @@ class DiscordWork:
     threads_to_close: list[int] = field(default_factory=list)
     cancelled_calls: list[Booking] = field(default_factory=list)  # tell the other person
     roster_cards: list[int] = field(default_factory=list)  # message ids in the roster channel
+    effects: list[str] = field(default_factory=list)  # recorded effect subjects to run now (docs/effects.md)
     queue_cards: list[int] = field(default_factory=list)  # message ids in the queue channel
     reach_out_checkins: list[int] = field(default_factory=list)  # their notices carry checkin:reach:<id>
     departed: bool = False  # the member left the server (else they deleted their data): how calls are explained
@@ -241,7 +242,7 @@ class PrivacyService:
             user_id,
             threads_to_close=threads,
             cancelled_calls=mentor_result.cancelled,
-            roster_cards=[message for guild, message in mentor_result.roster_cards if guild == guild_id],
+            effects=mentor_result.subjects,
             queue_cards=queue_cards,
             reach_out_checkins=shared,
         )
@@ -299,17 +300,17 @@ class PrivacyService:
         await self.help_requests.asker_left(guild_id, user_id)
         await self.help_requests.helper_lost_role(guild_id, user_id)
         cancelled: list[Booking] = []
-        roster_cards: list[int] = []
+        subjects: list[str] = []
         mentor = await self.mentors.get(guild_id, user_id)
         if mentor is not None and mentor.status in ("pending_approval", "active", "paused"):
-            result = await self.mentors.leave(guild_id, user_id)
+            result = await self.mentors.leave(guild_id, user_id, cause=CancelCause.LEFT_SERVER)
             cancelled += result.cancelled
-            if result.mentor.roster_message_id is not None:
-                roster_cards.append(result.mentor.roster_message_id)
-                await self.mentors.set_roster_message(guild_id, user_id, None)
+            subjects.append(mentor_subject(guild_id, user_id))  # the card removed, the role taken back
         for booking in await self.mentors.upcoming_calls(user_id, guild_id):
             try:
-                cancelled.append(await self.mentors.cancel(booking.id, user_id, LEFT_REASON))
+                cancelled.append(
+                    await self.mentors.cancel(booking.id, user_id, LEFT_REASON, cause=CancelCause.LEFT_SERVER)
+                )
             except Exception as error:  # a call that started meanwhile: left as it is
                 log.info("call not cancelled on leave booking=%d error=%s", booking.id, type(error).__name__)
         await self.dispatcher.cancel(guild_id=guild_id, user_id=user_id)
@@ -319,7 +320,7 @@ class PrivacyService:
             user_id,
             threads_to_close=threads,
             cancelled_calls=cancelled,
-            roster_cards=roster_cards,
+            effects=subjects,
             queue_cards=queue_cards,
             departed=True,
         )

@@ -12,6 +12,8 @@ import aiosqlite
 
 from services.clock import Clock
 from services.contact import PhoneVault
+from services.effects import Outbox
+from services.jobs import JobDispatcher
 from services.mentors._rules import (
     AFTER_CALL_DELAY,
     AFTER_CALL_JOB,
@@ -24,11 +26,18 @@ from services.mentors._rules import (
     VOICE_LINGER,
     BookingError,
     BookingPolicy,
-    JobWaker,
+    CancelCause,
+    MentorEffect,
     MentorError,
+    Role,
+    booking_subject,
+    erase_subject,
+    mentor_subject,
+    number_holder,
 )
 from services.slots import Interval, calls_left_this_week, free_slots
 from services.windows import parse_windows
+from storage import effects as effects_store
 from storage import guilds
 from storage import jobs as job_store
 from storage import mentors as store
@@ -43,7 +52,7 @@ class MentorBase:
     def __init__(
         self,
         db: Database,
-        jobs: JobWaker | None,
+        jobs: JobDispatcher,
         clock: Clock,
         vault: PhoneVault,
         *,
@@ -54,6 +63,7 @@ class MentorBase:
         self.clock = clock
         self.vault = vault
         self.default_region = default_region
+        self.outbox = Outbox(db, jobs, clock)
 
     def __repr__(self) -> str:
         return "MentorService()"
@@ -206,6 +216,10 @@ class MentorBase:
             await self._schedule(conn, booking, VOICE_CREATE_JOB, max(now, booking.starts_at - VOICE_LEAD), now)
             await self._schedule(conn, booking, VOICE_DELETE_JOB, booking.ends_at + VOICE_LINGER, now)
 
+    async def alternatives(self, booking: Booking) -> list[datetime]:
+        """Other free times with the same mentor, for a member whose request was declined or lapsed."""
+        return await self._alternatives(self.db.conn, booking)
+
     async def _alternatives(self, conn: aiosqlite.Connection, booking: Booking) -> list[datetime]:
         mentor = await self._mentor(conn, booking.guild_id, booking.mentor_user_id)
         if mentor is None:
@@ -213,7 +227,13 @@ class MentorBase:
         return await self._free(conn, mentor, limit=5, exclude=(booking.starts_at,))
 
     async def _cancel_in(
-        self, conn: aiosqlite.Connection, booking: Booking, *, by: int, reason: str | None
+        self,
+        conn: aiosqlite.Connection,
+        booking: Booking,
+        *,
+        by: int,
+        reason: str | None,
+        cause: CancelCause = CancelCause.BY_PERSON,
     ) -> Booking | None:
         now = self.clock.now()
         cancelled = await store.transition_booking(
@@ -235,4 +255,79 @@ class MentorBase:
                 await self._schedule(conn, cancelled, VOICE_DELETE_JOB, now, now)
             else:
                 await self._cancel_jobs(conn, cancelled, (VOICE_DELETE_JOB,), now)
+        await self._tell_cancelled(conn, cancelled, by=by, cause=cause)
         return cancelled
+
+    async def _tell_cancelled(
+        self, conn: aiosqlite.Connection, booking: Booking, *, by: int, cause: CancelCause
+    ) -> None:
+        """The one cancellation path, whatever the cause: the other person's DM (with the METHOD:CANCEL invite when
+        the call had been confirmed), the number taken out of the confirmation, and the mentor's card. The DM's
+        args keep what the invite needs (times, sequence; no member), since a deletion removes the booking row."""
+        other: Role = "member" if by == booking.mentor_user_id else "mentor"
+        await self._booking_effect(
+            conn,
+            booking,
+            other,
+            MentorEffect.CANCELLED_DM,
+            cause=cause.value,
+            starts_at=int(booking.starts_at.timestamp()),
+            ends_at=int(booking.ends_at.timestamp()),
+            updated_at=int(booking.updated_at.timestamp()),
+            sequence=booking.ics_sequence,
+            contact_mode=booking.contact_mode,
+        )
+        if booking.ics_sequence > 0:
+            await self._redact_number(conn, booking)
+        if cause != CancelCause.MENTOR_LEFT:  # a leaving mentor's card goes with the profile
+            await self._card(conn, booking)
+
+    # -- effects (docs/effects.md): recorded on the transaction of the change --------------------------------------
+
+    async def _mentor_effect(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, kind: MentorEffect, **args: Any
+    ) -> None:
+        subject = mentor_subject(guild_id, user_id)
+        if kind in (MentorEffect.CARD, MentorEffect.ROLE):  # they show the profile as it stands when they run
+            await self.outbox.cancel(conn, subject, kind)
+        await self.outbox.record(conn, subject, kind, guild_id=guild_id, user_id=user_id, args=args or None)
+
+    async def _booking_effect(
+        self, conn: aiosqlite.Connection, booking: Booking, role: Role, kind: MentorEffect, **args: Any
+    ) -> None:
+        person = booking.member_user_id if role == "member" else booking.mentor_user_id
+        await self.outbox.record(
+            conn, booking_subject(booking.id, role), kind, guild_id=booking.guild_id, user_id=person, args=args or None
+        )
+
+    async def _card(self, conn: aiosqlite.Connection, booking: Booking) -> None:
+        """The mentor's roster card shows the booking's slot taken or freed."""
+        await self._mentor_effect(conn, booking.guild_id, booking.mentor_user_id, MentorEffect.CARD)
+
+    async def _redact_number(self, conn: aiosqlite.Connection, booking: Booking) -> None:
+        """The call is cancelled or over: the confirmation DM that holds the other's number is edited without it."""
+        holder = number_holder(booking)
+        if holder is not None:
+            await self._booking_effect(conn, booking, holder, MentorEffect.REDACT, what="confirmation")
+
+    async def _posted(self, conn: aiosqlite.Connection, subject: str, kind: MentorEffect) -> list[tuple[int, int]]:
+        """(channel id, message id) of what ``kind`` effects of ``subject`` posted."""
+        return [
+            (e.channel_id, e.result_id)
+            for e in await effects_store.done(conn, subject)
+            if e.kind == kind and e.channel_id is not None and e.result_id is not None
+        ]
+
+    async def _take_down(
+        self, conn: aiosqlite.Connection, guild_id: int, channel_id: int | None, message_id: int, what: str
+    ) -> None:
+        """Record the take-down of a message that carried a member who is deleting their data. It names no member
+        (the subject is the server's, the args are message ids), so the deletion that follows does not remove it."""
+        await self.outbox.record(
+            conn,
+            erase_subject(guild_id),
+            MentorEffect.TAKE_DOWN,
+            guild_id=guild_id,
+            user_id=None,
+            args={"channel_id": channel_id, "message_id": message_id, "what": what},
+        )

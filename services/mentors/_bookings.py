@@ -15,7 +15,10 @@ from services.mentors._rules import (
     EXPIRY_JOB,
     THANKS_LIMIT,
     BookingError,
+    CancelCause,
     DeclineResult,
+    MentorEffect,
+    booking_subject,
     expiry_for,
     ics_invite,
 )
@@ -89,6 +92,8 @@ class MentorBookings(MentorProfiles):
                     "Someone booked that time a moment ago. Pick one of the next free times instead.", alternatives
                 ) from taken
             await self._schedule(conn, booking, EXPIRY_JOB, booking.expires_at, now)
+            await self._booking_effect(conn, booking, "mentor", MentorEffect.REQUEST_DM)
+            await self._card(conn, booking)
         self._wake()
         log.info(
             "booking requested id=%d guild=%d mentor=%d member=%d", booking.id, guild_id, mentor_user_id, member_id
@@ -146,6 +151,9 @@ class MentorBookings(MentorProfiles):
                 assert confirmed is not None
                 await self._cancel_jobs(conn, confirmed, (EXPIRY_JOB,), now)
                 await self._schedule_call_jobs(conn, confirmed, now)
+                for role in ("member", "mentor"):
+                    await self._booking_effect(conn, confirmed, role, MentorEffect.CONFIRMATION)
+                await self._card(conn, confirmed)
         if confirmed is None:
             raise BookingError(
                 "This request expired before it was answered, so the member has been offered other times."
@@ -171,6 +179,8 @@ class MentorBookings(MentorProfiles):
             await store.forget_member_phone(conn, [booking_id])
             await self._cancel_jobs(conn, declined, (EXPIRY_JOB,), now)
             alternatives = await self._alternatives(conn, declined)
+            await self._booking_effect(conn, declined, "member", MentorEffect.DECLINED_DM, expired=False)
+            await self._card(conn, declined)
         log.info("booking declined id=%d", booking_id)
         return DeclineResult(declined, alternatives)
 
@@ -181,6 +191,9 @@ class MentorBookings(MentorProfiles):
         if expired is not None:
             await store.forget_member_phone(conn, [booking.id])
             await self._cancel_jobs(conn, expired, (EXPIRY_JOB,), now)
+            await self._booking_effect(conn, expired, "member", MentorEffect.DECLINED_DM, expired=True)
+            await self._booking_effect(conn, expired, "mentor", MentorEffect.EXPIRED_DM)
+            await self._card(conn, expired)
         return expired
 
     async def expire(self, booking_id: int) -> DeclineResult | None:
@@ -203,7 +216,14 @@ class MentorBookings(MentorProfiles):
         results = [await self.expire(b.id) for b in overdue]
         return [r for r in results if r is not None]
 
-    async def cancel(self, booking_id: int, by_user_id: int, reason: str | None = None) -> Booking:
+    async def cancel(
+        self,
+        booking_id: int,
+        by_user_id: int,
+        reason: str | None = None,
+        *,
+        cause: CancelCause = CancelCause.BY_PERSON,
+    ) -> Booking:
         """Cancel by either person, before the call starts. Returns the booking (status ``cancelled``).
 
         A confirmed call's ``ics_sequence`` is bumped, so the cancelling invite supersedes the first one.
@@ -222,7 +242,7 @@ class MentorBookings(MentorProfiles):
                 raise BookingError(f"This call was already {booking.status}, so there is nothing to cancel.")
             if now >= booking.starts_at:
                 raise BookingError("This call has already started. Use the after-call check to say how it went.")
-            cancelled = await self._cancel_in(conn, booking, by=by_user_id, reason=cleaned)
+            cancelled = await self._cancel_in(conn, booking, by=by_user_id, reason=cleaned, cause=cause)
             assert cancelled is not None
         self._wake()
         log.info(
@@ -279,7 +299,32 @@ class MentorBookings(MentorProfiles):
     def ics_invite(self, booking: Booking, method: Literal["REQUEST", "CANCEL"] = "REQUEST") -> bytes:
         return ics_invite(booking, method)
 
-    # -- after the call ---------------------------------------------------------------------------------------------
+    # -- reminders and after the call ------------------------------------------------------------------------------
+
+    async def remind(self, booking_id: int, minutes_before: int) -> Booking | None:
+        """The reminder job: record the reminder DM for both people, once (a re-run of the job finds them). None when
+        there is nothing to remind of (cancelled, or already started)."""
+        async with self.db.transaction() as conn:
+            booking = await store.get_booking(conn, booking_id)
+            if booking is None or booking.status != "confirmed" or self.clock.now() >= booking.starts_at:
+                return None
+            for role in ("member", "mentor"):
+                latest = await self.outbox.latest(booking_subject(booking.id, role), MentorEffect.REMINDER)
+                if latest is None or latest.args.get("minutes") != minutes_before:
+                    await self._booking_effect(conn, booking, role, MentorEffect.REMINDER, minutes=minutes_before)
+        return booking
+
+    async def after_call(self, booking_id: int) -> Booking | None:
+        """The after-call job: ask both people how it went, once, and take the number out of the confirmation."""
+        async with self.db.transaction() as conn:
+            booking = await store.get_booking(conn, booking_id)
+            if booking is None or booking.status != "confirmed":
+                return None
+            if await self.outbox.latest(booking_subject(booking.id, "member"), MentorEffect.AFTER_CALL) is None:
+                for role in ("member", "mentor"):
+                    await self._booking_effect(conn, booking, role, MentorEffect.AFTER_CALL)
+                await self._redact_number(conn, booking)
+        return booking
 
     async def record_outcome(self, booking_id: int, reporter_id: int, outcome: str) -> Booking:
         """ "Did the call happen?" — the first answer wins; later answers return the booking unchanged."""

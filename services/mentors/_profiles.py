@@ -7,10 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
 from services.contact import normalize_phone
 from services.mentors._base import MentorBase
 from services.mentors._rules import (
+    CancelCause,
     LeaveResult,
+    MentorEffect,
     MentorError,
     MentorMatch,
     _call_minutes,
@@ -80,6 +84,10 @@ class MentorProfiles(MentorBase):
                 weekly_limit=limit,
                 now=now,
             )
+            if status == "pending_approval":
+                await self._mentor_effect(conn, guild_id, user_id, MentorEffect.APPLICATION)
+            else:
+                await self._listed(conn, mentor)
         log.info("mentor signup guild=%d user=%d status=%s", guild_id, user_id, status)
         return mentor
 
@@ -112,6 +120,9 @@ class MentorProfiles(MentorBase):
                 if current is not None and current.status in ("active", "paused"):
                     return current  # a second click on Approve
                 raise MentorError("This mentor application is no longer waiting for approval.")
+            await self._mentor_effect(conn, guild_id, user_id, MentorEffect.APPLICATION)
+            await self._listed(conn, mentor)
+            await self._mentor_effect(conn, guild_id, user_id, MentorEffect.DECIDED_DM, approved=True)
         log.info("mentor approved guild=%d user=%d by=%d", guild_id, user_id, moderator_id)
         return mentor
 
@@ -132,6 +143,8 @@ class MentorProfiles(MentorBase):
                 if current is not None and current.status == "declined":
                     return current
                 raise MentorError("This mentor application is no longer waiting for approval.")
+            await self._mentor_effect(conn, guild_id, user_id, MentorEffect.APPLICATION)
+            await self._mentor_effect(conn, guild_id, user_id, MentorEffect.DECIDED_DM, approved=False)
         log.info("mentor declined guild=%d user=%d by=%d", guild_id, user_id, moderator_id)
         return mentor
 
@@ -177,6 +190,8 @@ class MentorProfiles(MentorBase):
                 changes["weekly_limit"] = _weekly_limit(weekly_limit)
             updated = await store.update_mentor(conn, guild_id, user_id, now=self.clock.now(), **changes)
             assert updated is not None
+            if updated.status != "pending_approval":
+                await self._mentor_effect(conn, guild_id, user_id, MentorEffect.CARD)
         log.info("mentor edited guild=%d user=%d fields=%s", guild_id, user_id, ",".join(sorted(changes)))
         return updated
 
@@ -190,6 +205,7 @@ class MentorProfiles(MentorBase):
                 raise MentorError("Your profile is still waiting for approval; there is nothing to pause yet.")
             updated = await store.update_mentor(conn, guild_id, user_id, now=now, status="paused", paused_until=until)
             assert updated is not None
+            await self._mentor_effect(conn, guild_id, user_id, MentorEffect.CARD)
         log.info("mentor paused guild=%d user=%d dated=%s", guild_id, user_id, until is not None)
         return updated
 
@@ -204,6 +220,7 @@ class MentorProfiles(MentorBase):
                 conn, guild_id, user_id, now=self.clock.now(), status="active", paused_until=None
             )
             assert updated is not None
+            await self._mentor_effect(conn, guild_id, user_id, MentorEffect.CARD)
         return updated
 
     async def set_roster_message(self, guild_id: int, user_id: int, message_id: int | None) -> Mentor | None:
@@ -211,29 +228,37 @@ class MentorProfiles(MentorBase):
             self.db.conn, guild_id, user_id, now=self.clock.now(), roster_message_id=message_id
         )
 
-    async def leave(self, guild_id: int, user_id: int) -> LeaveResult:
-        """Stop offering calls: the phone number is deleted and every upcoming call is cancelled."""
+    async def leave(self, guild_id: int, user_id: int, *, cause: CancelCause = CancelCause.MENTOR_LEFT) -> LeaveResult:
+        """Stop offering calls: the phone number is deleted and every upcoming call is cancelled (``cause`` says
+        why to the other person: the mentor left the roster, or the server)."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            await self._require(conn, guild_id, user_id)
+            before = await self._require(conn, guild_id, user_id)
             upcoming = await store.list_bookings(
                 conn, guild_id=guild_id, mentor_user_id=user_id, statuses=LIVE, ends_after=now
             )
-            cancelled = [
-                b
-                for b in [
-                    await self._cancel_in(conn, b, by=user_id, reason="The mentor has stopped offering calls.")
-                    for b in upcoming
-                ]
-                if b is not None
-            ]
+            cancelled = []
+            for booking in upcoming:
+                done = await self._cancel_in(
+                    conn, booking, by=user_id, reason="The mentor has stopped offering calls.", cause=cause
+                )
+                if done is not None:
+                    cancelled.append(done)
             mentor = await store.update_mentor(
                 conn, guild_id, user_id, now=now, status="left", phone_encrypted=None, paused_until=None
             )
             assert mentor is not None
+            if before.status == "pending_approval":
+                await self._mentor_effect(conn, guild_id, user_id, MentorEffect.APPLICATION)
+            await self._listed(conn, mentor)
         self._wake()
         log.info("mentor left guild=%d user=%d cancelled=%d", guild_id, user_id, len(cancelled))
         return LeaveResult(mentor, cancelled)
+
+    async def _listed(self, conn: aiosqlite.Connection, mentor: Mentor) -> None:
+        """The role and the roster card follow the profile's status (given and shown, or taken back and removed)."""
+        await self._mentor_effect(conn, mentor.guild_id, mentor.user_id, MentorEffect.ROLE)
+        await self._mentor_effect(conn, mentor.guild_id, mentor.user_id, MentorEffect.CARD)
 
     async def roster(self, guild_id: int) -> list[MentorMatch]:
         """Every active or paused mentor with their next 3 free slots and calls left this week (roster cards)."""

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,68 @@ ANSWER_WINDOW = timedelta(hours=24)
 MIN_ANSWER_TIME = timedelta(hours=1)
 LAST_ANSWER_BEFORE_START = timedelta(minutes=15)
 UID_DOMAIN = "porchlight"
+
+
+class MentorEffect(StrEnum):
+    """The Discord side effects of mentor changes (``docs/effects.md``), carried out by ``cogs/mentors/_effects.py``.
+
+    A profile's effects have the subject ``mentor:<guild>:<user>`` (``user_id`` = the mentor); a booking's effects
+    are per person, ``booking:<id>:member`` and ``booking:<id>:mentor``, each with that person as ``user_id``, so
+    /privacy delete by either removes what concerns them and leaves the other's. Take-downs of what a member who
+    deleted their data had on Discord carry no member (``erase:<guild>``, message ids only)."""
+
+    APPLICATION = "mentor.application"  # the application card in the helper queue: posted, then edited when decided
+    ROLE = "mentor.role"  # the mentor role given or taken back, as the profile's status says
+    DECIDED_DM = "mentor.decided_dm"  # "approved" / "declined" DM
+    CARD = "mentor.card"  # the roster card brought up to date (debounced), removed when not listed
+    REQUEST_DM = "booking.request_dm"  # to the mentor, with Accept / Decline
+    CONFIRMATION = "booking.confirmation"  # to one person, with the invite (.ics rendered when it runs)
+    DECLINED_DM = "booking.declined_dm"  # to the member, with other times (args: expired)
+    EXPIRED_DM = "booking.expired_dm"  # to the mentor
+    CANCELLED_DM = "booking.cancelled_dm"  # to the other person, with METHOD:CANCEL when it had been confirmed
+    REMINDER = "booking.reminder"  # args: minutes
+    AFTER_CALL = "booking.after_call"  # "did the call happen?"
+    REDACT = "booking.redact"  # a posted DM edited to drop a number or a gone member's words (args: what)
+    TAKE_DOWN = "mentor.take_down"  # a gone member's application edited to neutral, or their roster card deleted
+
+
+class CancelCause(StrEnum):
+    """Why a call was cancelled: the one cancellation DM says it (with the invite update when it was confirmed)."""
+
+    BY_PERSON = "by_person"  # /calls, with their optional reason
+    MENTOR_LEFT = "mentor_left"  # /mentor leave
+    DATA_DELETED = "data_deleted"  # /privacy delete (or the purge after leaving)
+    LEFT_SERVER = "left_server"  # found gone: the daily pass, or the check before a reminder or a voice room
+
+
+Role = Literal["member", "mentor"]
+
+
+def mentor_subject(guild_id: int, user_id: int) -> str:
+    return f"mentor:{guild_id}:{user_id}"
+
+
+def booking_subject(booking_id: int, role: Role) -> str:
+    return f"booking:{booking_id}:{role}"
+
+
+def erase_subject(guild_id: int) -> str:
+    return f"erase:{guild_id}"
+
+
+def booking_of(subject: str) -> tuple[int, Role]:
+    _, booking_id, role = subject.split(":")
+    assert role in ("member", "mentor")
+    return int(booking_id), "member" if role == "member" else "mentor"
+
+
+def number_holder(booking: Booking) -> Role | None:
+    """Whose confirmation DM carries the other's phone number."""
+    if booking.contact_mode == "they_call_me":
+        return "member"
+    if booking.contact_mode == "i_call_them":
+        return "mentor"
+    return None
 
 
 class MentorError(PorchlightError):
@@ -93,7 +156,7 @@ class DeclineResult:
 @dataclass(frozen=True, slots=True)
 class DeleteResult:
     cancelled: list[Booking]  # upcoming calls cancelled for the other person's sake, before the rows went
-    roster_cards: list[tuple[int, int]]  # (guild_id, message_id) of roster cards to remove
+    subjects: list[str]  # effect subjects to run now: take-downs, the other person's cancellation DMs and redactions
     bookings_deleted: int
     profiles_deleted: int
 

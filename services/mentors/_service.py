@@ -8,8 +8,15 @@ from typing import Any
 from services.errors import PorchlightError
 from services.mentors._bookings import MentorBookings
 from services.mentors._rules import (
+    CancelCause,
     DeleteResult,
+    MentorEffect,
+    Role,
+    booking_subject,
+    erase_subject,
+    mentor_subject,
 )
+from storage import guilds
 from storage import mentors as store
 from storage.mentors import LIVE, Booking
 
@@ -76,27 +83,48 @@ class MentorService(MentorBookings):
             return None
 
     async def delete_member(self, user_id: int, guild_id: int | None = None) -> DeleteResult:
-        """Delete one person's profiles and calls. Upcoming calls are cancelled first; the result lists them so the
-        other person can be told, and the roster cards to remove."""
+        """Delete one person's profiles and calls. Upcoming calls are cancelled first (the other person is told,
+        with the cancelling invite). In the same transaction, what Porchlight posted that carries this person is
+        recorded for take-down: their application in the helper queue (edited to a neutral note), their roster card
+        (deleted), and the other person's DMs about their calls (edited to drop their name, words and number). The
+        result names the effect subjects to run."""
         now = self.clock.now()
+        subjects: set[str] = set()
         async with self.db.transaction() as conn:
             upcoming = await store.list_bookings(
                 conn, guild_id=guild_id, involving=user_id, statuses=LIVE, ends_after=now
             )
             cancelled: list[Booking] = []
             for booking in upcoming:
-                done = await self._cancel_in(conn, booking, by=user_id, reason=None)
+                done = await self._cancel_in(conn, booking, by=user_id, reason=None, cause=CancelCause.DATA_DELETED)
                 if done is not None:
                     cancelled.append(done)
+            for booking in await store.list_bookings(conn, guild_id=guild_id, involving=user_id):
+                other: Role = "mentor" if booking.member_user_id == user_id else "member"
+                subject = booking_subject(booking.id, other)
+                for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION):
+                    if await self._posted(conn, subject, kind):
+                        starts_at = int(booking.starts_at.timestamp())
+                        await self._booking_effect(
+                            conn, booking, other, MentorEffect.REDACT, what="gone", starts_at=starts_at
+                        )
+                        break
+                subjects.add(subject)
             profiles = await store.mentors_of_user(conn, user_id, guild_id)
-            cards: list[tuple[int, int]] = []
             for profile in profiles:
+                posted = await self._posted(conn, mentor_subject(profile.guild_id, user_id), MentorEffect.APPLICATION)
+                for channel_id, message_id in posted[:1]:
+                    await self._take_down(conn, profile.guild_id, channel_id, message_id, "application")
                 if profile.roster_message_id is not None:
-                    cards.append((profile.guild_id, profile.roster_message_id))
+                    config = await guilds.get_config(conn, profile.guild_id)
+                    roster = config.roster_channel_id if config else None
+                    await self._take_down(conn, profile.guild_id, roster, profile.roster_message_id, "card")
+                if posted or profile.roster_message_id is not None:
+                    subjects.add(erase_subject(profile.guild_id))
             deleted = await store.delete_bookings_involving(conn, user_id, guild_id)
             removed = 0
             for mentor in profiles:
                 removed += int(await store.delete_mentor(conn, mentor.guild_id, user_id))
         self._wake()
         log.info("mentor data deleted user=%d bookings=%d profiles=%d", user_id, deleted, removed)
-        return DeleteResult(cancelled, cards, deleted, removed)
+        return DeleteResult(cancelled, sorted(subjects), deleted, removed)

@@ -19,13 +19,16 @@ from services.mentors import (
     VOICE_CREATE_JOB,
     VOICE_DELETE_JOB,
     BookingError,
+    MentorEffect,
     MentorError,
     MentorService,
     SlotTaken,
+    erase_subject,
     ics_invite,
     normalize_topics,
 )
 from services.windows import WindowSyntaxError
+from storage import effects as effects_store
 from storage import guilds
 from storage import jobs as job_store
 from storage import mentors as store
@@ -459,5 +462,8 @@ async def test_export_holds_own_data_only_and_delete_removes_it(svc: MentorServi
     assert await pending_jobs(mdb, EXPIRY_JOB) == []
     await svc.set_roster_message(GUILD, MENTOR, 9001)
     gone = await svc.delete_member(MENTOR)
-    assert gone.profiles_deleted == 1 and gone.roster_cards == [(GUILD, 9001)]
+    assert gone.profiles_deleted == 1 and erase_subject(GUILD) in gone.subjects
+    [take_down] = await effects_store.pending(mdb.conn, erase_subject(GUILD))
+    assert take_down.kind == MentorEffect.TAKE_DOWN and take_down.user_id is None
+    assert take_down.args == {"channel_id": None, "message_id": 9001, "what": "card"}  # ids only, no member
     assert await svc.get(GUILD, MENTOR) is None
