@@ -313,52 +313,34 @@ class Desk:
 
     async def on_voice_create(self, job: Job) -> None:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
-        guild = self.bot.get_guild(booking.guild_id) if booking else None
-        if booking is None or guild is None or _voice_room(guild, booking.id) is not None:
+        if booking is None or booking.contact_mode != "discord_voice":
             return
         if not await self._both_still_here(booking):
             return  # one of them left: no room; the call was cancelled with notice instead
-        if not guild.me.guild_permissions.manage_channels:
-            for person in (booking.member_user_id, booking.mentor_user_id):
-                await self.dm(person, render.voice_missing(booking, person))
-            return
-        allow = discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
-        overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
-            guild.default_role: discord.PermissionOverwrite(view_channel=False),
-            guild.me: discord.PermissionOverwrite(view_channel=True),
-            discord.Object(booking.member_user_id, type=discord.Member): allow,
-            discord.Object(booking.mentor_user_id, type=discord.Member): allow,
-        }
-        try:
-            room = await guild.create_voice_channel(
-                f"{VOICE_PREFIX}{booking.id}",
-                overwrites=overwrites,
-                reason="Porchlight commute call",
-            )
-        except discord.Forbidden:
-            for person in (booking.member_user_id, booking.mentor_user_id):
-                await self.dm(person, render.voice_missing(booking, person))
-            return
-        log.info("voice room created booking=%d channel=%d", booking.id, room.id)
-        for person in (booking.member_user_id, booking.mentor_user_id):
-            await self.dm(person, render.voice_ready(booking, room.id))
+        opened = await self.mentors.open_voice(booking.id)
+        if opened is not None:
+            await self.flush_booking(opened)  # the room first (the member's subject), then each person's DM
 
     async def on_voice_delete(self, job: Job) -> None:
         statuses = ("confirmed", "completed", "cancelled")
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]), statuses=statuses)
         guild = self.bot.get_guild(booking.guild_id) if booking else None
-        room = _voice_room(guild, booking.id) if guild and booking else None
-        if room is None:
+        if guild is None or booking is None:
             return
-        try:
-            await room.delete(reason="Porchlight commute call ended")
-        except discord.NotFound:
-            return
-        log.info("voice room deleted channel=%d", room.id)
+        for room in await voice_rooms(guild, booking.id):  # every one of that name: a duplicate never outlives it
+            try:
+                await room.delete(reason="Porchlight commute call ended")
+            except discord.NotFound:
+                continue
+            log.info("voice room deleted channel=%d", room.id)
 
 
-def _voice_room(guild: discord.Guild, booking_id: int) -> discord.VoiceChannel | None:
-    return discord.utils.get(guild.voice_channels, name=f"{VOICE_PREFIX}{booking_id}")
+async def voice_rooms(guild: discord.Guild, booking_id: int) -> list[discord.VoiceChannel]:
+    """The call's voice rooms as Discord lists them (not the cache: a room made behind a failed response counts),
+    oldest first."""
+    name = f"{VOICE_PREFIX}{booking_id}"
+    rooms = [c for c in await guild.fetch_channels() if isinstance(c, discord.VoiceChannel) and c.name == name]
+    return sorted(rooms, key=lambda room: room.id)
 
 
 def _notes(notes: Sequence[str | None]) -> str:

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._dm import send_dm
-from cogs._effects import EffectGone, EffectRunner, send_once
+from cogs._effects import EffectGone, EffectRetry, EffectRunner, send_once
 from cogs.mentors import _render as render
+from cogs.mentors._desk import VOICE_PREFIX, voice_rooms
 from cogs.mentors._views import answer_view, approval_view, outcome_view, slot_view
 from services.effects import Landed
-from services.mentors import Booking, CancelCause, MentorEffect, booking_of
+from services.mentors import Booking, CancelCause, MentorEffect, booking_of, booking_subject
 from storage.effects import Effect
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class MentorEffects:
             MentorEffect.CANCELLED_DM: self.cancelled_dm,
             MentorEffect.REMINDER: self.reminder,
             MentorEffect.AFTER_CALL: self.after_call,
+            MentorEffect.VOICE_ROOM: self.voice_room,
+            MentorEffect.VOICE_READY: self.voice_ready,
             MentorEffect.REDACT: self.redact,
             MentorEffect.TAKE_DOWN: self.take_down,
         }.items():
@@ -228,6 +231,57 @@ class MentorEffects:
             return None
         view = outcome_view(booking.id, member=effect.user_id == booking.member_user_id)
         return await self._dm(effect, effect.user_id, render.after_call(booking, effect.user_id), view=view)
+
+    async def voice_room(self, effect: Effect) -> Landed | None:
+        """Find-or-create the call's private voice room (named ``commute-call-<id>``): a retry finds the room a lost
+        response or a crash left behind, and a duplicate Discord made behind a failed response is deleted."""
+        booking = await self._booking(effect, "confirmed")
+        guild = self.bot.get_guild(booking.guild_id) if booking else None
+        if booking is None or guild is None:
+            return None
+        if not guild.me.guild_permissions.manage_channels:
+            raise EffectGone("Manage Channels is missing")  # each person is told to call from their DMs instead
+        rooms = await voice_rooms(guild, booking.id)
+        if not rooms:
+            allow = discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
+            overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+                guild.default_role: discord.PermissionOverwrite(view_channel=False),
+                guild.me: discord.PermissionOverwrite(view_channel=True),
+                discord.Object(booking.member_user_id, type=discord.Member): allow,
+                discord.Object(booking.mentor_user_id, type=discord.Member): allow,
+            }
+            try:
+                await guild.create_voice_channel(
+                    f"{VOICE_PREFIX}{booking.id}", overwrites=overwrites, reason="Porchlight commute call"
+                )
+            except discord.Forbidden as error:
+                raise EffectGone("the voice room was refused") from error
+            rooms = await voice_rooms(guild, booking.id)
+        if not rooms:
+            raise EffectRetry("the new voice room is not listed yet")
+        first, *extra = rooms
+        for duplicate in extra:
+            try:
+                await duplicate.delete(reason="Porchlight: a duplicate commute-call room")
+            except discord.NotFound:
+                pass
+        log.info("voice room ready booking=%d channel=%d", booking.id, first.id)
+        return Landed(first.id, first.id)
+
+    async def voice_ready(self, effect: Effect) -> Landed | None:
+        """Tell one person where to join, or, when the room could not be made, to call from their DMs."""
+        booking = await self._booking(effect, "confirmed")
+        assert effect.user_id is not None
+        if booking is None:
+            return None
+        room = await self.outbox.latest(booking_subject(booking.id, "member"), MentorEffect.VOICE_ROOM)
+        if room is not None and room.status == "pending":
+            raise EffectRetry("the voice room is not made yet")
+        if room is not None and room.status == "done" and room.result_id is not None:
+            text = render.voice_ready(booking, room.result_id)
+        else:
+            text = render.voice_missing(booking, effect.user_id)
+        return await self._dm(effect, effect.user_id, text)
 
     # --- taking things back ------------------------------------------------------------------------------------------
 

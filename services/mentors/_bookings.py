@@ -314,6 +314,18 @@ class MentorBookings(MentorProfiles):
                     await self._booking_effect(conn, booking, role, MentorEffect.REMINDER, minutes=minutes_before)
         return booking
 
+    async def open_voice(self, booking_id: int) -> Booking | None:
+        """The voice job: record the room and each person's "join" DM, once. None when there is no call to open."""
+        async with self.db.transaction() as conn:
+            booking = await store.get_booking(conn, booking_id)
+            if booking is None or booking.status != "confirmed" or booking.contact_mode != "discord_voice":
+                return None
+            if await self.outbox.latest(booking_subject(booking.id, "member"), MentorEffect.VOICE_ROOM) is None:
+                await self._booking_effect(conn, booking, "member", MentorEffect.VOICE_ROOM)
+                for role in ("member", "mentor"):
+                    await self._booking_effect(conn, booking, role, MentorEffect.VOICE_READY)
+        return booking
+
     async def after_call(self, booking_id: int) -> Booking | None:
         """The after-call job: ask both people how it went, once, and take the number out of the confirmation."""
         async with self.db.transaction() as conn:

@@ -70,6 +70,8 @@ class MentorEffect(StrEnum):
     CANCELLED_DM = "booking.cancelled_dm"  # to the other person, with METHOD:CANCEL when it had been confirmed
     REMINDER = "booking.reminder"  # args: minutes
     AFTER_CALL = "booking.after_call"  # "did the call happen?"
+    VOICE_ROOM = "booking.voice_room"  # the private voice room for a Discord-voice call (on the member's subject)
+    VOICE_READY = "booking.voice_ready"  # "join the room" (or "call from your DMs" when it could not be made)
     REDACT = "booking.redact"  # a posted DM edited to drop a number or a gone member's words (args: what)
     TAKE_DOWN = "mentor.take_down"  # a gone member's application edited to neutral, or their roster card deleted
 

@@ -157,3 +157,24 @@ async def test_the_confirmation_drops_the_number_once_the_call_has_happened(comm
     await settled(lambda: PHONE not in confirmation_dm(c.alice).text)
     assert "is over" in confirmation_dm(c.alice).text and invite(confirmation_dm(c.alice))
     assert any("happen?" in dm.text for dm in c.alice.dms())
+
+
+async def test_a_500_after_discord_made_the_voice_room_leaves_one_room_and_one_join_dm_each(
+    community: Community,
+) -> None:
+    c = community
+    await confirmed_call(c, c.bob, c.alice, contact="discord_voice")
+    [call] = await c.bot.services.mentors.upcoming_calls(c.alice.id)
+    fault = c.twin.faults.server_error_after("POST", "/guilds/{guild_id}/channels", 500, times=1)
+    c.clock.set(call.starts_at - timedelta(minutes=5))
+    await c.run_jobs()
+
+    def rooms() -> list[int]:
+        name = f"commute-call-{call.id}"
+        return [ch.id for ch in c.twin.state.all_channels() if ch.name == name and not getattr(ch, "deleted", False)]
+
+    await settled(lambda: len(rooms()) == 1)
+    assert fault.fired == 1  # Discord made a room, answered 500, and discord.py asked again: a second room
+    [room] = rooms()
+    for person in (c.alice, c.bob):
+        assert len([dm for dm in person.dms() if f"<#{room}>" in dm.text]) == 1
