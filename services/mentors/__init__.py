@@ -10,6 +10,9 @@ No Discord here: cogs call these methods and render what comes back. Decisions:
 - Booking is race-safe twice over: the free-slot check and the insert run in one ``BEGIN IMMEDIATE`` transaction, and
   the partial unique index on live bookings turns any double booking that still slips through (another process) into
   :class:`SlotTaken`, which carries the next free slots.
+- Discord side effects (``MentorEffect``: the application card, the role, every DM, roster cards, voice rooms,
+  redactions and take-downs) are recorded in the same transaction as the change (``services/effects.py``,
+  ``docs/effects.md``); the Discord layer renders and carries them out once.
 - Jobs are written in the same transaction as the booking change that causes them (``storage.jobs`` on the same
   connection), so a crash can never leave a confirmed call without reminders or a cancelled one with them; the
   dispatcher is only woken afterwards. Payloads carry ids only. Kinds: ``mentors.request_expiry`` (at
