@@ -313,6 +313,7 @@ class PrivacyService:
                 )
             except Exception as error:  # a call that started meanwhile: left as it is
                 log.info("call not cancelled on leave booking=%d error=%s", booking.id, type(error).__name__)
+        subjects += await self.mentors.take_down(guild_id, user_id)  # what was posted carrying her goes now
         await self.dispatcher.cancel(guild_id=guild_id, user_id=user_id)
         log.info("member left guild=%d user=%d calls=%d threads=%d", guild_id, user_id, len(cancelled), len(threads))
         return DiscordWork(

@@ -297,7 +297,8 @@ class MentorEffects:
             for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION):
                 posted = await self._posted(effect.subject, kind)
                 if posted is not None and posted.channel_id and posted.result_id:
-                    text = render.gone_note(starts_at, confirmed=kind == MentorEffect.CONFIRMATION)
+                    confirmed = kind == MentorEffect.CONFIRMATION
+                    text = render.gone_note(starts_at, confirmed=confirmed, left=bool(effect.args.get("left")))
                     landed = await self._edit(posted.channel_id, posted.result_id, content=text, embed=None, view=None)
             return landed
         posted = await self._posted(effect.subject, MentorEffect.CONFIRMATION)

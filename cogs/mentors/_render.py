@@ -240,11 +240,12 @@ def confirmation_redacted(booking: Booking, recipient_id: int) -> str:
     )
 
 
-def gone_note(starts_at: datetime | None, *, confirmed: bool) -> str:
-    """A DM about a call whose other person deleted their data: their name, words and number are taken out."""
+def gone_note(starts_at: datetime | None, *, confirmed: bool, left: bool = False) -> str:
+    """A DM about a call whose other person deleted their data or left: their name, words and number go."""
     when = f" for {ts(starts_at, 'F')}" if starts_at else ""
     head = f"~~**Your call is confirmed**{when}.~~" if confirmed else f"~~A call request{when}.~~"
-    return f"{head}\nThe other person has deleted their data, so this call's details were removed from this message."
+    why = "is no longer in the server" if left else "has deleted their data"
+    return f"{head}\nThe other person {why}, so this call's details were removed from this message."
 
 
 APPLICATION_REMOVED = "Mentor application — removed at the member's request."

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiosqlite
+
 from services.errors import PorchlightError
 from services.mentors._bookings import MentorBookings
 from services.mentors._rules import (
@@ -82,6 +84,48 @@ class MentorService(MentorBookings):
         except PorchlightError:
             return None
 
+    async def take_down(self, guild_id: int, user_id: int) -> list[str]:
+        """A member left the server: what Porchlight posted that carries her is taken down at once (as on deletion),
+        while her data is kept for the grace period. Returns the effect subjects to run. Done at departure because
+        the outbox's record of what was posted is purged after 30 days, as long as the grace period."""
+        async with self.db.transaction() as conn:
+            subjects = await self._take_downs(conn, user_id, guild_id, left=True)
+        return sorted(subjects)
+
+    async def _take_downs(
+        self, conn: aiosqlite.Connection, user_id: int, guild_id: int | None, *, left: bool = False
+    ) -> set[str]:
+        """Record the take-down of what carries ``user_id``: her application in the helper queue (edited to a
+        neutral note), her roster card (deleted), and the other person's DMs about their calls (her name, words and
+        number removed). From the outbox's record of what was posted; nothing here names her."""
+        subjects: set[str] = set()
+        for booking in await store.list_bookings(conn, guild_id=guild_id, involving=user_id):
+            other: Role = "mentor" if booking.member_user_id == user_id else "member"
+            subject = booking_subject(booking.id, other)
+            for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION):
+                if await self._posted(conn, subject, kind):
+                    starts_at = int(booking.starts_at.timestamp())
+                    await self._booking_effect(
+                        conn, booking, other, MentorEffect.REDACT, what="gone", starts_at=starts_at, left=left
+                    )
+                    break
+            subjects.add(subject)
+        for profile in await store.mentors_of_user(conn, user_id, guild_id):
+            subject = mentor_subject(profile.guild_id, user_id)
+            posted = await self._posted(conn, subject, MentorEffect.APPLICATION)
+            taken = await self._posted(conn, erase_subject(profile.guild_id), MentorEffect.TAKE_DOWN)
+            for channel_id, message_id in posted[:1]:
+                if (channel_id, message_id) not in taken:
+                    await self._take_down(conn, profile.guild_id, channel_id, message_id, "application")
+            if profile.roster_message_id is not None:
+                config = await guilds.get_config(conn, profile.guild_id)
+                roster = config.roster_channel_id if config else None
+                await self._take_down(conn, profile.guild_id, roster, profile.roster_message_id, "card")
+                await store.update_mentor(conn, profile.guild_id, user_id, now=self.clock.now(), roster_message_id=None)
+            if posted or profile.roster_message_id is not None:
+                subjects.add(erase_subject(profile.guild_id))
+        return subjects
+
     async def delete_member(self, user_id: int, guild_id: int | None = None) -> DeleteResult:
         """Delete one person's profiles and calls. Upcoming calls are cancelled first (the other person is told,
         with the cancelling invite). In the same transaction, what Porchlight posted that carries this person is
@@ -99,28 +143,8 @@ class MentorService(MentorBookings):
                 done = await self._cancel_in(conn, booking, by=user_id, reason=None, cause=CancelCause.DATA_DELETED)
                 if done is not None:
                     cancelled.append(done)
-            for booking in await store.list_bookings(conn, guild_id=guild_id, involving=user_id):
-                other: Role = "mentor" if booking.member_user_id == user_id else "member"
-                subject = booking_subject(booking.id, other)
-                for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION):
-                    if await self._posted(conn, subject, kind):
-                        starts_at = int(booking.starts_at.timestamp())
-                        await self._booking_effect(
-                            conn, booking, other, MentorEffect.REDACT, what="gone", starts_at=starts_at
-                        )
-                        break
-                subjects.add(subject)
+            subjects |= await self._take_downs(conn, user_id, guild_id)
             profiles = await store.mentors_of_user(conn, user_id, guild_id)
-            for profile in profiles:
-                posted = await self._posted(conn, mentor_subject(profile.guild_id, user_id), MentorEffect.APPLICATION)
-                for channel_id, message_id in posted[:1]:
-                    await self._take_down(conn, profile.guild_id, channel_id, message_id, "application")
-                if profile.roster_message_id is not None:
-                    config = await guilds.get_config(conn, profile.guild_id)
-                    roster = config.roster_channel_id if config else None
-                    await self._take_down(conn, profile.guild_id, roster, profile.roster_message_id, "card")
-                if posted or profile.roster_message_id is not None:
-                    subjects.add(erase_subject(profile.guild_id))
             deleted = await store.delete_bookings_involving(conn, user_id, guild_id)
             removed = 0
             for mentor in profiles:

@@ -28,6 +28,7 @@ from tests.e2e.test_mentors import (
     roster_cards,
     sign_up,
 )
+from tests.e2e.test_privacy import daily
 from twin.people import Person
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -178,3 +179,21 @@ async def test_a_500_after_discord_made_the_voice_room_leaves_one_room_and_one_j
     [room] = rooms()
     for person in (c.alice, c.bob):
         assert len([dm for dm in person.dms() if f"<#{room}>" in dm.text]) == 1
+
+
+async def test_a_mentor_who_leaves_the_server_and_is_purged_leaves_no_trace_visible_to_anyone(
+    community: Community,
+) -> None:
+    c = community
+    await confirmed_call(c, c.bob, c.alice)
+    words = [HEADLINE, *TOPICS, PHONE, PHONE.replace(" ", "")]
+    c.twin.leave(c.guild, c.bob)
+    c.clock.advance(days=1)
+    await daily(c)  # gone: the call cancelled with the invite, the card and the number gone at once
+    await settled(lambda: not traces(c, c.bob, words))  # what carried him is taken down at once
+    assert roster_cards(c) == [] and "removed at the member's request" in approval_card(c).text
+    assert any("no longer in the server" in dm.text for dm in c.alice.dms())  # with the cancelling invite
+    assert "no longer in the server" in confirmation_dm(c.alice).text
+    c.clock.advance(days=31)
+    await daily(c)  # his data is purged after the grace period; nothing he left comes back
+    await settled(lambda: not traces(c, c.bob, words))
