@@ -177,3 +177,41 @@ async def test_accept_killed_after_each_effect_confirms_once_to_each_person_with
     assert PHONE.replace(" ", "")[-6:] not in dms_saying(c.bob, "is confirmed")[0].text.replace(" ", "")
     if answer is not None:
         assert "You accepted" in answer.content
+
+
+# --- cancelling ------------------------------------------------------------------------------------------------------
+
+CANCEL_BOUNDARIES = [
+    ("POST", "/channels/{channel_id}/messages"),  # the mentor's cancellation DM, with the cancelling invite
+    ("PATCH", "/channels/*/messages/*"),  # the member's confirmation without the number
+    ("PATCH", "/webhooks/*/messages/@original"),  # the member was answered
+]
+
+
+@pytest.mark.parametrize(("method", "pattern"), CANCEL_BOUNDARIES)
+async def test_cancel_killed_after_each_effect_tells_the_other_person_once_and_drops_the_number(
+    world: World, method: str, pattern: str
+) -> None:
+    w, c = world, world.c
+    request = await booked(w)
+    await c.bob.click(request, "Accept")
+    await settle(lambda: bool(dms_saying(c.alice, "is confirmed")), "the confirmation")
+    assert "+44" in dms_saying(c.alice, "is confirmed")[0].text
+
+    async def cancel() -> Any:
+        calls = await c.alice.slash("calls", channel=c.general)
+        form = await c.alice.click(calls, "Cancel 1")
+        assert isinstance(form, Modal)
+        return await c.alice.submit_modal(form, {"A word for the other person (optional)": ""})
+
+    await crash_after(w, method, pattern, cancel)
+
+    def told() -> bool:
+        notices = [dm for dm in c.bob.dms() if "cancelled the call" in dm.text]
+        return (
+            len(notices) == 1
+            and len(invites(notices[0])) == 1
+            and "+44" not in dms_saying(c.alice, "is confirmed")[0].text
+        )
+
+    await settle(told, "the cancellation")
