@@ -107,6 +107,12 @@ class MentorCog(commands.Cog, name=COG_NAME):
         if self._reconciling is None or self._reconciling.done():
             self._reconciling = asyncio.create_task(self.desk.roster.reconcile(), name="porchlight-roster")
 
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: Interaction, command: Any) -> None:
+        # An application that waited for the helper queue is posted once the queue is set (or re-checked).
+        if interaction.guild_id is not None and command.qualified_name in ("setup channels", "setup check"):
+            await self.desk.retry_waiting(interaction.guild_id)
+
     # --- /mentor -----------------------------------------------------------------------------------------------------
 
     mentor = app_commands.Group(name="mentor", description="Offer short commute calls to members", guild_only=True)

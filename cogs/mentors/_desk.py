@@ -95,6 +95,12 @@ class Desk:
             mentor_subject(booking.guild_id, booking.mentor_user_id),
         )
 
+    async def retry_waiting(self, guild_id: int) -> None:
+        """After a /setup change: mentor effects that waited for a channel or a permission are tried again."""
+        for subject in await self.bot.services.outbox.pending_subjects(guild_id):
+            if subject.startswith(("mentor:", "booking:")):
+                await self.bot.effects.flush(subject)
+
     async def queue_channel(self, guild_id: int) -> discord.TextChannel | None:
         config = await self.bot.services.setup.config(guild_id)
         guild = self.bot.get_guild(guild_id)

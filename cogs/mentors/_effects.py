@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._dm import send_dm
-from cogs._effects import EffectGone, EffectRetry, EffectRunner, send_once
+from cogs._effects import EffectBlocked, EffectGone, EffectRetry, EffectRunner, send_once
 from cogs.mentors import _render as render
 from cogs.mentors._desk import VOICE_PREFIX, voice_rooms
 from cogs.mentors._views import answer_view, approval_view, outcome_view, slot_view
@@ -107,7 +107,8 @@ class MentorEffects:
                 return Landed(posted.channel_id, posted.result_id)
             queue = await self.desk.queue_channel(effect.guild_id)
             if queue is None:
-                raise EffectGone("no helper queue")  # the member is told to ask a moderator for /setup channels
+                # Waits for the queue (the member is told to ask a moderator); /setup runs it again.
+                raise EffectBlocked(["a helper queue channel (`/setup channels`)"])
             message = await send_once(
                 effect,
                 queue,

@@ -29,7 +29,7 @@ from tests.e2e.test_mentors import (
     sign_up,
 )
 from tests.e2e.test_privacy import daily
-from twin.people import Person
+from twin.people import MessageView, Person
 
 MESSAGES = "/channels/{channel_id}/messages"
 HEADLINE = "Eng manager, fintech, 12 years"
@@ -197,3 +197,24 @@ async def test_a_mentor_who_leaves_the_server_and_is_purged_leaves_no_trace_visi
     c.clock.advance(days=31)
     await daily(c)  # his data is purged after the grace period; nothing he left comes back
     await settled(lambda: not traces(c, c.bob, words))
+
+
+async def test_an_application_made_before_the_queue_is_set_is_posted_once_it_is(community: Community) -> None:
+    c = community
+    assert c.bot is not None
+    gone = 1  # a queue channel that no longer exists
+    await c.bot.services.setup.set_channels(
+        c.guild.id, help_channel_id=c.help.id, queue_channel_id=gone, roster_channel_id=c.roster.id
+    )
+    answer = await sign_up(c, c.bob)
+    assert "no moderator queue set up yet" in answer.text
+    assert applications(c) == []
+    await c.admin.slash("setup channels", channel=c.general, help=c.help, queue=c.queue, roster=c.roster)
+    await settled(lambda: len(applications(c)) == 1)
+    await c.admin.slash("setup check", channel=c.general)
+    assert len(applications(c)) == 1 and HEADLINE in applications(c)[0].text
+
+
+def applications(c: Community) -> list[MessageView]:
+    views = [MessageView(c.twin, m.id) for m in c.twin.state.channel_messages(c.queue.id) if not m.deleted]
+    return [view for view in views if "Mentor application" in view.text]
