@@ -1,4 +1,6 @@
-"""The work behind mentor commands, buttons and jobs: call the service, then tell each person what they need to know.
+"""The work behind mentor commands, buttons and jobs: call the service, which records the Discord side effects of
+the change (``MentorEffect``, carried out by ``_effects.py``), run them at once (:meth:`Desk.flush`), then answer
+from the state. A crash or a Discord error in between leaves them to the effects job, never half-done or doubled.
 
 Decisions:
 - Everything personal goes by ephemeral reply or DM. A closed DM (50007) is recorded through the reminder service
@@ -6,7 +8,9 @@ Decisions:
 - Phone numbers are decrypted only to render the confirmation DM of the booked counterpart, and never logged.
 - Invites go as ``.ics`` attachments: METHOD:REQUEST with the confirmation, METHOD:CANCEL when a confirmed call is
   cancelled (to both people: the other by DM, the canceller with the reply).
-- Voice rooms are named ``commute-call-<booking id>`` so the delete job finds them after a restart without a column.
+- Voice rooms are named ``commute-call-<booking id>`` so the effect and the delete job find them after a restart
+  without a column (listed from Discord, not the cache, so a room made behind a failed response is found too).
+- The only DM sent outside the effects is a forwarded thank-you: it is member-written and never stored.
 """
 
 from __future__ import annotations
