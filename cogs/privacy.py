@@ -25,7 +25,6 @@ from cogs._setup_check import run_check
 from cogs._takedowns import THREAD_CLOSED_NOTE, TakeDowns
 from cogs._text import member_text
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
-from cogs.mentors._render import CancelCause
 from cogs.mentors._views import COG_NAME as MENTOR_COG
 from services.privacy import DiscordWork, Summary
 from storage.mentors import Booking
@@ -121,9 +120,7 @@ class DeletionEffects:
         config = await self.bot.services.setup.config(guild.id)
         steps: list[Awaitable[None]] = [self.close_thread(guild, thread) for thread in work.threads_to_close]
         steps += [self.notify_cancelled(guild, booking, work) for booking in work.cancelled_calls]
-        roster = config.roster_channel_id if config else None
         queue = config.queue_channel_id if config else None
-        steps += [self.remove_card(guild, roster, message) for message in work.roster_cards]
         steps += [self.remove_card(guild, queue, message) for message in work.queue_cards]
         for step in steps:
             try:
@@ -147,13 +144,13 @@ class DeletionEffects:
         await thread.edit(archived=True, locked=True)
 
     async def _notify_cancelled(self, guild: discord.Guild, booking: Booking, work: DiscordWork) -> None:
-        """Through the mentors' one cancellation path: the same DM and METHOD:CANCEL invite as /calls."""
+        """The mentors service recorded the other person's DM (the one cancellation path: the same DM and
+        METHOD:CANCEL invite as /calls); carry it out now."""
         desk = getattr(self.bot.get_cog(MENTOR_COG), "desk", None)
         if desk is None:
-            log.warning("call cancellation not told guild=%d booking=%d: mentors not loaded", guild.id, booking.id)
+            log.warning("call cancellation not run guild=%d booking=%d: mentors not loaded", guild.id, booking.id)
             return
-        cause = CancelCause.LEFT_SERVER if work.departed else CancelCause.DATA_DELETED
-        await desk.tell_cancelled(booking, by_user_id=work.user_id, cause=cause)
+        await desk.flush_booking(booking)
 
     async def _remove_card(self, guild: discord.Guild, channel_id: int | None, message_id: int) -> None:
         channel = guild.get_channel(channel_id) if channel_id else None

@@ -45,7 +45,7 @@ from services.effects import Outbox
 from services.forms import FormDrafts
 from services.help_requests import HelpRequestService
 from services.jobs import JobDispatcher
-from services.mentors import MentorService
+from services.mentors import CancelCause, MentorService, mentor_subject
 from services.reminders import describe
 from services.safety import SafetyService
 from services.takedowns import TakeDown, Target, marked_target, message_target, thread_target
@@ -111,8 +111,7 @@ class DiscordWork:
     user_id: int
     threads_to_close: list[int] = field(default_factory=list)
     cancelled_calls: list[Booking] = field(default_factory=list)  # tell the other person
-    roster_cards: list[int] = field(default_factory=list)  # message ids in the roster channel
-    queue_cards: list[int] = field(default_factory=list)  # message ids in the queue channel
+    queue_cards: list[int] = field(default_factory=list)  # message ids in the queue channel (a departed asker's)
     departed: bool = False  # the member left the server (else they deleted their data): how calls are explained
     # Effects subjects to run now: the take-downs of what was posted with her words or name (services/takedowns.py)
     # and the queue cards that listed her as a helper.
@@ -290,8 +289,7 @@ class PrivacyService:
             guild_id,
             user_id,
             cancelled_calls=mentor_result.cancelled,
-            roster_cards=[message for guild, message in mentor_result.roster_cards if guild == guild_id],
-            effects=takedowns + [f"help:{request_id}" for request_id in sorted(claimed)],
+            effects=takedowns + [f"help:{request_id}" for request_id in sorted(claimed)] + mentor_result.subjects,
             open_threads=len(threads),
         )
 
@@ -347,19 +345,20 @@ class PrivacyService:
         await self.help_requests.asker_left(guild_id, user_id)
         await self.help_requests.helper_lost_role(guild_id, user_id)
         cancelled: list[Booking] = []
-        roster_cards: list[int] = []
+        subjects: list[str] = []
         mentor = await self.mentors.get(guild_id, user_id)
         if mentor is not None and mentor.status in ("pending_approval", "active", "paused"):
-            result = await self.mentors.leave(guild_id, user_id)
+            result = await self.mentors.leave(guild_id, user_id, cause=CancelCause.LEFT_SERVER)
             cancelled += result.cancelled
-            if result.mentor.roster_message_id is not None:
-                roster_cards.append(result.mentor.roster_message_id)
-                await self.mentors.set_roster_message(guild_id, user_id, None)
+            subjects.append(mentor_subject(guild_id, user_id))  # the card removed, the role taken back
         for booking in await self.mentors.upcoming_calls(user_id, guild_id):
             try:
-                cancelled.append(await self.mentors.cancel(booking.id, user_id, LEFT_REASON))
+                cancelled.append(
+                    await self.mentors.cancel(booking.id, user_id, LEFT_REASON, cause=CancelCause.LEFT_SERVER)
+                )
             except Exception as error:  # a call that started meanwhile: left as it is
                 log.info("call not cancelled on leave booking=%d error=%s", booking.id, type(error).__name__)
+        subjects += await self.mentors.take_down(guild_id, user_id)  # what was posted carrying her goes now
         await self.dispatcher.cancel(guild_id=guild_id, user_id=user_id)
         log.info("member left guild=%d user=%d calls=%d threads=%d", guild_id, user_id, len(cancelled), len(threads))
         return DiscordWork(
@@ -367,7 +366,7 @@ class PrivacyService:
             user_id,
             threads_to_close=threads,
             cancelled_calls=cancelled,
-            roster_cards=roster_cards,
+            effects=subjects,
             queue_cards=queue_cards,
             departed=True,
         )

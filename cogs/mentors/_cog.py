@@ -20,6 +20,7 @@ from cogs._ui import reply
 from cogs.mentors import _forms as forms
 from cogs.mentors import _render as render
 from cogs.mentors._desk import Desk
+from cogs.mentors._effects import MentorEffects
 from cogs.mentors._roster import ROSTER_JOB
 from cogs.mentors._views import COG_NAME, leave_view
 from services.jobs import JobKind
@@ -31,6 +32,7 @@ from services.mentors import (
     VOICE_DELETE_JOB,
     Mentor,
     MentorError,
+    mentor_subject,
     validate_timezone,
 )
 from services.text import clean_text
@@ -61,6 +63,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
         self.bot = bot
         self.mentors = bot.services.mentors
         self.desk = Desk(bot)
+        self.effects = MentorEffects(self.desk, bot.effects)
         self._reconciling: asyncio.Task[None] | None = None
         self.forms = (
             Form(
@@ -103,6 +106,12 @@ class MentorCog(commands.Cog, name=COG_NAME):
     async def on_ready(self) -> None:
         if self._reconciling is None or self._reconciling.done():
             self._reconciling = asyncio.create_task(self.desk.roster.reconcile(), name="porchlight-roster")
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: Interaction, command: Any) -> None:
+        # An application that waited for the helper queue is posted once the queue is set (or re-checked).
+        if interaction.guild_id is not None and command.qualified_name in ("setup channels", "setup check"):
+            await self.desk.retry_waiting(interaction.guild_id)
 
     # --- /mentor -----------------------------------------------------------------------------------------------------
 
@@ -188,7 +197,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
             return
         updated = await self.mentors.edit(interaction.guild_id, interaction.user.id, **changes)
         await reply(interaction, "Saved. Your roster card updates within a minute.")
-        await self.desk.roster.refresh(updated.guild_id, updated.user_id)
+        await self.desk.flush(mentor_subject(updated.guild_id, updated.user_id))
 
     @mentor.command(name="pause", description="Take a break from calls; calls already booked stay booked")
     @app_commands.describe(until="The date you're back, as YYYY-MM-DD (your time zone); leave out to pause")
@@ -198,14 +207,14 @@ class MentorCog(commands.Cog, name=COG_NAME):
         back = _back_on(until, mentor.timezone if mentor else "UTC") if until else None
         paused = await self.mentors.pause(interaction.guild_id, interaction.user.id, back)
         await reply(interaction, render.paused(paused))
-        await self.desk.roster.refresh(paused.guild_id, paused.user_id)
+        await self.desk.flush(mentor_subject(paused.guild_id, paused.user_id))
 
     @mentor.command(name="resume", description="Be bookable again after a pause")
     async def resume(self, interaction: Interaction) -> None:
         assert interaction.guild_id is not None
         resumed = await self.mentors.resume(interaction.guild_id, interaction.user.id)
         await reply(interaction, render.RESUMED)
-        await self.desk.roster.refresh(resumed.guild_id, resumed.user_id)
+        await self.desk.flush(mentor_subject(resumed.guild_id, resumed.user_id))
 
     @mentor.command(name="leave", description="Stop offering calls: removes your card and your number")
     async def leave(self, interaction: Interaction) -> None:
@@ -279,7 +288,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
             **dict(options.get("changes") or {}),
         )
         await reply(interaction, "Saved. Your roster card updates within a minute.")
-        await self.desk.roster.refresh(updated.guild_id, updated.user_id)
+        await self.desk.flush(mentor_subject(updated.guild_id, updated.user_id))
 
     async def _submit_request(self, interaction: Interaction, match: re.Match[str], _: Any, values: Values) -> None:
         starts_at = from_epoch(int(match["starts_at"]))

@@ -1,4 +1,6 @@
-"""The work behind mentor commands, buttons and jobs: call the service, then tell each person what they need to know.
+"""The work behind mentor commands, buttons and jobs: call the service, which records the Discord side effects of
+the change (``MentorEffect``, carried out by ``_effects.py``), run them at once (:meth:`Desk.flush`), then answer
+from the state. A crash or a Discord error in between leaves them to the effects job, never half-done or doubled.
 
 Decisions:
 - Everything personal goes by ephemeral reply or DM. A closed DM (50007) is recorded through the reminder service
@@ -6,7 +8,9 @@ Decisions:
 - Phone numbers are decrypted only to render the confirmation DM of the booked counterpart, and never logged.
 - Invites go as ``.ics`` attachments: METHOD:REQUEST with the confirmation, METHOD:CANCEL when a confirmed call is
   cancelled (to both people: the other by DM, the canceller with the reply).
-- Voice rooms are named ``commute-call-<booking id>`` so the delete job finds them after a restart without a column.
+- Voice rooms are named ``commute-call-<booking id>`` so the effect and the delete job find them after a restart
+  without a column (listed from Discord, not the cache, so a room made behind a failed response is found too).
+- The only DM sent outside the effects is a forwarded thank-you: it is member-written and never stored.
 """
 
 from __future__ import annotations
@@ -22,17 +26,14 @@ from cogs._dm import send_dm
 from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
-from cogs.mentors._render import CancelCause
 from cogs.mentors._roster import Roster
 from cogs.mentors._views import (
-    answer_view,
-    approval_view,
     book_buttons,
     calls_view,
     outcome_view,
     slot_view,
 )
-from services.mentors import Booking, Mentor, SlotTaken
+from services.mentors import Booking, Mentor, MentorEffect, SlotTaken, booking_subject, mentor_subject
 from services.safety import Action
 from storage.jobs import Job
 
@@ -79,34 +80,60 @@ class Desk:
             log.info("mentor dm not delivered user=%d status=%s code=%s", user_id, error.status, error.code)
             return None
 
-    def _invite(self, booking: Booking, method: str) -> discord.File:
+    def invite(self, booking: Booking, method: str) -> discord.File:
         data = self.mentors.ics_invite(booking, "CANCEL" if method == "CANCEL" else "REQUEST")
         return render.invite_file(booking, data)
+
+    # --- effects -----------------------------------------------------------------------------------------------------
+
+    async def flush(self, *subjects: str) -> None:
+        """Carry out what the service recorded, now (``docs/effects.md``); what cannot go yet is retried by the
+        effects job."""
+        for subject in dict.fromkeys(subjects):
+            await self.bot.effects.flush(subject)
+
+    async def flush_booking(self, booking: Booking) -> None:
+        await self.flush(
+            booking_subject(booking.id, "member"),
+            booking_subject(booking.id, "mentor"),
+            mentor_subject(booking.guild_id, booking.mentor_user_id),
+        )
+
+    async def retry_waiting(self, guild_id: int) -> None:
+        """After a /setup change: mentor effects that waited for a channel or a permission are tried again."""
+        for subject in await self.bot.services.outbox.pending_subjects(guild_id):
+            if subject.startswith(("mentor:", "booking:")):
+                await self.bot.effects.flush(subject)
+
+    async def queue_channel(self, guild_id: int) -> discord.TextChannel | None:
+        config = await self.bot.services.setup.config(guild_id)
+        guild = self.bot.get_guild(guild_id)
+        queue = guild.get_channel(config.queue_channel_id) if guild and config and config.queue_channel_id else None
+        return queue if isinstance(queue, discord.TextChannel) else None
 
     # --- signup and approval -----------------------------------------------------------------------------------------
 
     async def after_signup(self, interaction: Interaction, mentor: Mentor) -> None:
-        """A new profile: straight onto the roster, or to the moderators' queue for approval."""
+        """A new profile: straight onto the roster, or to the moderators' queue for approval (the service recorded
+        which); the answer says what is missing, if anything."""
         assert interaction.guild is not None
+        await self.flush(mentor_subject(mentor.guild_id, mentor.user_id))
         if mentor.status == "active":
-            notes = [await self.give_role(interaction.guild, mentor.user_id), await self.roster.refresh(*_key(mentor))]
+            notes = [
+                await self.role_note(interaction.guild, mentor.user_id),
+                await self.roster.problem(mentor.guild_id),
+            ]
             await reply(interaction, render.signup_done(mentor, queue_missing=False) + _notes(notes))
             return
-        config = await self.bot.services.setup.config(interaction.guild.id)
-        queue = interaction.guild.get_channel(config.queue_channel_id) if config and config.queue_channel_id else None
-        posted = False
-        if isinstance(queue, discord.TextChannel):
-            try:
-                await queue.send(embed=render.application_embed(mentor), view=approval_view(mentor.user_id))
-                posted = True
-            except discord.HTTPException as error:
-                log.warning("mentor application not posted guild=%d status=%s", interaction.guild.id, error.status)
-        await reply(interaction, render.signup_done(mentor, queue_missing=not posted))
+        queue_missing = await self.queue_channel(mentor.guild_id) is None
+        await reply(interaction, render.signup_done(mentor, queue_missing=queue_missing))
 
     def is_moderator(self, interaction: Interaction, moderator_role_id: int | None) -> bool:
         return is_staff(interaction, [moderator_role_id], "manage_guild")
 
     async def decide_application(self, interaction: Interaction, user_id: int, *, approve: bool) -> None:
+        """Approve or decline: the card's edit, the role, the DM and the roster card are the service's recorded
+        effects, carried out here at once (and by the effects job after a crash)."""
         assert interaction.guild is not None
         guild = interaction.guild
         config = await self.bot.services.setup.config(guild.id)
@@ -116,42 +143,42 @@ class Desk:
         moderator = interaction.user.id
         await interaction.response.defer()
         if approve:
-            mentor = await self.mentors.approve(guild.id, user_id, moderator_id=moderator)
-            notes = [await self.give_role(guild, user_id), await self.roster.refresh(guild.id, user_id)]
-            await self.dm(user_id, render.approved_dm(guild.name))
+            await self.mentors.approve(guild.id, user_id, moderator_id=moderator)
         else:
-            mentor = await self.mentors.decline_application(guild.id, user_id, moderator_id=moderator)
-            notes = []
-            await self.dm(user_id, render.declined_dm(guild.name))
-        await interaction.edit_original_response(
-            content=render.application_decided(mentor, moderator, approve), view=None
-        )
-        if any(notes):
-            await reply(interaction, "Approved, but:" + _notes(notes))
+            await self.mentors.decline_application(guild.id, user_id, moderator_id=moderator)
+        await self.flush(mentor_subject(guild.id, user_id))
+        if approve:
+            notes = [await self.role_note(guild, user_id), await self.roster.problem(guild.id)]
+            if any(notes):
+                await reply(interaction, "Approved, but:" + _notes(notes))
 
-    async def give_role(self, guild: discord.Guild, user_id: int, *, remove: bool = False) -> str | None:
-        """Give (or take back) the mentor role; returns what is missing when that is not possible."""
+    async def role_note(self, guild: discord.Guild, user_id: int) -> str | None:
+        """What kept the mentor role from being given: a known cause, or Discord's refusal of the role effect."""
+        _, problem = await self.role_problem(guild)
+        if problem is not None:
+            return problem
+        given = await self.bot.services.outbox.latest(mentor_subject(guild.id, user_id), MentorEffect.ROLE)
+        if given is not None and given.status == "failed":
+            return "Discord refused to change the mentor role; check Porchlight's role position and Manage Roles"
+        return None
+
+    async def role_problem(self, guild: discord.Guild) -> tuple[int | None, str | None]:
+        """The configured mentor role, and what stops Porchlight from giving it (None when nothing does)."""
         config = await self.bot.services.setup.config(guild.id)
         if config is None or config.mentor_role_id is None:
-            return None
+            return None, None
         role = guild.get_role(config.mentor_role_id)
         if role is None:
-            return "the configured mentor role no longer exists; a moderator can pick one with `/setup roles`"
+            return None, "the configured mentor role no longer exists; a moderator can pick one with `/setup roles`"
         me = guild.me
         if not me.guild_permissions.manage_roles:
-            return f"I couldn't give {role.mention}: Porchlight needs the Manage Roles permission"
+            return role.id, f"I couldn't give {role.mention}: Porchlight needs the Manage Roles permission"
         if role >= me.top_role:
-            return f"I couldn't give {role.mention}: move Porchlight's role above it in Server Settings > Roles"
-        try:
-            if remove:
-                await self.bot.http.remove_role(guild.id, user_id, role.id, reason="Porchlight: left the mentor roster")
-            else:
-                await self.bot.http.add_role(guild.id, user_id, role.id, reason="Porchlight: approved mentor")
-        except discord.NotFound:
-            return None  # they left the server
-        except discord.Forbidden:
-            return f"Discord refused to change {role.mention}; check Porchlight's role position and Manage Roles"
-        return None
+            return (
+                role.id,
+                f"I couldn't give {role.mention}: move Porchlight's role above it in Server Settings > Roles",
+            )
+        return role.id, None
 
     # --- finding and booking -----------------------------------------------------------------------------------------
 
@@ -204,35 +231,23 @@ class Desk:
             else:
                 await reply(interaction, text)
             return
-        delivered = await self.dm(mentor_id, embed=render.request_for_mentor(booking), view=answer_view(booking.id))
-        await reply(interaction, render.request_sent(booking, delivered is not None))
-        await self.roster.refresh(guild_id, mentor_id)
+        await self.flush_booking(booking)
+        sent = await self.bot.services.outbox.latest(booking_subject(booking.id, "mentor"), MentorEffect.REQUEST_DM)
+        delivered = sent is None or sent.status != "done" or sent.result_id is not None  # done without: DMs closed
+        await reply(interaction, render.request_sent(booking, delivered))
 
     async def accept(self, interaction: Interaction, booking_id: int) -> None:
         await interaction.response.defer()
         booking = await self.mentors.accept(booking_id, interaction.user.id)
-        await self.send_confirmations(booking)
+        await self.flush_booking(booking)  # both confirmations, with their invites, and the roster card
         await interaction.edit_original_response(content=render.answered_request(booking, True), view=None)
-
-    async def send_confirmations(self, booking: Booking) -> None:
-        for person in (booking.member_user_id, booking.mentor_user_id):
-            number = await self.mentors.contact_for(booking, person)
-            text = render.confirmation(booking, person, number)
-            await self.dm(person, text, files=[self._invite(booking, "REQUEST")])
 
     async def decline(self, interaction: Interaction, booking_id: int) -> None:
         await interaction.response.defer()
         result = await self.mentors.decline(booking_id, interaction.user.id)
-        await self._offer_others(result.booking, result.alternatives, expired=False)
+        await self.flush_booking(result.booking)
         content = render.answered_request(result.booking, False)
         await interaction.edit_original_response(content=content, view=None)
-        await self.roster.refresh(result.booking.guild_id, result.booking.mentor_user_id)
-
-    async def _offer_others(self, booking: Booking, alternatives: Sequence[datetime], *, expired: bool) -> None:
-        text = render.declined_for_member(booking, alternatives, expired=expired)
-        mentor = await self.mentors.get(booking.guild_id, booking.mentor_user_id)
-        view = slot_view(booking.guild_id, mentor, alternatives) if alternatives and mentor else None
-        await self.dm(booking.member_user_id, text, view=view)
 
     # --- /calls and cancelling ---------------------------------------------------------------------------------------
 
@@ -247,21 +262,10 @@ class Desk:
     async def cancel(self, interaction: Interaction, booking_id: int, reason: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         booking = await self.mentors.cancel(booking_id, interaction.user.id, reason)
-        await self.tell_cancelled(booking, by_user_id=interaction.user.id, cause=CancelCause.BY_PERSON)
+        await self.flush_booking(booking)  # the other person's DM (the one cancellation path), the card
         confirmed = booking.ics_sequence > 0  # bumped only when a confirmed call is cancelled
-        own = [self._invite(booking, "CANCEL")] if confirmed else []
+        own = [self.invite(booking, "CANCEL")] if confirmed else []
         await reply(interaction, render.you_cancelled(booking), **({"files": own} if own else {}))
-
-    async def tell_cancelled(self, booking: Booking, *, by_user_id: int, cause: CancelCause) -> None:
-        """The one way a cancelled call is told, whatever the cause (/calls, /mentor leave, /privacy delete, a
-        member who left): the other person gets the DM, with the METHOD:CANCEL invite when the call had been
-        confirmed (its sequence was bumped); then the mentor's card shows the freed slot."""
-        other = booking.other_party(by_user_id)
-        files = [self._invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
-        await self.dm(other, render.cancelled_notice(booking, other, cause), files=files)
-        log.info("call cancellation told booking=%d cause=%s", booking.id, cause.value)
-        if cause == CancelCause.BY_PERSON or booking.mentor_user_id != by_user_id:  # the mentor is still here
-            await self.roster.refresh(booking.guild_id, booking.mentor_user_id)
 
     # --- profile changes ---------------------------------------------------------------------------------------------
 
@@ -269,11 +273,8 @@ class Desk:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.mentors.leave(guild_id, interaction.user.id)
         for booking in result.cancelled:
-            await self.tell_cancelled(booking, by_user_id=interaction.user.id, cause=CancelCause.MENTOR_LEFT)
-        if result.mentor.roster_message_id is not None:
-            await self.roster.remove(guild_id, interaction.user.id, result.mentor.roster_message_id)
-        if interaction.guild is not None:
-            await self.give_role(interaction.guild, interaction.user.id, remove=True)
+            await self.flush_booking(booking)
+        await self.flush(mentor_subject(guild_id, interaction.user.id))  # the card removed, the role taken back
         await reply(interaction, render.left(len(result.cancelled)))
 
     # --- after the call ----------------------------------------------------------------------------------------------
@@ -299,11 +300,8 @@ class Desk:
         if await self.mentors.booking_for_job(booking_id, statuses=("requested",)) is None:
             return
         result = await self.mentors.expire(booking_id)
-        if result is None:
-            return
-        await self._offer_others(result.booking, result.alternatives, expired=True)
-        await self.dm(result.booking.mentor_user_id, render.expired_for_mentor(result.booking))
-        await self.roster.refresh(result.booking.guild_id, result.booking.mentor_user_id)
+        if result is not None:
+            await self.flush_booking(result.booking)
 
     async def on_reminder(self, job: Job) -> None:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
@@ -311,73 +309,48 @@ class Desk:
             return  # cancelled, or too late to remind
         if not await self._both_still_here(booking):
             return  # one of them left: the call was cancelled with notice instead
-        minutes = int(job.payload.get("minutes_before", 15))
-        for person in (booking.member_user_id, booking.mentor_user_id):
-            await self.dm(person, render.reminder(booking, person, minutes))
+        reminded = await self.mentors.remind(booking.id, int(job.payload.get("minutes_before", 15)))
+        if reminded is not None:
+            await self.flush_booking(reminded)
 
     async def _both_still_here(self, booking: Booking) -> bool:
         return await confirm_members(self.bot, booking.guild_id, booking.member_user_id, booking.mentor_user_id)
 
     async def on_after_call(self, job: Job) -> None:
-        booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
-        if booking is None:
-            return
-        for person in (booking.member_user_id, booking.mentor_user_id):
-            view = outcome_view(booking.id, member=person == booking.member_user_id)
-            await self.dm(person, render.after_call(booking, person), view=view)
+        booking = await self.mentors.after_call(int(job.payload["booking_id"]))
+        if booking is not None:
+            await self.flush_booking(booking)
 
     async def on_voice_create(self, job: Job) -> None:
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]))
-        guild = self.bot.get_guild(booking.guild_id) if booking else None
-        if booking is None or guild is None or _voice_room(guild, booking.id) is not None:
+        if booking is None or booking.contact_mode != "discord_voice":
             return
         if not await self._both_still_here(booking):
             return  # one of them left: no room; the call was cancelled with notice instead
-        if not guild.me.guild_permissions.manage_channels:
-            for person in (booking.member_user_id, booking.mentor_user_id):
-                await self.dm(person, render.voice_missing(booking, person))
-            return
-        allow = discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
-        overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
-            guild.default_role: discord.PermissionOverwrite(view_channel=False),
-            guild.me: discord.PermissionOverwrite(view_channel=True),
-            discord.Object(booking.member_user_id, type=discord.Member): allow,
-            discord.Object(booking.mentor_user_id, type=discord.Member): allow,
-        }
-        try:
-            room = await guild.create_voice_channel(
-                f"{VOICE_PREFIX}{booking.id}",
-                overwrites=overwrites,
-                reason="Porchlight commute call",
-            )
-        except discord.Forbidden:
-            for person in (booking.member_user_id, booking.mentor_user_id):
-                await self.dm(person, render.voice_missing(booking, person))
-            return
-        log.info("voice room created booking=%d channel=%d", booking.id, room.id)
-        for person in (booking.member_user_id, booking.mentor_user_id):
-            await self.dm(person, render.voice_ready(booking, room.id))
+        opened = await self.mentors.open_voice(booking.id)
+        if opened is not None:
+            await self.flush_booking(opened)  # the room first (the member's subject), then each person's DM
 
     async def on_voice_delete(self, job: Job) -> None:
         statuses = ("confirmed", "completed", "cancelled")
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]), statuses=statuses)
         guild = self.bot.get_guild(booking.guild_id) if booking else None
-        room = _voice_room(guild, booking.id) if guild and booking else None
-        if room is None:
+        if guild is None or booking is None:
             return
-        try:
-            await room.delete(reason="Porchlight commute call ended")
-        except discord.NotFound:
-            return
-        log.info("voice room deleted channel=%d", room.id)
+        for room in await voice_rooms(guild, booking.id):  # every one of that name: a duplicate never outlives it
+            try:
+                await room.delete(reason="Porchlight commute call ended")
+            except discord.NotFound:
+                continue
+            log.info("voice room deleted channel=%d", room.id)
 
 
-def _voice_room(guild: discord.Guild, booking_id: int) -> discord.VoiceChannel | None:
-    return discord.utils.get(guild.voice_channels, name=f"{VOICE_PREFIX}{booking_id}")
-
-
-def _key(mentor: Mentor) -> tuple[int, int]:
-    return mentor.guild_id, mentor.user_id
+async def voice_rooms(guild: discord.Guild, booking_id: int) -> list[discord.VoiceChannel]:
+    """The call's voice rooms as Discord lists them (not the cache: a room made behind a failed response counts),
+    oldest first."""
+    name = f"{VOICE_PREFIX}{booking_id}"
+    rooms = [c for c in await guild.fetch_channels() if isinstance(c, discord.VoiceChannel) and c.name == name]
+    return sorted(rooms, key=lambda room: room.id)
 
 
 def _notes(notes: Sequence[str | None]) -> str:

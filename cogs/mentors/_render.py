@@ -7,14 +7,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import discord
 
 from cogs._text import member_text, quote
 from services.contact import PhoneNumber
-from services.mentors import Booking, Mentor, MentorMatch
+from services.mentors import Booking, CancelCause, Mentor, MentorMatch
 from storage.db import to_epoch
 
 MAX_SLOT_LINES = 25
@@ -231,6 +230,28 @@ def confirmation(booking: Booking, recipient_id: int, number: PhoneNumber | None
     return "\n".join(lines)
 
 
+def confirmation_redacted(booking: Booking, recipient_id: int) -> str:
+    """The confirmation once the call is cancelled or over: struck through, the other person's number taken out."""
+    other = booking.other_party(recipient_id)
+    what = "was cancelled" if booking.status == "cancelled" else "is over"
+    return (
+        f"~~**Your call with <@{other}> is confirmed** for {ts(booking.starts_at, 'F')}.~~\n"
+        f"This call {what}, so the phone number shared for it was removed from this message."
+    )
+
+
+def gone_note(starts_at: datetime | None, *, confirmed: bool, left: bool = False) -> str:
+    """A DM about a call whose other person deleted their data or left: their name, words and number go."""
+    when = f" for {ts(starts_at, 'F')}" if starts_at else ""
+    head = f"~~**Your call is confirmed**{when}.~~" if confirmed else f"~~A call request{when}.~~"
+    why = "is no longer in the server" if left else "has deleted their data"
+    return f"{head}\nThe other person {why}, so this call's details were removed from this message."
+
+
+APPLICATION_REMOVED = "Mentor application — removed at the member's request."
+APPLICATION_WITHDRAWN = "Mentor application — withdrawn by the member."
+
+
 def declined_for_member(booking: Booking, alternatives: Sequence[datetime], *, expired: bool) -> str:
     why = "didn't answer in time" if expired else "can't make that time"
     text = f"<@{booking.mentor_user_id}> {why} ({ts(booking.starts_at, 'f')}), so nothing is booked."
@@ -244,15 +265,6 @@ def expired_for_mentor(booking: Booking) -> str:
         f"The call request from <@{booking.member_user_id}> for {ts(booking.starts_at, 'f')} expired before it was "
         "answered; they have been offered other times."
     )
-
-
-class CancelCause(StrEnum):
-    """Why a call was cancelled; each cause is told through the one path (``Desk.tell_cancelled``)."""
-
-    BY_PERSON = "by_person"  # /calls, with their optional reason
-    MENTOR_LEFT = "mentor_left"  # /mentor leave
-    DATA_DELETED = "data_deleted"  # /privacy delete (or the purge after leaving)
-    LEFT_SERVER = "left_server"  # found gone: the daily pass, or the check before a reminder or a voice room
 
 
 def cancelled_notice(booking: Booking, recipient_id: int, cause: CancelCause = CancelCause.BY_PERSON) -> str:

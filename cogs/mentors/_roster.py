@@ -2,7 +2,10 @@
 
 Decisions:
 - A card's message id lives on the mentor's row (``roster_message_id``); a card is re-posted only when its message is
-  gone (10008 on edit), so a restart never duplicates cards.
+  gone (10008 on edit). Before posting, the channel's recent history is searched for the card by its Book button's
+  custom id (a card posted by a run killed before it stored the id, or behind a 5xx): never two cards.
+- Cards change through the ``mentor.card`` effect the service records with each change (``_effects.py``), which
+  calls :meth:`Roster.refresh`; the debounce below applies.
 - Debounce by the bot's clock: a change within a minute of the card's last edit becomes a ``mentors.roster_refresh``
   job at last edit + 1 minute (one pending job per card, by dedupe key), so bursts of bookings coalesce into one edit.
 - Cards also refresh as time passes: after each edit the next refresh is scheduled for when the first shown slot
@@ -20,10 +23,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from cogs._effects import find_marked
 from cogs.mentors import _render as render
 from cogs.mentors._views import card_view
 from services import settings_catalog
-from services.mentors import MentorMatch
+from services.mentors import Mentor, MentorMatch
 from storage.jobs import Job
 
 if TYPE_CHECKING:
@@ -50,7 +54,9 @@ class Roster:
         key = (guild_id, user_id)
         now = self.bot.services.clock.now()
         last = self._last_edit.get(key)
-        if last is not None and now - last < EDIT_INTERVAL:
+        mentor = await self.mentors.get(guild_id, user_id)
+        listed = mentor is not None and mentor.status in LISTED
+        if listed and last is not None and now - last < EDIT_INTERVAL:  # a card is removed at once
             await self._schedule(guild_id, user_id, last + EDIT_INTERVAL)
             return None
         return await self.sync(guild_id, user_id)
@@ -76,6 +82,12 @@ class Roster:
         guild = self.bot.get_guild(guild_id)
         channel = guild.get_channel(config.roster_channel_id) if guild else None
         return channel if isinstance(channel, discord.TextChannel) else None
+
+    async def problem(self, guild_id: int) -> str | None:
+        """What stops the roster card from being shown, if anything (said to whoever acted)."""
+        if await self._channel(guild_id) is None:
+            return "this server has no roster channel I can post in; a moderator can set one with `/setup channels`"
+        return None
 
     async def sync(self, guild_id: int, user_id: int) -> str | None:
         """Post, edit or remove the card so it matches the database."""
@@ -111,13 +123,31 @@ class Roster:
                     return None
                 except discord.NotFound:
                     log.info("roster card gone, re-posting guild=%d user=%d", mentor.guild_id, mentor.user_id)
-            message = await channel.send(embed=embed, view=view)
+            message = await self._find(channel, mentor)
+            if message is not None:
+                await message.edit(embed=embed, view=view)
+            else:
+                message = await channel.send(embed=embed, view=view)
         except discord.Forbidden as error:
             log.warning("roster card refused guild=%d user=%d code=%s", mentor.guild_id, mentor.user_id, error.code)
             return "I can't post in the roster channel (I need View Channel, Send Messages and Embed Links there)"
         await self.mentors.set_roster_message(mentor.guild_id, mentor.user_id, message.id)
         log.info("roster card posted guild=%d user=%d message=%d", mentor.guild_id, mentor.user_id, message.id)
         return None
+
+    async def _find(self, channel: discord.abc.Messageable, mentor: Mentor) -> discord.Message | None:
+        """A card the bot posted without learning its id (killed before storing it, or a response lost to a 5xx):
+        found by its Book button's custom id, so a card is never posted twice; extra ones are deleted."""
+        guild = self.bot.get_guild(mentor.guild_id)
+        if guild is None:
+            return None
+        found = await find_marked(channel, f"mentors:book:{mentor.user_id}", me=guild.me.id)
+        for duplicate in found[1:]:
+            try:
+                await duplicate.delete()
+            except discord.NotFound:
+                pass
+        return found[0] if found else None
 
     async def _schedule_next(self, match: MentorMatch) -> None:
         now = self.bot.services.clock.now()

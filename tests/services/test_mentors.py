@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,13 +20,16 @@ from services.mentors import (
     VOICE_CREATE_JOB,
     VOICE_DELETE_JOB,
     BookingError,
+    MentorEffect,
     MentorError,
     MentorService,
     SlotTaken,
+    erase_subject,
     ics_invite,
     normalize_topics,
 )
 from services.windows import WindowSyntaxError
+from storage import effects as effects_store
 from storage import guilds
 from storage import jobs as job_store
 from storage import mentors as store
@@ -459,5 +463,38 @@ async def test_export_holds_own_data_only_and_delete_removes_it(svc: MentorServi
     assert await pending_jobs(mdb, EXPIRY_JOB) == []
     await svc.set_roster_message(GUILD, MENTOR, 9001)
     gone = await svc.delete_member(MENTOR)
-    assert gone.profiles_deleted == 1 and gone.roster_cards == [(GUILD, 9001)]
+    assert gone.profiles_deleted == 1 and erase_subject(GUILD) in gone.subjects
+    [take_down] = await effects_store.pending(mdb.conn, erase_subject(GUILD))
+    assert take_down.kind == MentorEffect.TAKE_DOWN and take_down.user_id is None
+    assert take_down.args == {"channel_id": None, "message_id": 9001, "what": "card"}  # ids only, no member
     assert await svc.get(GUILD, MENTOR) is None
+
+
+async def test_a_booking_records_its_effects_per_person_with_that_person_as_user_id(
+    svc: MentorService, mdb: Database
+) -> None:
+    await signup(svc)
+    booking = await svc.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT, topic_text="Salary talk")
+    await svc.accept(booking.id, MENTOR)
+    await svc.cancel(booking.id, MEMBER, "Sorry")
+    rows = await mdb.conn.execute_fetchall("SELECT subject, kind, user_id, args FROM effects WHERE subject LIKE 'b%'")
+    effects = {(r["subject"], r["kind"], r["user_id"]) for r in rows}
+    assert effects == {
+        (f"booking:{booking.id}:mentor", MentorEffect.REQUEST_DM, MENTOR),
+        (f"booking:{booking.id}:member", MentorEffect.CONFIRMATION, MEMBER),
+        (f"booking:{booking.id}:mentor", MentorEffect.CONFIRMATION, MENTOR),
+        (f"booking:{booking.id}:mentor", MentorEffect.CANCELLED_DM, MENTOR),  # the other person is told
+        (f"booking:{booking.id}:member", MentorEffect.REDACT, MEMBER),  # her copy of the mentor's number
+    }
+    for row in rows:  # ids and template names only: never a member, a number or what someone wrote
+        values = set(json.loads(row["args"]).values())
+        assert not values & {MEMBER, MENTOR, str(MEMBER), str(MENTOR)} and "Sorry" not in row["args"]
+
+
+async def test_a_reminder_job_run_twice_records_each_reminder_once(svc: MentorService, mdb: Database) -> None:
+    await signup(svc)
+    booking = await svc.accept((await svc.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT)).id, MENTOR)
+    for _ in range(2):
+        assert await svc.remind(booking.id, 15) is not None
+    rows = await mdb.conn.execute_fetchall("SELECT user_id FROM effects WHERE kind = ?", (MentorEffect.REMINDER,))
+    assert sorted(r["user_id"] for r in rows) == [MENTOR, MEMBER]

@@ -1,0 +1,331 @@
+"""What every part of the mentor service shares: settings, loading, free slots, and the jobs a booking change arms."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from services import settings_catalog
+from services.clock import Clock
+from services.contact import PhoneVault
+from services.effects import Outbox
+from services.jobs import JobDispatcher
+from services.mentors._rules import (
+    AFTER_CALL_DELAY,
+    AFTER_CALL_JOB,
+    EXPIRY_JOB,
+    REMINDER_JOB,
+    REMINDER_OFFSETS,
+    VOICE_CREATE_JOB,
+    VOICE_DELETE_JOB,
+    VOICE_LEAD,
+    VOICE_LINGER,
+    BookingError,
+    BookingPolicy,
+    CancelCause,
+    MentorEffect,
+    MentorError,
+    Role,
+    booking_subject,
+    erase_subject,
+    mentor_subject,
+    number_holder,
+)
+from services.slots import Interval, calls_left_this_week, free_slots
+from services.windows import parse_windows
+from storage import effects as effects_store
+from storage import guilds
+from storage import jobs as job_store
+from storage import mentors as store
+from storage.db import Database
+from storage.jobs import DuplicateJob
+from storage.mentors import LIVE, Booking, Mentor
+
+log = logging.getLogger(__name__)
+
+
+class MentorBase:
+    def __init__(
+        self,
+        db: Database,
+        jobs: JobDispatcher,
+        clock: Clock,
+        vault: PhoneVault,
+        *,
+        default_region: str | None = None,
+    ) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.clock = clock
+        self.vault = vault
+        self.default_region = default_region
+        self.outbox = Outbox(db, jobs, clock)
+
+    def __repr__(self) -> str:
+        return "MentorService()"
+
+    # -- settings and loading ----------------------------------------------------------------------------------
+
+    async def approval_required(self, conn: aiosqlite.Connection, guild_id: int) -> bool:
+        config = await guilds.get_config(conn, guild_id)
+        return settings_catalog.flag(config, "mentor_approval")
+
+    async def policy(self, conn: aiosqlite.Connection, guild_id: int) -> BookingPolicy:
+        config = await guilds.get_config(conn, guild_id)
+        return BookingPolicy(
+            horizon_days=settings_catalog.number(config, "mentor_horizon_days"),
+            min_notice_hours=settings_catalog.number(config, "mentor_min_notice_hours"),
+            buffer_minutes=settings_catalog.number(config, "mentor_buffer_minutes"),
+        )
+
+    async def _mentor(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Mentor | None:
+        """The profile, with a dated pause that has run out ended on the way."""
+        mentor = await store.get_mentor(conn, guild_id, user_id)
+        now = self.clock.now()
+        if mentor and mentor.status == "paused" and mentor.paused_until is not None and mentor.paused_until <= now:
+            mentor = await store.update_mentor(
+                conn, guild_id, user_id, now=now, expect_status=("paused",), status="active", paused_until=None
+            )
+        return mentor
+
+    async def get(self, guild_id: int, user_id: int) -> Mentor | None:
+        return await self._mentor(self.db.conn, guild_id, user_id)
+
+    async def _require(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Mentor:
+        mentor = await self._mentor(conn, guild_id, user_id)
+        if mentor is None or mentor.status in ("left", "declined"):
+            raise MentorError("You're not a mentor on this server. Use /mentor signup to offer calls.")
+        return mentor
+
+    def _wake(self) -> None:
+        if self.jobs is not None:
+            self.jobs.wake()
+
+    # -- slots ----------------------------------------------------------------------------------------------------
+
+    async def _free(
+        self, conn: aiosqlite.Connection, mentor: Mentor, *, limit: int, exclude: Sequence[datetime] = ()
+    ) -> list[datetime]:
+        now = self.clock.now()
+        if mentor.status == "paused" and mentor.paused_until is None:
+            return []
+        if mentor.status not in ("active", "paused"):
+            return []
+        policy = await self.policy(conn, mentor.guild_id)
+        booked = await self._booked(conn, mentor, now)
+        zone = ZoneInfo(mentor.timezone)
+        slots = free_slots(
+            parse_windows(mentor.windows, call_minutes=mentor.call_minutes),
+            tz=zone,
+            call_minutes=mentor.call_minutes,
+            buffer_minutes=policy.buffer_minutes,
+            now=now,
+            horizon_days=policy.horizon_days,
+            min_notice_hours=policy.min_notice_hours,
+            weekly_limit=mentor.weekly_limit,
+            booked=booked,
+            paused_until=mentor.paused_until if mentor.status == "paused" else None,
+            limit=limit + len(exclude),
+        )
+        return [s for s in slots if s not in exclude][:limit]
+
+    async def _booked(self, conn: aiosqlite.Connection, mentor: Mentor, now: datetime) -> list[Interval]:
+        """Calls that hold time or count toward the weekly limit: live and completed ones from 8 days back."""
+        rows = await store.list_bookings(
+            conn,
+            guild_id=mentor.guild_id,
+            mentor_user_id=mentor.user_id,
+            statuses=(*LIVE, "completed"),
+            starts_from=now - timedelta(days=8),
+        )
+        return [(b.starts_at, b.ends_at) for b in rows]
+
+    async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
+        """The next free starts a member can pick (aware UTC), at most ``limit`` (25 fits one select)."""
+        if member_id == mentor_user_id:
+            raise BookingError("That's your own mentor profile, so you can't book a call with yourself.")
+        mentor = await self._mentor(self.db.conn, guild_id, mentor_user_id)
+        if mentor is None or mentor.status not in ("active", "paused"):
+            raise BookingError("This mentor isn't taking calls right now. Try /mentors to find someone else.")
+        return await self._free(self.db.conn, mentor, limit=limit)
+
+    async def calls_left(self, mentor: Mentor) -> int:
+        now = self.clock.now()
+        booked = await self._booked(self.db.conn, mentor, now)
+        return calls_left_this_week(
+            tz=ZoneInfo(mentor.timezone), weekly_limit=mentor.weekly_limit, booked=booked, now=now
+        )
+
+    # -- jobs ---------------------------------------------------------------------------------------------------
+
+    async def _schedule(
+        self,
+        conn: aiosqlite.Connection,
+        booking: Booking,
+        kind: str,
+        due_at: datetime,
+        now: datetime,
+        *,
+        suffix: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            await job_store.schedule(
+                conn,
+                kind=kind,
+                due_at=due_at,
+                payload={"booking_id": booking.id, **(payload or {})},
+                guild_id=booking.guild_id,
+                dedupe_key=f"{kind}:{booking.id}{suffix}",
+                now=now,
+            )
+        except DuplicateJob:
+            log.info("job already running kind=%s booking=%d", kind, booking.id)
+
+    async def _cancel_jobs(
+        self, conn: aiosqlite.Connection, booking: Booking, kinds: Sequence[str], now: datetime
+    ) -> None:
+        for kind in kinds:
+            suffixes = [f":{int(o.total_seconds() // 60)}" for o in REMINDER_OFFSETS] if kind == REMINDER_JOB else [""]
+            for suffix in suffixes:
+                await job_store.cancel(conn, dedupe_key=f"{kind}:{booking.id}{suffix}", now=now)
+
+    async def _load_booking(self, conn: aiosqlite.Connection, booking_id: int) -> Booking:
+        booking = await store.get_booking(conn, booking_id)
+        if booking is None:
+            raise BookingError("I can't find that call any more. Use /calls to see your calls.")
+        return booking
+
+    async def _schedule_call_jobs(self, conn: aiosqlite.Connection, booking: Booking, now: datetime) -> None:
+        for offset in REMINDER_OFFSETS:
+            due = booking.starts_at - offset
+            if due > now:
+                minutes = int(offset.total_seconds() // 60)
+                await self._schedule(
+                    conn, booking, REMINDER_JOB, due, now, suffix=f":{minutes}", payload={"minutes_before": minutes}
+                )
+        await self._schedule(conn, booking, AFTER_CALL_JOB, booking.ends_at + AFTER_CALL_DELAY, now)
+        if booking.contact_mode == "discord_voice":
+            await self._schedule(conn, booking, VOICE_CREATE_JOB, max(now, booking.starts_at - VOICE_LEAD), now)
+            await self._schedule(conn, booking, VOICE_DELETE_JOB, booking.ends_at + VOICE_LINGER, now)
+
+    async def alternatives(self, booking: Booking) -> list[datetime]:
+        """Other free times with the same mentor, for a member whose request was declined or lapsed."""
+        return await self._alternatives(self.db.conn, booking)
+
+    async def _alternatives(self, conn: aiosqlite.Connection, booking: Booking) -> list[datetime]:
+        mentor = await self._mentor(conn, booking.guild_id, booking.mentor_user_id)
+        if mentor is None:
+            return []
+        return await self._free(conn, mentor, limit=5, exclude=(booking.starts_at,))
+
+    async def _cancel_in(
+        self,
+        conn: aiosqlite.Connection,
+        booking: Booking,
+        *,
+        by: int,
+        reason: str | None,
+        cause: CancelCause = CancelCause.BY_PERSON,
+    ) -> Booking | None:
+        now = self.clock.now()
+        cancelled = await store.transition_booking(
+            conn,
+            booking.id,
+            from_statuses=LIVE,
+            to_status="cancelled",
+            now=now,
+            bump_sequence=booking.status == "confirmed",
+            cancel_reason=reason,
+            cancelled_by=by,
+        )
+        if cancelled is None:
+            return None
+        await store.forget_member_phone(conn, [booking.id])
+        await self._cancel_jobs(conn, cancelled, (EXPIRY_JOB, REMINDER_JOB, AFTER_CALL_JOB, VOICE_CREATE_JOB), now)
+        if cancelled.contact_mode == "discord_voice":
+            if now >= booking.starts_at - VOICE_LEAD:  # the room may exist already: remove it now
+                await self._schedule(conn, cancelled, VOICE_DELETE_JOB, now, now)
+            else:
+                await self._cancel_jobs(conn, cancelled, (VOICE_DELETE_JOB,), now)
+        await self._tell_cancelled(conn, cancelled, by=by, cause=cause)
+        return cancelled
+
+    async def _tell_cancelled(
+        self, conn: aiosqlite.Connection, booking: Booking, *, by: int, cause: CancelCause
+    ) -> None:
+        """The one cancellation path, whatever the cause: the other person's DM (with the METHOD:CANCEL invite when
+        the call had been confirmed), the number taken out of the confirmation, and the mentor's card. The DM's
+        args keep what the invite needs (times, sequence; no member), since a deletion removes the booking row."""
+        other: Role = "member" if by == booking.mentor_user_id else "mentor"
+        await self._booking_effect(
+            conn,
+            booking,
+            other,
+            MentorEffect.CANCELLED_DM,
+            cause=cause.value,
+            starts_at=int(booking.starts_at.timestamp()),
+            ends_at=int(booking.ends_at.timestamp()),
+            updated_at=int(booking.updated_at.timestamp()),
+            sequence=booking.ics_sequence,
+            contact_mode=booking.contact_mode,
+        )
+        if booking.ics_sequence > 0:
+            await self._redact_number(conn, booking)
+        if cause != CancelCause.MENTOR_LEFT:  # a leaving mentor's card goes with the profile
+            await self._card(conn, booking)
+
+    # -- effects (docs/effects.md): recorded on the transaction of the change --------------------------------------
+
+    async def _mentor_effect(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, kind: MentorEffect, **args: Any
+    ) -> None:
+        subject = mentor_subject(guild_id, user_id)
+        if kind in (MentorEffect.CARD, MentorEffect.ROLE):  # they show the profile as it stands when they run
+            await self.outbox.cancel(conn, subject, kind)
+        await self.outbox.record(conn, subject, kind, guild_id=guild_id, user_id=user_id, args=args or None)
+
+    async def _booking_effect(
+        self, conn: aiosqlite.Connection, booking: Booking, role: Role, kind: MentorEffect, **args: Any
+    ) -> None:
+        person = booking.member_user_id if role == "member" else booking.mentor_user_id
+        await self.outbox.record(
+            conn, booking_subject(booking.id, role), kind, guild_id=booking.guild_id, user_id=person, args=args or None
+        )
+
+    async def _card(self, conn: aiosqlite.Connection, booking: Booking) -> None:
+        """The mentor's roster card shows the booking's slot taken or freed."""
+        await self._mentor_effect(conn, booking.guild_id, booking.mentor_user_id, MentorEffect.CARD)
+
+    async def _redact_number(self, conn: aiosqlite.Connection, booking: Booking) -> None:
+        """The call is cancelled or over: the confirmation DM that holds the other's number is edited without it."""
+        holder = number_holder(booking)
+        if holder is not None:
+            await self._booking_effect(conn, booking, holder, MentorEffect.REDACT, what="confirmation")
+
+    async def _posted(self, conn: aiosqlite.Connection, subject: str, kind: MentorEffect) -> list[tuple[int, int]]:
+        """(channel id, message id) of what ``kind`` effects of ``subject`` posted."""
+        return [
+            (e.channel_id, e.result_id)
+            for e in await effects_store.done(conn, subject)
+            if e.kind == kind and e.channel_id is not None and e.result_id is not None
+        ]
+
+    async def _take_down(
+        self, conn: aiosqlite.Connection, guild_id: int, channel_id: int | None, message_id: int, what: str
+    ) -> None:
+        """Record the take-down of a message that carried a member who is deleting their data. It names no member
+        (the subject is the server's, the args are message ids), so the deletion that follows does not remove it."""
+        await self.outbox.record(
+            conn,
+            erase_subject(guild_id),
+            MentorEffect.TAKE_DOWN,
+            guild_id=guild_id,
+            user_id=None,
+            args={"channel_id": channel_id, "message_id": message_id, "what": what},
+        )
