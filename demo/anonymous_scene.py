@@ -46,8 +46,7 @@ async def asking_anonymously(c: Community, t: Transcript) -> None:
 
     t.heading("Who can tell it was bob")
     t.note("his mention and his id, in every message each member can see:")
-    t.sweep(c.bob.mention, owner=c.bob, people=c.members, allowed={})
-    t.sweep(str(c.bob.id), owner=c.bob, people=c.members, allowed={})
+    t.sweep((c.bob.mention, str(c.bob.id)), owner=c.bob, people=c.members, allowed={})
     t.heading("Where bob's own words reached")
     staff = "staff with Manage Threads may open private threads"
     t.sweep(

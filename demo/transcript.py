@@ -46,12 +46,16 @@ class Transcript:
     def note(self, text: str) -> None:
         self._write(f"  · {text}")
 
-    def sweep(self, secret: str, *, owner: Person, people: list[Person], allowed: dict[Person, str]) -> None:
-        """For every member but ``owner``, where they can see ``secret``: a reason if ``allowed``, else a LEAK."""
+    def sweep(
+        self, secret: str | tuple[str, ...], *, owner: Person, people: list[Person], allowed: dict[Person, str]
+    ) -> None:
+        """For every member but ``owner``, where they can see ``secret`` (any of them, given several): a reason if
+        ``allowed``, else a LEAK."""
+        secrets = (secret,) if isinstance(secret, str) else secret
         for person in people:
             if person == owner:
                 continue
-            seen = sorted({v.where for v in self._twin.visible_to(person) if secret in v.text})
+            seen = sorted({v.where for v in self._twin.visible_to(person) if any(s in v.text for s in secrets)})
             if not seen:
                 self.note(f"{person.name}: nothing")
             elif person in allowed:

@@ -123,23 +123,46 @@ def week_label(start: datetime) -> str:
 
 
 def stats_text(stats: Stats) -> list[tuple[str, str]]:
-    """The same figures as the chart, as text (for screen readers and for copying): (section title, lines)."""
-    help_lines, call_lines, checkin_lines = [], [], []
+    """The same figures as the chart, as text (for screen readers and for copying): (section title, lines). Quiet
+    weeks in a row (every figure under 3) read as one line instead of a row of "fewer than 3"."""
+    help_rows: list[tuple[datetime, str | None]] = []
+    call_rows: list[tuple[datetime, str | None]] = []
+    checkin_rows: list[tuple[datetime, str | None]] = []
 
-    def line(start: datetime, counts: list[int], figures: list[str]) -> str:
-        quiet = all(count < K_ANONYMITY for count in counts)  # one short line instead of a row of "fewer than 3"
-        return f"{week_label(start)}: " + (QUIET if quiet else ", ".join(figures))
+    def row(counts: list[int], figures: list[str]) -> str | None:
+        return None if all(count < K_ANONYMITY for count in counts) else ", ".join(figures)
 
     for w in stats.weeks:
         figures = [f"{name} {shown(w.help[name])}" for name in HELP_FIGURES]
         median = duration(w.median_first_claim) if w.median_first_claim is not None else "not shown (fewer than 3)"
         figures.append(f"median time to first claim {median}")
-        help_lines.append(line(w.start, list(w.help.values()), figures))
-        call_lines.append(line(w.start, list(w.calls.values()), [f"{n} {shown(w.calls[n])}" for n in CALL_FIGURES]))
+        help_rows.append((w.start, row(list(w.help.values()), figures)))
+        call_rows.append((w.start, row(list(w.calls.values()), [f"{n} {shown(w.calls[n])}" for n in CALL_FIGURES])))
         statuses = [f"{label} {shown(w.checkins[status])}" for status, label in STATUS_LABELS.items()]
-        checkin_lines.append(line(w.start, list(w.checkins.values()), statuses))
+        checkin_rows.append((w.start, row(list(w.checkins.values()), statuses)))
     return [
-        ("Help requests", "\n".join(help_lines)),
-        ("Commute calls (by the week they were requested)", "\n".join(call_lines)),
-        ("Check-ins (members by their latest status that week)", "\n".join(checkin_lines)),
+        ("Help requests", _lines(help_rows)),
+        ("Commute calls (by the week they were requested)", _lines(call_rows)),
+        ("Check-ins (members by their latest status that week)", _lines(checkin_rows)),
     ]
+
+
+def _lines(rows: list[tuple[datetime, str | None]]) -> str:
+    """One line a week; a run of quiet weeks (``None``) as one line naming the first and last."""
+    lines: list[str] = []
+    quiet: list[datetime] = []
+
+    def close_quiet_run() -> None:
+        if quiet:
+            weeks = week_label(quiet[0]) if len(quiet) == 1 else f"weeks of {quiet[0]:%d %b} to {quiet[-1]:%d %b}"
+            lines.append(f"{weeks}: {QUIET}")
+            quiet.clear()
+
+    for start, text in rows:
+        if text is None:
+            quiet.append(start)
+            continue
+        close_quiet_run()
+        lines.append(f"{week_label(start)}: {text}")
+    close_quiet_run()
+    return "\n".join(lines)

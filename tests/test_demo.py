@@ -19,7 +19,7 @@ async def test_demo_runs_the_scenario_and_shows_no_leak(capsys: pytest.CaptureFi
     for bystander in ("bob", "carol", "dave", "hugo"):
         assert f"{bystander}: nothing" in help_sweep
     who = out.split("Who can tell it was bob")[1].split("\n── ")[0]
-    assert who.count(": nothing") == 14  # seven members, his mention and his id: nobody
+    assert who.count(": nothing") == 7  # seven members see neither his mention nor his id
     his_words = out.split("Where bob's own words reached")[1].split("\n── ")[0]
     for bystander in ("alice", "carol", "dave", "hana"):
         assert f"{bystander}: nothing" in his_words

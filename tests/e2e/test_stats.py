@@ -101,7 +101,7 @@ def safe(count: int) -> str:
 async def recount(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> list[str]:
     """The expected text lines, counted straight from the rows."""
     first = monday(now) - timedelta(weeks=7)
-    lines = []
+    sections: tuple[list[tuple[datetime, None] | str], ...] = ([], [], [])
     requests = await conn.execute_fetchall(
         "SELECT created_at, first_claimed_at, close_reason, feedback FROM help_requests WHERE guild_id = ?",
         (guild_id,),
@@ -114,7 +114,8 @@ async def recount(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> l
     )
     for week in range(8):
         lo, hi = to_epoch(first + timedelta(weeks=week)), to_epoch(first + timedelta(weeks=week + 1))
-        label = f"week of {first + timedelta(weeks=week):%d %b}"
+        start = first + timedelta(weeks=week)
+        label = f"week of {start:%d %b}"
         rows = [r for r in requests if lo <= r[0] < hi]
         claimed = sorted(r[1] - r[0] for r in rows if r[1] is not None)
         answered = [r for r in rows if r[1] is not None and r[2] in ("asker", "helper", "moderator")]
@@ -129,8 +130,8 @@ async def recount(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> l
         else:
             median = "not shown (fewer than 3)"
         counts = [len(rows), len(claimed), len(answered), len(late), len(yes), len(no)]
-        lines.append(
-            f"{label}: every figure fewer than 3"
+        sections[0].append(
+            (start, None)
             if max(counts) < 3
             else f"{label}: asked {safe(len(rows))}, claimed {safe(len(claimed))}, answered {safe(len(answered))}, "
             f"unanswered after 24 h {safe(len(late))}, helped: yes {safe(len(yes))}, helped: no {safe(len(no))}, "
@@ -141,8 +142,8 @@ async def recount(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> l
         cancelled = [b for b in calls if b[1] == "cancelled"]
         missed = [b for b in calls if b[2] == "no_show"]
         counts = [len(calls), len(held), len(cancelled), len(missed)]
-        lines.append(
-            f"{label}: every figure fewer than 3"
+        sections[1].append(
+            (start, None)
             if max(counts) < 3
             else f"{label}: requested {safe(len(calls))}, held {safe(len(held))}, cancelled {safe(len(cancelled))}, "
             f"no-shows {safe(len(missed))}"
@@ -152,12 +153,29 @@ async def recount(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> l
             if lo <= created < hi and (created, row_id) > latest.get(user, (0, 0, ""))[:2]:
                 latest[user] = (created, row_id, status)
         by_status = {s: sum(1 for v in latest.values() if v[2] == s) for s in STATUSES}
-        lines.append(
-            f"{label}: every figure fewer than 3"
+        sections[2].append(
+            (start, None)
             if max(by_status.values()) < 3
             else f"{label}: On track {safe(by_status['on_track'])}, Stuck {safe(by_status['stuck'])}, "
             f"In a rut {safe(by_status['rut'])}, Hired {safe(by_status['hired'])}"
         )
+    return [line for section in sections for line in quiet_runs_as_one_line(section)]
+
+
+def quiet_runs_as_one_line(rows: list[tuple[datetime, None] | str]) -> list[str]:
+    """Weeks whose every figure is under 3, in a row, read as one line ("weeks of A to B")."""
+    lines: list[str] = []
+    run: list[datetime] = []
+    for row in [*rows, "end"]:
+        if isinstance(row, tuple):
+            run.append(row[0])
+            continue
+        if run:
+            span = f"week of {run[0]:%d %b}" if len(run) == 1 else f"weeks of {run[0]:%d %b} to {run[-1]:%d %b}"
+            lines.append(f"{span}: every figure fewer than 3")
+            run = []
+        if row != "end":
+            lines.append(row)
     return lines
 
 
@@ -208,7 +226,9 @@ async def test_stats_on_a_quiet_server_shows_fewer_than_3_everywhere(community: 
     await c.alice.slash("checkin", channel=c.general, status="Stuck")
     answer = await c.admin.slash("stats", channel=c.general)
     text = "\n".join(e.get("description", "") for e in answer.embeds)
-    assert text.count("every figure fewer than 3") == 24  # 8 weeks x 3 sections
+    quiet = "every figure fewer than 3"
+    assert text.count(quiet) == 3  # the 8 weeks as one line in each of the 3 sections
+    assert all(line.startswith("weeks of ") and line.endswith(quiet) for line in text.splitlines())
     assert_no_count_under_3(text)
     assert png_size(answer.attachments[0].data) == (800, 720)
 
