@@ -23,6 +23,7 @@ from discord.ext import commands
 
 from cogs import EXTENSIONS
 from cogs._effects import EffectRunner
+from cogs._pacing import GlobalPacer, pace
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
 from services.backups import BackupService
@@ -190,6 +191,7 @@ class PorchlightBot(commands.Bot):
         self.effects = EffectRunner(self)
         self._jobs_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Future[None] | None = None
+        pace(self.http, GlobalPacer(settings.discord_requests_per_second))
 
     async def setup_hook(self) -> None:
         self.services.jobs.register(self.effects.job_kind())

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=16, ge=1, le=64, description="Scheduled jobs (reminders, follow-ups) run at the same time."
     )
+    discord_requests_per_second: float = Field(
+        default=48,
+        gt=0,
+        le=10_000,
+        description="Requests started per second at most (Discord's global limit is 50; interaction answers exempt).",
+    )
     worker_name: str = Field(
         default="bot",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
