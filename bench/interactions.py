@@ -58,14 +58,28 @@ class Sample:
     latencies: list[float] = field(default_factory=list)
     wall: float = 0.0
     count: int = 0
+    cpu: float = 0.0  # CPU seconds the bot's process used during the runs (all its threads)
+    twin_cpu: float = 0.0  # CPU seconds this process (the twin and the people) used meanwhile
     requests: int | None = None  # REST requests the bot made during the runs (the untimed steps of a flow included)
 
-    def add(self, latencies: list[float], wall: float, requests: int | None = None) -> None:
+    def add(
+        self, latencies: list[float], wall: float, requests: int | None = None, cpu: float = 0.0, twin: float = 0.0
+    ) -> None:
+        self.cpu += cpu
+        self.twin_cpu += twin
         self.latencies += latencies
         self.wall += wall
         self.count += len(latencies)
         if requests is not None:
             self.requests = (self.requests or 0) + requests
+
+    @property
+    def cpu_each(self) -> str:
+        return f"{self.cpu / self.count * 1000:.1f}" if self.cpu and self.count else "-"
+
+    @property
+    def twin_cpu_each(self) -> str:
+        return f"{self.twin_cpu / self.count * 1000:.1f}" if self.twin_cpu and self.count else "-"
 
     @property
     def requests_each(self) -> str:
@@ -118,6 +132,12 @@ class Result:
             f"{p.after_kib / b.after_kib:.2f}× (goal <= 1.2×); at ready {p.ready_kib / 1024:.1f} vs "
             f"{b.ready_kib / 1024:.1f} MiB = {p.ready_kib / b.ready_kib:.2f}× — guild of {self.members:,} members"
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (every thread)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -335,6 +355,7 @@ async def _run(
             "bare": Operations(c, bare_app, crowd, [v for v in bare_cards if v.buttons]),
         }
         samples = {op: {name: Sample() for name in bots} for op in OPERATIONS}
+        pids = {"porchlight": porchlight.pid, "bare": bare.pid}
         for ops in bots.values():  # warm-up: imports, caches, SQLite pages
             for step in ops.steps().values():
                 await drive(step, min(count, 20), concurrency)
@@ -342,9 +363,12 @@ async def _run(
         for _ in range(rounds):
             for op in OPERATIONS[:-1]:
                 for name, ops in bots.items():
-                    before = len(twin.requests)
+                    pid = pids[name]
+                    before, cpu, own = len(twin.requests), cpu_seconds(pid), time.process_time()
                     latencies, wall = await drive(ops.steps()[op], count, concurrency)
-                    samples[op][name].add(latencies, wall, len(twin.requests) - before)
+                    samples[op][name].add(
+                        latencies, wall, len(twin.requests) - before, cpu_seconds(pid) - cpu, time.process_time() - own
+                    )
         for name, ops in bots.items():
             samples["booking picker"][name].add(ops.picker, samples["booking"][name].wall)
         memory["porchlight"].after_kib, memory["bare"].after_kib = rss_kib(porchlight.pid), rss_kib(bare.pid)
@@ -361,13 +385,16 @@ def report(result: Result) -> None:
         f"interactions through the twin: {result.rounds} rounds × {result.count} per operation and bot, "
         f"{result.concurrency} in flight"
     )
-    print(f"  {'operation':<16}{'bot':<12}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'requests':>10}")
+    print(
+        f"  {'operation':<16}{'bot':<12}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'requests':>10}"
+        f"{'CPU ms':>8}{'twin CPU ms':>13}"
+    )
     for op, by_bot in result.samples.items():
         for name, sample in by_bot.items():
             mean = statistics.fmean(sample.latencies) * 1000 if sample.latencies else float("nan")
             print(
                 f"  {op:<16}{name:<12}{sample.per_second:>8.1f}{sample.percentile(0.5):>9.2f}"
-                f"{sample.percentile(0.99):>9.2f}{mean:>9.2f}{sample.requests_each:>10}"
+                f"{sample.percentile(0.99):>9.2f}{mean:>9.2f}{sample.requests_each:>10}{sample.cpu_each:>8}{sample.twin_cpu_each:>13}"
             )
         print(
             f"  {'':<16}{'ratio':<12}{result.ratio(op, 'throughput'):>7.2f}×{result.ratio(op, 'p50'):>8.2f}×"
