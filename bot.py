@@ -191,7 +191,7 @@ class PorchlightBot(commands.Bot):
         self.effects = EffectRunner(self)
         self._jobs_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Future[None] | None = None
-        pace(self.http, GlobalPacer(settings.discord_requests_per_second))
+        pace(self.http, GlobalPacer(settings.discord_global_limit))
 
     async def setup_hook(self) -> None:
         self.services.jobs.register(self.effects.job_kind())

@@ -35,11 +35,11 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=16, ge=1, le=64, description="Scheduled jobs (reminders, follow-ups) run at the same time."
     )
-    discord_requests_per_second: float = Field(
-        default=48,
-        gt=0,
+    discord_global_limit: int = Field(
+        default=50,
+        ge=10,
         le=10_000,
-        description="Requests started per second at most (Discord's global limit is 50; interaction answers exempt).",
+        description="Discord's global limit for this bot, requests a second; Porchlight paces itself under it.",
     )
     worker_name: str = Field(
         default="bot",

@@ -11,7 +11,10 @@ INTERACTION_CREATE until the member sees the answer (the reply, or the follow-up
 
 - ``/setup show`` (the admin);
 - ``/checkin status`` (a stuck check-in: stored, counted, its follow-up scheduled);
-- ``/ask`` submit: the form's submission (opening the form is not timed);
+- ``/ask`` submit: the form's submission (opening the form is not timed). Porchlight's makes five requests that
+  count against Discord's global limit (the private thread, its member, the posts), so at ``concurrency`` in flight
+  it queues for that limit (at most 10 a second); ``/ask alone`` measures it once more, ``count / 4`` times, one at
+  a time and each after a pause (its throughput means nothing);
 - booking: the call request form's submission, after "Book a call" on a roster card and picking a time (those two
   steps are timed separately as ``booking picker``, the free-slot computation).
 
@@ -41,14 +44,17 @@ from demo.community import Community, build_world
 from services.clock import ManualClock
 from tests.bot_process import BotProcess
 from twin.people import MessageView, Modal, Person
-from twin.server import Twin
+from twin.ratelimit import GLOBAL_EXEMPT_PREFIXES as EXEMPT_PREFIXES
+from twin.server import RequestRecord, Twin
 from twin.state import Application, Channel
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTLE = 3.0  # seconds after connecting: discord.py's guild_ready_timeout (2 s) and Porchlight's start-up work
 PHONE = "+44 20 7946 0958"
 MENTOR_WINDOWS = "Mon-Sun 06:00-22:00"
-OPERATIONS = ("/setup show", "/checkin", "/ask submit", "booking", "booking picker")
+ALONE = "/ask alone"  # the same form submission, one at a time with a pause: nothing queues for the global limit
+PAUSE = 0.25  # seconds before each lone /ask: the pacer's burst is back, as in a community at an ordinary pace
+OPERATIONS = ("/setup show", "/checkin", "/ask submit", ALONE, "booking", "booking picker")
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +66,16 @@ class Sample:
     count: int = 0
     cpu: float = 0.0  # CPU seconds the bot's process used during the runs (all its threads)
     twin_cpu: float = 0.0  # CPU seconds this process (the twin and the people) used meanwhile
+    counted: int = 0  # of which count against Discord's global limit (not interaction answers or webhooks)
     requests: int | None = None  # REST requests the bot made during the runs (the untimed steps of a flow included)
 
     def add(
-        self, latencies: list[float], wall: float, requests: int | None = None, cpu: float = 0.0, twin: float = 0.0
+        self,
+        latencies: list[float],
+        wall: float,
+        requests: list[RequestRecord] | None = None,
+        cpu: float = 0.0,
+        twin: float = 0.0,
     ) -> None:
         self.cpu += cpu
         self.twin_cpu += twin
@@ -71,7 +83,8 @@ class Sample:
         self.wall += wall
         self.count += len(latencies)
         if requests is not None:
-            self.requests = (self.requests or 0) + requests
+            self.requests = (self.requests or 0) + len(requests)
+            self.counted += sum(1 for r in requests if not r.path.split("/api/v10")[-1].startswith(EXEMPT_PREFIXES))
 
     @property
     def cpu_each(self) -> str:
@@ -83,7 +96,9 @@ class Sample:
 
     @property
     def requests_each(self) -> str:
-        return f"{self.requests / self.count:.1f}" if self.requests is not None and self.count else "-"
+        if self.requests is None or not self.count:
+            return "-"
+        return f"{self.requests / self.count:.1f} ({self.counted / self.count:.1f})"
 
     @property
     def per_second(self) -> float:
@@ -277,6 +292,10 @@ class Operations:
         assert isinstance(answer, MessageView), answer
         return seconds
 
+    async def ask_alone(self, index: int) -> float:
+        await asyncio.sleep(PAUSE)
+        return await self.ask_submit(index)
+
     async def booking(self, index: int) -> float:
         person = self.crowd.next()
         for attempt in range(len(self.cards)):
@@ -299,6 +318,7 @@ class Operations:
             "/setup show": self.setup_show,
             "/checkin": self.checkin,
             "/ask submit": self.ask_submit,
+            ALONE: self.ask_alone,
             "booking": self.booking,
         }
 
@@ -365,9 +385,12 @@ async def _run(
                 for name, ops in bots.items():
                     pid = pids[name]
                     before, cpu, own = len(twin.requests), cpu_seconds(pid), time.process_time()
-                    latencies, wall = await drive(ops.steps()[op], count, concurrency)
+                    alone = op == ALONE
+                    latencies, wall = await drive(
+                        ops.steps()[op], max(1, count // 4) if alone else count, 1 if alone else concurrency
+                    )
                     samples[op][name].add(
-                        latencies, wall, len(twin.requests) - before, cpu_seconds(pid) - cpu, time.process_time() - own
+                        latencies, wall, twin.requests[before:], cpu_seconds(pid) - cpu, time.process_time() - own
                     )
         for name, ops in bots.items():
             samples["booking picker"][name].add(ops.picker, samples["booking"][name].wall)
@@ -386,18 +409,18 @@ def report(result: Result) -> None:
         f"{result.concurrency} in flight"
     )
     print(
-        f"  {'operation':<16}{'bot':<12}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'requests':>10}"
+        f"  {'operation':<18}{'bot':<12}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'requests (global)':>19}"
         f"{'CPU ms':>8}{'twin CPU ms':>13}"
     )
     for op, by_bot in result.samples.items():
         for name, sample in by_bot.items():
             mean = statistics.fmean(sample.latencies) * 1000 if sample.latencies else float("nan")
             print(
-                f"  {op:<16}{name:<12}{sample.per_second:>8.1f}{sample.percentile(0.5):>9.2f}"
-                f"{sample.percentile(0.99):>9.2f}{mean:>9.2f}{sample.requests_each:>10}{sample.cpu_each:>8}{sample.twin_cpu_each:>13}"
+                f"  {op:<18}{name:<12}{sample.per_second:>8.1f}{sample.percentile(0.5):>9.2f}"
+                f"{sample.percentile(0.99):>9.2f}{mean:>9.2f}{sample.requests_each:>19}{sample.cpu_each:>8}{sample.twin_cpu_each:>13}"
             )
         print(
-            f"  {'':<16}{'ratio':<12}{result.ratio(op, 'throughput'):>7.2f}×{result.ratio(op, 'p50'):>8.2f}×"
+            f"  {'':<18}{'ratio':<12}{result.ratio(op, 'throughput'):>7.2f}×{result.ratio(op, 'p50'):>8.2f}×"
             f"{result.ratio(op, 'p99'):>8.2f}×"
         )
     if result.violations:

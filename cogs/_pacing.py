@@ -6,9 +6,12 @@ until the limit resets, plus the round trip it takes to learn that (at a 100 ms 
 second is lost: ``bench/fanout.py``). 429s also count toward Cloudflare's invalid-request limit (10,000 in 10
 minutes bans the bot's IP for an hour), so a big reminder fan-out should not produce them by the hundred.
 
-So requests that count against the global limit start at most ``rate`` a second, evenly spaced, in the order they
-were made; discord.py's own bucket handling still does the rest (per-route buckets, any 429 that gets through).
-Interaction responses and webhook calls are exempt from the global limit (Discord's docs) and are never delayed.
+So requests that count against the global limit are paced (GCRA, a leaky bucket): at most ``limit`` in any
+second, a short burst of ``BURST`` at once and then ``limit - BURST`` a second, evenly spaced, in the order they were
+made; discord.py's own bucket handling still does the rest (per-route buckets, any 429 that gets through). A bot that
+makes a few requests in a row (an /ask opens a thread, adds the member, posts) never waits; only a sustained stream
+(a reminder fan-out) is spaced. Interaction responses and webhook calls are exempt from the global limit (Discord's
+docs) and are never delayed.
 """
 
 from __future__ import annotations
@@ -23,20 +26,25 @@ import discord.http
 EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 
 
-class GlobalPacer:
-    """Hands out start times ``1 / rate`` seconds apart; a request never waits behind one made after it."""
+BURST = 3  # requests that may start together; the sustained rate is the limit less this, so no second exceeds it
 
-    def __init__(self, rate: float, clock: Callable[[], float] | None = None) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.interval = 1.0 / rate
+
+class GlobalPacer:
+    """At most ``limit`` request starts in any one-second span; a request never waits behind one made after it."""
+
+    def __init__(self, limit: int, *, burst: int = BURST, clock: Callable[[], float] | None = None) -> None:
+        if not 0 < burst < limit:
+            raise ValueError("the limit must be larger than the burst, and the burst at least 1")
+        self.interval = 1.0 / (limit - burst)
+        self._tolerance = (burst - 1) * self.interval  # how far ahead of schedule a start may be
         self._clock = clock
-        self._next = float("-inf")
+        self._scheduled = float("-inf")  # when the next request would start at the sustained rate
 
     def reserve(self, now: float) -> float:
         """Take the next start time at or after ``now``; returns how long to wait for it."""
-        start = max(now, self._next)
-        self._next = start + self.interval
+        scheduled = max(now, self._scheduled)
+        start = max(now, scheduled - self._tolerance)
+        self._scheduled = scheduled + self.interval
         return start - now
 
     async def wait(self) -> None:
