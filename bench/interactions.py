@@ -18,6 +18,9 @@ INTERACTION_CREATE until the member sees the answer (the reply, or the follow-up
 - booking: the call request form's submission, after "Book a call" on a roster card and picking a time (those two
   steps are timed separately as ``booking picker``, the free-slot computation).
 
+Requests are those the twin handled during an operation's runs (a background job of the other bot included), and
+CPU is the bot process's (all threads) and this process's over the same runs, per interaction.
+
 **Memory.** VmRSS of each process (``/proc/<pid>/status``) once it is ready, and again after the traffic.
 
 ``python -m bench.interactions`` runs this alone.
