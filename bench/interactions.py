@@ -237,7 +237,10 @@ class Crowd:
         self._people = people
 
     def next(self) -> Person:
-        return next(self._people)
+        person = next(self._people, None)
+        if person is None:
+            raise RuntimeError("every member has had a turn: run with more --members")
+        return person
 
 
 async def sign_up_mentor(c: Community, person: Person) -> None:
