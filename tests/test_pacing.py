@@ -1,7 +1,8 @@
 """Porchlight paces its REST requests under Discord's global limit instead of running into it.
 
-The pacer is pure arithmetic over given instants (tested without sleeping); the end-to-end test sends a burst of reminder
-DMs through a twin that enforces Discord's limits and counts the global 429s it had to answer (a count, not a time).
+The pacer is pure arithmetic over given instants (tested without sleeping); the end-to-end test sends a burst of
+reminder DMs through a twin that enforces Discord's limits and counts the global 429s it had to answer (a count, not
+a time).
 """
 
 from __future__ import annotations
