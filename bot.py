@@ -24,6 +24,7 @@ from discord.ext import commands
 from cogs import EXTENSIONS
 from cogs._effects import EffectRunner
 from cogs._ops import OpsServer
+from cogs._pacing import GlobalPacer, pace
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
 from services.backups import BackupService
@@ -204,6 +205,7 @@ class PorchlightBot(commands.Bot):
         self.ops: OpsServer | None = None
         self._connections = 0
         self._shutdown: asyncio.Future[None] | None = None
+        pace(self.http, GlobalPacer(settings.discord_global_limit))
 
     async def setup_hook(self) -> None:
         if self.settings.metrics_port is not None:

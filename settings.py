@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="Serve /metrics (Prometheus) and /healthz on this port; unset: off. 0 picks a free port.",
     )
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics and health endpoint binds to.")
+    discord_global_limit: int = Field(
+        default=50,
+        ge=10,
+        le=10_000,
+        description="Discord's global limit for this bot, requests a second; Porchlight paces itself under it.",
+    )
     worker_name: str = Field(
         default="bot",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",

@@ -1,8 +1,13 @@
-"""`make bench`: interactions through the local Discord twin, Porchlight against a bare discord.py bot.
+"""`make bench`: Porchlight's four benchmarks, each a ratio measured in one run, then one summary line each.
 
-Both bots run in the same process against the same twin, in interleaved rounds, so the machine's noise falls on both.
-Latency is measured from dispatching INTERACTION_CREATE to the bot's callback arriving at the twin (both include
-the twin's own constant cost). The figure that matters is the ratio Porchlight / bare.
+- fan-out (``bench.fanout``): reminder DMs per second as a share of Discord's global limit, through a twin that
+  enforces Discord's rate limits with a 100 ms round trip;
+- interactions (``bench.interactions``): p50/p99 and throughput of ``/setup show``, ``/checkin``, the ``/ask`` form
+  and a roster booking, Porchlight against a bare discord.py bot, each bot in its own process;
+- memory (measured in the same run): RSS of both processes with a guild of 50,000 members;
+- storage (``bench.storage``): record, history and pulse p50 at 10M check-ins against 10k.
+
+Each module also runs alone (``python -m bench.fanout`` and so on).
 """
 
 from __future__ import annotations
@@ -11,110 +16,41 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import statistics
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from bench import fanout, interactions
 from bench import storage as bench_storage
-from bench.bare import BareBot
-from demo.community import community
-from twin.people import Person
-from twin.testing import running_bot
 
 
-@dataclass
-class Sample:
-    latencies: list[float] = field(default_factory=list)
-    wall: float = 0.0
-    count: int = 0
-
-    def add(self, other: Sample) -> None:
-        self.latencies += other.latencies
-        self.wall += other.wall
-        self.count += other.count
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.wall
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-async def drive(send: Callable[[], Awaitable[object]], count: int, concurrency: int) -> Sample:
-    sample = Sample(count=count)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one() -> None:
-        async with gate:
-            started = time.perf_counter()
-            await send()
-            sample.latencies.append(time.perf_counter() - started)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(count)))
-    sample.wall = time.perf_counter() - began
-    return sample
-
-
-async def main(count: int, concurrency: int, rounds: int, storage_rows: int) -> None:
-    logging.basicConfig(level=logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp:
-        async with community(Path(tmp) / "bench.db") as c:
-            bare_app = c.twin.create_application("Bare")
-            c.twin.add_bot(c.guild, bare_app, 0)
-            async with running_bot(c.twin, BareBot(), bare_app.token):
-                admin: Person = c.admin
-
-                def porchlight() -> Awaitable[object]:
-                    return admin.slash("setup show", channel=c.general, app=c.app)
-
-                def bare() -> Awaitable[object]:
-                    return admin.slash("setup show", channel=c.general, app=bare_app)
-
-                await drive(porchlight, 50, concurrency)  # warm-up: imports, caches, SQLite pages
-                await drive(bare, 50, concurrency)
-                totals = {"porchlight": Sample(), "bare": Sample()}
-                for _ in range(rounds):
-                    totals["porchlight"].add(await drive(porchlight, count, concurrency))
-                    totals["bare"].add(await drive(bare, count, concurrency))
-            violations = list(c.twin.violations)
-    report(totals, count, concurrency, rounds)
-    if violations:
-        raise SystemExit("twin violations during the benchmark:\n" + "\n".join(violations))
-    if storage_rows:
-        print()
-        await bench_storage.run(small=10_000, large=storage_rows, samples=300)
-
-
-def report(totals: dict[str, Sample], count: int, concurrency: int, rounds: int) -> None:
-    print(f"/setup show through the twin: {rounds} rounds × {count} interactions, {concurrency} in flight")
-    print(f"{'bot':<12}{'interactions/s':>16}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
-    for name, sample in totals.items():
-        mean = statistics.fmean(sample.latencies) * 1000
-        print(
-            f"{name:<12}{sample.per_second:>16.1f}{sample.percentile(0.5):>10.2f}"
-            f"{sample.percentile(0.99):>10.2f}{mean:>10.2f}"
-        )
-    a, b = totals["porchlight"], totals["bare"]
-    print(
-        f"ratio porchlight/bare: throughput {a.per_second / b.per_second:.2f}×, "
-        f"p50 {a.percentile(0.5) / b.percentile(0.5):.2f}×, p99 {a.percentile(0.99) / b.percentile(0.99):.2f}×"
+async def main(args: argparse.Namespace) -> None:
+    summaries: list[str] = []
+    print(f"fan-out: {args.reminders:,} check-in reminders due at once")
+    result = await fanout.run(args.reminders)
+    fanout.report(result)
+    summaries.append(result.summary())
+    print()
+    measured = await interactions.run(
+        members=args.members, count=args.count, rounds=args.rounds, concurrency=args.concurrency
     )
+    interactions.report(measured)
+    summaries += [measured.interactions_summary(), measured.memory_summary()]
+    if args.storage_rows:
+        print()
+        summaries.append(await bench_storage.run(small=10_000, large=args.storage_rows, samples=300))
+    print("\nsummary")
+    for line in summaries:
+        print(line)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=300, help="interactions per bot per round")
-    parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
+    parser.add_argument("--reminders", type=int, default=2000, help="fan-out: reminders due at once")
+    parser.add_argument("--members", type=int, default=50_000, help="interactions and memory: members in the guild")
+    parser.add_argument("--count", type=int, default=100, help="interactions per operation, bot and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
     parser.add_argument(
         "--storage-rows", type=int, default=10_000_000, help="check-ins in the large storage database (0: skip)"
     )
-    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(args.count, args.concurrency, args.rounds, args.storage_rows))
+        asyncio.run(main(parser.parse_args()))

@@ -32,6 +32,8 @@ GUILD_PRESENCES = 1 << 8
 PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 HEARTBEAT_INTERVAL_MS = 41250
+# IDENTIFY's large_threshold: Discord's default and allowed range.
+LARGE_THRESHOLD_DEFAULT, LARGE_THRESHOLD_MIN, LARGE_THRESHOLD_MAX = 50, 50, 250
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Session:
     id: str
     app: Application
     intents: int
+    large_threshold: int = LARGE_THRESHOLD_DEFAULT
     frames: list[dict[str, Any]] = field(default_factory=list)
     sent_seq: int = 0
     ws: web.WebSocketResponse | None = None
@@ -118,7 +121,9 @@ class Gateway:
             log.info("application %s asked for privileged intents it has not enabled", app.id)
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
-        session = Session(id=secrets.token_hex(16), app=app, intents=intents)
+        threshold = int(data.get("large_threshold") or LARGE_THRESHOLD_DEFAULT)
+        threshold = min(max(threshold, LARGE_THRESHOLD_MIN), LARGE_THRESHOLD_MAX)
+        session = Session(id=secrets.token_hex(16), app=app, intents=intents, large_threshold=threshold)
         self.sessions[session.id] = session
         session.ws = ws
         guilds = [g for g in self.twin.state.guilds.values() if app.bot.id in g.members]
@@ -217,7 +222,11 @@ class Gateway:
     # ------------------------------------------------------------------ payloads
 
     def guild_create(self, guild: Guild, session: Session, *, joined: bool = False) -> dict[str, Any]:
-        """GUILD_CREATE; a guild the bot just joined carries no ``unavailable`` key, as on Discord."""
+        """GUILD_CREATE; a guild the bot just joined carries no ``unavailable`` key, as on Discord.
+
+        ``large`` is true above the session's ``large_threshold``. Without the members intent the member list holds
+        only the bot itself, however large the guild (``member_count`` still counts everyone).
+        """
         state = self.twin.state
         bot_id = session.app.bot.id
         members = list(guild.members.values())
@@ -228,7 +237,7 @@ class Gateway:
         data = {
             **guild.payload(),
             "unavailable": False,
-            "large": False,
+            "large": len(guild.members) > session.large_threshold,
             "joined_at": guild.members[bot_id].joined_at.isoformat(),
             "member_count": len(guild.members),
             "members": [m.payload() for m in members],

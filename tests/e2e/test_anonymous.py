@@ -279,7 +279,7 @@ async def test_nobody_a_helper_can_see_names_her_and_her_words_reach_only_the_th
     c.clock.advance(timedelta(days=3, minutes=1))
     await c.run_jobs()  # the idle question
     await c.alice.click(desk_dm(c.alice), "Close")
-    await settled(lambda: thread.locked)
+    await settled(lambda: thread.locked and any("Did this help?" in dm.text for dm in c.alice.dms()))
 
     marks = ("alice", str(c.alice.id), c.alice.mention, f"<@!{c.alice.id}>")
     for person in c.members:

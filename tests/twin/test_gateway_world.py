@@ -130,3 +130,31 @@ async def test_members_intent_delivers_members_when_enabled(world: World) -> Non
         await asyncio.sleep(0)
         world.twin.member(world.guild, "erin")
         assert (await asyncio.wait_for(joined, 5)).name == "erin"
+
+
+async def test_a_guild_above_the_large_threshold_arrives_large_with_only_the_bot_as_member(world: World) -> None:
+    """Without the members intent Discord sends a large guild's GUILD_CREATE with ``large`` true, the full
+    ``member_count`` and no member but the bot itself; discord.py then has nothing to chunk."""
+    big = world.twin.create_guild("Big Server")
+    for index in range(260):  # above discord.py's large_threshold (250)
+        world.twin.join(big, world.twin.create_user(f"member{index}"))
+    app = world.twin.create_application("Lean", token="lean-token")
+    world.twin.add_bot(big, app)
+    bot = discord.Client(intents=discord.Intents.none(), guild_ready_timeout=0.05)
+    async with running_bot(world.twin, bot, app.token):
+        guild = bot.get_guild(big.id)
+        assert guild is not None
+        assert guild.large and guild.member_count == 262  # the owner, 260 members and the bot
+        assert [m.id for m in guild.members] == [app.bot.id]
+        sent = next(s for s in world.twin.gateway.sessions_of(app))
+        creates = [f["d"] for f in sent.frames if f["t"] == "GUILD_CREATE"]
+        assert creates[0]["large"] is True and len(creates[0]["members"]) == 1
+
+
+async def test_a_guild_below_the_large_threshold_is_not_large(world: World) -> None:
+    app = world.twin.create_application("Lean", token="lean-token")
+    world.twin.add_bot(world.guild, app)
+    bot = discord.Client(intents=discord.Intents.none(), guild_ready_timeout=0.05)
+    async with running_bot(world.twin, bot, app.token):
+        guild = bot.get_guild(world.guild.id)
+        assert guild is not None and not guild.large and guild.member_count == len(world.guild.members)

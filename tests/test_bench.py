@@ -1,0 +1,23 @@
+"""The benchmark code runs end to end at a tiny size, so it cannot rot. No figure is asserted: benchmarks are never
+timed assertions; these pin only that every step happens (DMs delivered, every interaction answered, RSS read)."""
+
+from __future__ import annotations
+
+from bench import fanout, interactions
+
+
+async def test_the_fan_out_benchmark_delivers_every_reminder_twice_and_reports_a_share() -> None:
+    result = await fanout.run(12, concurrency=4)
+    assert (result.first.dms, result.known.dms) == (12, 12)
+    assert result.first.requests >= 24 and result.known.requests >= 12  # opening the channel, then the message
+    assert "fan-out:" in result.summary()
+
+
+async def test_the_interactions_and_memory_benchmark_runs_both_bots_in_their_own_processes() -> None:
+    result = await interactions.run(members=120, count=2, rounds=1, concurrency=2, mentors=1, settle=0)
+    assert not result.violations
+    for operation in ("/setup show", "/checkin", "/ask submit", "booking"):
+        for bot in ("porchlight", "bare"):
+            assert result.samples[operation][bot].count == 2, (operation, bot)
+    assert all(m.ready_kib > 0 and m.after_kib > 0 for m in result.memory.values())
+    assert "interactions:" in result.interactions_summary() and "memory:" in result.memory_summary()
