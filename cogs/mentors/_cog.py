@@ -21,6 +21,7 @@ from cogs.mentors import _forms as forms
 from cogs.mentors import _render as render
 from cogs.mentors._desk import Desk
 from cogs.mentors._effects import MentorEffects
+from cogs.mentors._moves import Moves
 from cogs.mentors._roster import ROSTER_JOB
 from cogs.mentors._views import COG_NAME, leave_view
 from services.jobs import JobKind
@@ -64,6 +65,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
         self.mentors = bot.services.mentors
         self.desk = Desk(bot)
         self.effects = MentorEffects(self.desk, bot.effects)
+        self.moves = Moves(self.desk, self.effects, bot.effects)
         self._reconciling: asyncio.Task[None] | None = None
         self.forms = (
             Form(
@@ -94,6 +96,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
             JobKind(VOICE_CREATE_JOB, self.desk.on_voice_create),
             JobKind(VOICE_DELETE_JOB, self.desk.on_voice_delete),
             JobKind(ROSTER_JOB, self.desk.roster.on_job),
+            *self.moves.job_kinds(),
         ):
             if kind.name not in jobs.kinds:
                 jobs.register(kind)
@@ -310,7 +313,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
     async def mentors_command(self, interaction: Interaction, topic: str | None = None) -> None:
         await self.desk.show_matching(interaction, topic)
 
-    @app_commands.command(name="calls", description="Your upcoming calls, as mentor or member, with cancel")
+    @app_commands.command(name="calls", description="Your upcoming calls, as mentor or member: cancel or move them")
     @app_commands.guild_only()
     async def calls(self, interaction: Interaction) -> None:
         await self.desk.show_calls(interaction)

@@ -209,12 +209,17 @@ def answered_request(booking: Booking, accepted: bool) -> str:
     return f"You declined the call with <@{booking.member_user_id}>. They'll be offered other times."
 
 
-def confirmation(booking: Booking, recipient_id: int, number: PhoneNumber | None) -> str:
-    """The confirmation DM: the only message a phone number is ever written into (the counterpart's)."""
+def confirmation(
+    booking: Booking, recipient_id: int, number: PhoneNumber | None, *, moved_from: datetime | None = None
+) -> str:
+    """The confirmation DM: the only message a phone number is ever written into (the counterpart's). After a move
+    it says so, and its invite updates the first one (same UID, next SEQUENCE)."""
     other = booking.other_party(recipient_id)
     as_mentor = recipient_id == booking.mentor_user_id
     start = f"{ts(booking.starts_at, 'F')} ({ts(booking.starts_at, 'R')})"
     lines = [f"**Your call with <@{other}> is confirmed** for {start}."]
+    if moved_from is not None:
+        lines = [f"**Your call with <@{other}> has moved** from {ts(moved_from, 'F')}: it is confirmed for {start}."]
     mode = booking.contact_mode
     if mode == "discord_voice":
         lines.append("A private voice channel only the two of you can see opens 5 minutes before the call.")
@@ -307,7 +312,7 @@ def you_cancelled(booking: Booking) -> str:
 
 def calls_embed(user_id: int, calls: Sequence[Booking]) -> discord.Embed:
     embed = discord.Embed(title="Your upcoming calls", colour=BLURPLE)
-    for index, booking in enumerate(calls[:20], 1):
+    for index, booking in enumerate(calls[:10], 1):
         other = booking.other_party(user_id)
         role = "you mentor" if booking.mentor_user_id == user_id else "your mentor is"
         status = "confirmed" if booking.status == "confirmed" else "waiting for the mentor's answer"
@@ -316,7 +321,9 @@ def calls_embed(user_id: int, calls: Sequence[Booking]) -> discord.Embed:
             value=f"{when(booking.starts_at)}\n{role} <@{other}> · {HOW_SHORT[booking.contact_mode]}",
             inline=False,
         )
-    embed.set_footer(text="Cancel asks you to confirm, and tells the other person.")
+    embed.set_footer(
+        text="Cancel asks you to confirm, and tells the other person. Move asks your mentor for another free time."
+    )
     return embed
 
 

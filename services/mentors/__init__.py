@@ -28,13 +28,15 @@ No Discord here: cogs call these methods and render what comes back. Decisions:
 - The after-call check: the first answer wins. "They didn't show" records the other person as the no-show; counts
   are for moderators only (:meth:`MentorService.no_show_counts`).
 - Invites: UID ``booking-<id>@porchlight``, SEQUENCE is the booking's ``ics_sequence`` (bumped on confirmation-time
-  changes: cancellation), times in UTC. Invites name no phone number and no topic text.
+  changes: cancellation, an accepted move), times in UTC.
+- Moving a confirmed call: see ``_moves.py`` (the member proposes, the mentor answers; ``mentors.move_expiry``). Invites name no phone number and no topic text.
 """
 
 from services.mentors._rules import (
     AFTER_CALL_JOB,
     EXPIRY_JOB,
     JOB_KINDS,
+    MOVE_EXPIRY_JOB,
     REMINDER_JOB,
     VOICE_CREATE_JOB,
     VOICE_DELETE_JOB,
@@ -64,6 +66,7 @@ __all__ = [
     "AFTER_CALL_JOB",
     "EXPIRY_JOB",
     "JOB_KINDS",
+    "MOVE_EXPIRY_JOB",
     "REMINDER_JOB",
     "VOICE_CREATE_JOB",
     "VOICE_DELETE_JOB",

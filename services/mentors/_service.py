@@ -8,7 +8,7 @@ from typing import Any
 import aiosqlite
 
 from services.errors import PorchlightError
-from services.mentors._bookings import MentorBookings
+from services.mentors._moves import MentorMoves
 from services.mentors._rules import (
     CancelCause,
     DeleteResult,
@@ -25,7 +25,7 @@ from storage.mentors import LIVE, Booking
 log = logging.getLogger(__name__)
 
 
-class MentorService(MentorBookings):
+class MentorService(MentorMoves):
     # -- privacy --------------------------------------------------------------------------------------------------
 
     async def export_member(self, user_id: int, guild_id: int | None = None) -> dict[str, Any]:
