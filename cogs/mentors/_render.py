@@ -281,6 +281,11 @@ def cancelled_notice(booking: Booking, recipient_id: int, cause: CancelCause = C
             f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {when} is cancelled. "
             "`/mentors` shows who else can talk."
         )
+    elif cause == CancelCause.MENTOR_AWAY:
+        text = (
+            f"<@{booking.mentor_user_id}> is away then, so they cancelled your call on {when}. "
+            "`/mentors` shows their other times and who else can talk."
+        )
     elif cause == CancelCause.LEFT_SERVER:
         text = f"The other person is no longer in the server, so your call on {when} was cancelled."
     elif cause == CancelCause.DATA_DELETED:

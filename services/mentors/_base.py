@@ -37,7 +37,7 @@ from services.mentors._rules import (
     mentor_subject,
     number_holder,
 )
-from services.slots import Interval, calls_left_this_week, free_slots
+from services.slots import Absence, Interval, calls_left_this_week, free_slots
 from services.windows import parse_windows
 from storage import booking_moves as moves_store
 from storage import effects as effects_store
@@ -139,9 +139,14 @@ class MentorBase:
             weekly_limit=mentor.weekly_limit,
             booked=booked,
             paused_until=mentor.paused_until if mentor.status == "paused" else None,
+            absences=await self._absences(conn, mentor),
             limit=limit + len(exclude),
         )
         return [s for s in slots if s not in exclude][:limit]
+
+    async def _absences(self, conn: aiosqlite.Connection, mentor: Mentor) -> list[Absence]:
+        """The mentor's away and travel ranges (``_away.py``); none here."""
+        return []
 
     async def _booked(
         self, conn: aiosqlite.Connection, mentor: Mentor, now: datetime, *, ignore: int | None = None
