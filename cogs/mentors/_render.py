@@ -5,7 +5,7 @@ Phone numbers reach this module only in :func:`confirmation`, which renders the 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -315,7 +315,7 @@ def you_cancelled(booking: Booking) -> str:
     return text
 
 
-def calls_embed(user_id: int, calls: Sequence[Booking]) -> discord.Embed:
+def calls_embed(user_id: int, calls: Sequence[Booking], moving: Mapping[int, datetime] | None = None) -> discord.Embed:
     embed = discord.Embed(title="Your upcoming calls", colour=BLURPLE)
     for index, booking in enumerate(calls[:10], 1):
         other = booking.other_party(user_id)
@@ -323,7 +323,8 @@ def calls_embed(user_id: int, calls: Sequence[Booking]) -> discord.Embed:
         status = "confirmed" if booking.status == "confirmed" else "waiting for the mentor's answer"
         embed.add_field(
             name=f"{index}. {status}",
-            value=f"{when(booking.starts_at)}\n{role} <@{other}> · {HOW_SHORT[booking.contact_mode]}",
+            value=f"{when(booking.starts_at)}\n{role} <@{other}> · {HOW_SHORT[booking.contact_mode]}"
+            + (f"\nAsked to move to {when(moving[booking.id])}" if moving and booking.id in moving else ""),
             inline=False,
         )
     embed.set_footer(

@@ -102,6 +102,10 @@ class MentorMoves(MentorBookings):
         log.info("call move proposed booking=%d move=%d", booking.id, move.id)
         return booking, move
 
+    async def pending_move(self, booking_id: int) -> Move | None:
+        """The open proposal to move this call, if any (``/calls`` says the call may move)."""
+        return await moves_store.pending_move(self.db.conn, booking_id)
+
     async def get_move(self, move_id: int) -> Move | None:
         return await moves_store.get_move(self.db.conn, move_id)
 

@@ -120,6 +120,8 @@ async def test_only_the_member_can_move_and_only_one_request_at_a_time(community
     assert [b["label"] for b in mentor_calls.buttons] == ["Cancel 1"]
     await ask_to_move(c, c.alice)
     calls = await c.alice.slash("calls", channel=c.general)
+    assert "Asked to move to" in calls.text
+    assert "Asked to move to" in (await c.bob.slash("calls", channel=c.general)).text
     second = await c.alice.click(calls, "Move 1")
     assert second.ephemeral and "already asked to move this call" in second.text
 
