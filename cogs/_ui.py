@@ -37,6 +37,11 @@ CUSTOM_IDS: dict[str, str] = {
     "mentors.slot": r"mentors:slot:(?P<guild_id>[0-9]{1,20}):(?P<mentor_id>[0-9]{1,20})",
     "mentors.answer": r"mentors:(?P<answer>accept|decline):(?P<booking_id>[0-9]{1,20})",
     "mentors.cancel": r"mentors:cancel:(?P<booking_id>[0-9]{1,20})",
+    "mentors.move": r"mentors:move:(?P<booking_id>[0-9]{1,20})",  # /calls: move this call
+    "mentors.moveslot": r"mentors:moveslot:(?P<booking_id>[0-9]{1,20})",  # the new time, from the mentor's free times
+    "mentors.moveanswer": r"mentors:move(?P<answer>yes|no):(?P<move_id>[0-9]{1,20})",  # the mentor's answer
+    "mentors.awaycancel": r"mentors:awaycancel:(?P<booking_id>[0-9]{1,20})",  # a call inside an away range
+    "mentors.awayclear": r"mentors:awayclear:(?P<absence_id>[0-9]{1,20})",  # /mentor away-list: remove a range
     "mentors.approval": r"mentors:(?P<decision>approve|reject):(?P<user_id>[0-9]{1,20})",
     "mentors.leave": r"mentors:leave",
     "mentors.outcome": r"mentors:outcome:(?P<booking_id>[0-9]{1,20}):(?P<outcome>happened|no_show|rescheduled)",

@@ -185,6 +185,7 @@ class PrivacyService:
                 {**c, "guild_id": str(c["guild_id"]), "with_user_id": str(c["with_user_id"])}
                 for c in mentor_data["calls"]
             ],
+            "mentor_away": [{**a, "guild_id": str(a["guild_id"])} for a in mentor_data["mentor_away"]],
             "block": safety["block"],
             "left_server_at": departure.left_at.isoformat() if departure else None,
             "form_drafts": await self.forms.export_member(user_id),

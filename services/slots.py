@@ -9,6 +9,9 @@ Rules (cal.com-like):
 - A slot may not overlap an existing booking widened by ``buffer_minutes`` on both sides.
 - Nothing sooner than ``now + min_notice_hours``, nothing from ``now + horizon_days`` on, nothing that starts
   before ``paused_until``.
+- Away and travel ranges (:class:`Absence`, whole local dates, inclusive): no slot falls on a date the mentor is away
+  (dates on their home calendar); on a travel date (dates on the travel zone's calendar) the weekly windows are read
+  in the travel zone instead, so 07:30 is 07:30 wherever they are, across that zone's daylight-saving switches too.
 - The weekly limit counts existing bookings by their start in the mentor's local week (Monday to Sunday): a week that
   already holds ``weekly_limit`` bookings offers no slots. Free slots do not count against each other: they are
   alternatives, and the member books one.
@@ -16,12 +19,27 @@ Rules (cal.com-like):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from services.windows import Window
 
 Interval = tuple[datetime, datetime]
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    """The mentor is away (``travel_tz`` None: dates on the home calendar) or in ``travel_tz`` (dates there) from
+    ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+    travel_tz: tzinfo | None = None
+
+    def covers(self, instant: datetime, home: tzinfo) -> bool:
+        return self.first <= instant.astimezone(self.travel_tz or home).date() <= self.last
 
 
 def _aware_utc(instant: datetime, name: str) -> datetime:
@@ -95,6 +113,7 @@ def free_slots(
     weekly_limit: int,
     booked: Sequence[Interval] = (),
     paused_until: datetime | None = None,
+    absences: Sequence[Absence] = (),
     limit: int = 25,
 ) -> list[datetime]:
     """The next free slot starts (aware UTC, ascending, at most ``limit``); see the module docstring for the rules."""
@@ -113,28 +132,46 @@ def free_slots(
     buffer = timedelta(minutes=buffer_minutes)
     per_week = bookings_per_week(booked, tz)
     # One local day of margin on each side: the instants' local dates and midnight-crossing windows.
-    first = earliest.astimezone(tz).date() - timedelta(days=1)
-    last = horizon.astimezone(tz).date() + timedelta(days=1)
+    first = earliest.astimezone(tz).date() - DAY
+    last = horizon.astimezone(tz).date() + DAY
+    candidates = [s for s in _wall_slots(windows, tz, first, last, call) if not any(a.covers(s, tz) for a in absences)]
+    for trip in absences:
+        if trip.travel_tz is None:
+            continue
+        span = (
+            max(trip.first, earliest.astimezone(trip.travel_tz).date() - DAY),
+            min(trip.last, horizon.astimezone(trip.travel_tz).date() + DAY),
+        )
+        candidates += [s for s in _wall_slots(windows, trip.travel_tz, *span, call) if trip.covers(s, tz)]
     slots: list[datetime] = []
+    for start in sorted(set(candidates)):
+        if start < earliest:
+            continue
+        if start >= horizon:
+            break
+        end = start + call
+        if slots and start < slots[-1] + call:  # never overlap the previous slot (a home and a travel window meeting)
+            continue
+        if per_week.get(week_start(start, tz), 0) >= weekly_limit:
+            continue
+        if _conflicts(start, end, booked, buffer):
+            continue
+        slots.append(start)
+        if len(slots) >= limit:
+            return slots
+    return slots
+
+
+def _wall_slots(windows: Sequence[Window], tz: tzinfo, first: date, last: date, call: timedelta) -> Iterator[datetime]:
+    """Back-to-back slot starts (UTC) of the weekly windows read in ``tz`` on local dates [first, last]; wall times
+    that do not exist are skipped, and a slot must end inside its window on the wall clock."""
     for local_start, local_end in _local_intervals(windows, first, last):
         wall = local_start
         while wall + call <= local_end:
             start = local_to_utc(wall, tz)
             wall += call
-            if start is None or start < earliest:
+            if start is None:
                 continue
-            if start >= horizon:
-                break
-            end = start + call
-            if end.astimezone(tz).replace(tzinfo=None) > local_end:  # ran past the window's wall end (DST gap)
+            if (start + call).astimezone(tz).replace(tzinfo=None) > local_end:  # ran past the wall end (DST gap)
                 continue
-            if slots and start < slots[-1] + call:  # defensive: never overlap the previous slot
-                continue
-            if per_week.get(week_start(start, tz), 0) >= weekly_limit:
-                continue
-            if _conflicts(start, end, booked, buffer):
-                continue
-            slots.append(start)
-            if len(slots) >= limit:
-                return slots
-    return slots
+            yield start

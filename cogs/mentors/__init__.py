@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cogs.mentors._away import AWAY_ITEMS
 from cogs.mentors._cog import MentorCog
 from cogs.mentors._views import DYNAMIC_ITEMS
 
@@ -12,9 +13,9 @@ if TYPE_CHECKING:
 
 
 async def setup(bot: PorchlightBot) -> None:
-    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    bot.add_dynamic_items(*DYNAMIC_ITEMS, *AWAY_ITEMS)
     await bot.add_cog(MentorCog(bot))
 
 
 async def teardown(bot: PorchlightBot) -> None:
-    bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+    bot.remove_dynamic_items(*DYNAMIC_ITEMS, *AWAY_ITEMS)

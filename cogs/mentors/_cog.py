@@ -19,8 +19,10 @@ from cogs._forms import Form, Values, send_form
 from cogs._ui import reply
 from cogs.mentors import _forms as forms
 from cogs.mentors import _render as render
+from cogs.mentors._away import Away
 from cogs.mentors._desk import Desk
 from cogs.mentors._effects import MentorEffects
+from cogs.mentors._moves import Moves
 from cogs.mentors._roster import ROSTER_JOB
 from cogs.mentors._views import COG_NAME, leave_view
 from services.jobs import JobKind
@@ -64,6 +66,8 @@ class MentorCog(commands.Cog, name=COG_NAME):
         self.mentors = bot.services.mentors
         self.desk = Desk(bot)
         self.effects = MentorEffects(self.desk, bot.effects)
+        self.moves = Moves(self.desk, self.effects, bot.effects)
+        self.away_desk = Away(self.desk, self.effects, bot.effects)
         self._reconciling: asyncio.Task[None] | None = None
         self.forms = (
             Form(
@@ -94,6 +98,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
             JobKind(VOICE_CREATE_JOB, self.desk.on_voice_create),
             JobKind(VOICE_DELETE_JOB, self.desk.on_voice_delete),
             JobKind(ROSTER_JOB, self.desk.roster.on_job),
+            *self.moves.job_kinds(),
         ):
             if kind.name not in jobs.kinds:
                 jobs.register(kind)
@@ -209,6 +214,36 @@ class MentorCog(commands.Cog, name=COG_NAME):
         await reply(interaction, render.paused(paused))
         await self.desk.flush(mentor_subject(paused.guild_id, paused.user_id))
 
+    @mentor.command(name="away", description="Days you take no calls: your slots on those dates disappear")
+    @app_commands.describe(
+        from_="First day away, YYYY-MM-DD (your time zone)", to="Last day away, YYYY-MM-DD (included)"
+    )
+    @app_commands.rename(from_="from")
+    async def away(self, interaction: Interaction, from_: str, to: str) -> None:
+        assert interaction.guild_id is not None
+        result = await self.mentors.set_away(interaction.guild_id, interaction.user.id, from_, to)
+        await self.away_desk.set(interaction, result)
+
+    @mentor.command(name="travel", description="Days you're in another time zone: your weekly times follow you")
+    @app_commands.describe(
+        from_="First day there, YYYY-MM-DD",
+        to="Last day there, YYYY-MM-DD (included)",
+        timezone="Where you'll be: a time zone or a nearby city, e.g. America/New_York or Tokyo",
+    )
+    @app_commands.rename(from_="from")
+    async def travel(self, interaction: Interaction, from_: str, to: str, timezone: str) -> None:
+        assert interaction.guild_id is not None
+        result = await self.mentors.set_travel(interaction.guild_id, interaction.user.id, from_, to, timezone)
+        await self.away_desk.set(interaction, result)
+
+    @travel.autocomplete("timezone")
+    async def travel_timezone(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+        return [Choice(name=label, value=value) for label, value in suggest_timezones(current)]
+
+    @mentor.command(name="away-list", description="Your away and travel dates, with Remove")
+    async def away_list(self, interaction: Interaction) -> None:
+        await self.away_desk.show(interaction)
+
     @mentor.command(name="resume", description="Be bookable again after a pause")
     async def resume(self, interaction: Interaction) -> None:
         assert interaction.guild_id is not None
@@ -310,7 +345,7 @@ class MentorCog(commands.Cog, name=COG_NAME):
     async def mentors_command(self, interaction: Interaction, topic: str | None = None) -> None:
         await self.desk.show_matching(interaction, topic)
 
-    @app_commands.command(name="calls", description="Your upcoming calls, as mentor or member, with cancel")
+    @app_commands.command(name="calls", description="Your upcoming calls, as mentor or member: cancel or move them")
     @app_commands.guild_only()
     async def calls(self, interaction: Interaction) -> None:
         await self.desk.show_calls(interaction)

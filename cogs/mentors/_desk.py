@@ -256,8 +256,10 @@ class Desk:
         if not calls:
             await reply(interaction, render.NO_CALLS)
             return
-        embed = render.calls_embed(interaction.user.id, calls)
-        await reply(interaction, embed=embed, view=calls_view([b.id for b in calls]))
+        moving = {b.id: m.starts_at for b in calls if (m := await self.mentors.pending_move(b.id)) is not None}
+        embed = render.calls_embed(interaction.user.id, calls, moving)
+        movable = [b.id for b in calls if b.status == "confirmed" and b.member_user_id == interaction.user.id]
+        await reply(interaction, embed=embed, view=calls_view([b.id for b in calls], movable))
 
     async def cancel(self, interaction: Interaction, booking_id: int, reason: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

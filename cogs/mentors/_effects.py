@@ -182,7 +182,9 @@ class MentorEffects:
         if booking is None:
             return None
         number = await self.mentors.contact_for(booking, effect.user_id)
-        text = render.confirmation(booking, effect.user_id, number)
+        moved = effect.args.get("moved_from")
+        moved_from = datetime.fromtimestamp(int(moved), UTC) if moved else None
+        text = render.confirmation(booking, effect.user_id, number, moved_from=moved_from)
         return await self._dm(effect, effect.user_id, text, files=[self.desk.invite(booking, "REQUEST")])
 
     async def declined_dm(self, effect: Effect) -> Landed | None:
@@ -295,21 +297,22 @@ class MentorEffects:
             starts = effect.args.get("starts_at")
             starts_at = datetime.fromtimestamp(int(starts), UTC) if starts else None
             landed = None
-            for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION):
-                posted = await self._posted(effect.subject, kind)
-                if posted is not None and posted.channel_id and posted.result_id:
-                    confirmed = kind == MentorEffect.CONFIRMATION
+            kinds = (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION, MentorEffect.MOVE_REQUEST_DM)
+            for posted in await self.outbox.posted(effect.subject):
+                if posted.kind in kinds and posted.channel_id and posted.result_id:
+                    confirmed = posted.kind != MentorEffect.REQUEST_DM
                     text = render.gone_note(starts_at, confirmed=confirmed, left=bool(effect.args.get("left")))
                     landed = await self._edit(posted.channel_id, posted.result_id, content=text, embed=None, view=None)
             return landed
-        posted = await self._posted(effect.subject, MentorEffect.CONFIRMATION)
         booking = await self._booking(effect)
-        if posted is None or posted.channel_id is None or posted.result_id is None:
-            return None
         if booking is None:
             return None  # deleted with the other person's data: their own redaction (what=gone) edits it
-        content = render.confirmation_redacted(booking, effect.user_id)
-        return await self._edit(posted.channel_id, posted.result_id, content=content)
+        landed = None
+        for posted in await self.outbox.posted(effect.subject):  # a moved call has one confirmation per time
+            if posted.kind == MentorEffect.CONFIRMATION and posted.channel_id and posted.result_id:
+                content = render.confirmation_redacted(booking, effect.user_id)
+                landed = await self._edit(posted.channel_id, posted.result_id, content=content)
+        return landed
 
     async def take_down(self, effect: Effect) -> Landed | None:
         """A member deleted their data: their application in the helper queue becomes a neutral note (the

@@ -5,7 +5,7 @@ Phone numbers reach this module only in :func:`confirmation`, which renders the 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -209,12 +209,17 @@ def answered_request(booking: Booking, accepted: bool) -> str:
     return f"You declined the call with <@{booking.member_user_id}>. They'll be offered other times."
 
 
-def confirmation(booking: Booking, recipient_id: int, number: PhoneNumber | None) -> str:
-    """The confirmation DM: the only message a phone number is ever written into (the counterpart's)."""
+def confirmation(
+    booking: Booking, recipient_id: int, number: PhoneNumber | None, *, moved_from: datetime | None = None
+) -> str:
+    """The confirmation DM: the only message a phone number is ever written into (the counterpart's). After a move
+    it says so, and its invite updates the first one (same UID, next SEQUENCE)."""
     other = booking.other_party(recipient_id)
     as_mentor = recipient_id == booking.mentor_user_id
     start = f"{ts(booking.starts_at, 'F')} ({ts(booking.starts_at, 'R')})"
     lines = [f"**Your call with <@{other}> is confirmed** for {start}."]
+    if moved_from is not None:
+        lines = [f"**Your call with <@{other}> has moved** from {ts(moved_from, 'F')}: it is confirmed for {start}."]
     mode = booking.contact_mode
     if mode == "discord_voice":
         lines.append("A private voice channel only the two of you can see opens 5 minutes before the call.")
@@ -276,6 +281,11 @@ def cancelled_notice(booking: Booking, recipient_id: int, cause: CancelCause = C
             f"<@{booking.mentor_user_id}> has stopped offering calls, so your call on {when} is cancelled. "
             "`/mentors` shows who else can talk."
         )
+    elif cause == CancelCause.MENTOR_AWAY:
+        text = (
+            f"<@{booking.mentor_user_id}> is away then, so they cancelled your call on {when}. "
+            "`/mentors` shows their other times and who else can talk."
+        )
     elif cause == CancelCause.LEFT_SERVER:
         text = f"The other person is no longer in the server, so your call on {when} was cancelled."
     elif cause == CancelCause.DATA_DELETED:
@@ -305,18 +315,21 @@ def you_cancelled(booking: Booking) -> str:
     return text
 
 
-def calls_embed(user_id: int, calls: Sequence[Booking]) -> discord.Embed:
+def calls_embed(user_id: int, calls: Sequence[Booking], moving: Mapping[int, datetime] | None = None) -> discord.Embed:
     embed = discord.Embed(title="Your upcoming calls", colour=BLURPLE)
-    for index, booking in enumerate(calls[:20], 1):
+    for index, booking in enumerate(calls[:10], 1):
         other = booking.other_party(user_id)
         role = "you mentor" if booking.mentor_user_id == user_id else "your mentor is"
         status = "confirmed" if booking.status == "confirmed" else "waiting for the mentor's answer"
         embed.add_field(
             name=f"{index}. {status}",
-            value=f"{when(booking.starts_at)}\n{role} <@{other}> · {HOW_SHORT[booking.contact_mode]}",
+            value=f"{when(booking.starts_at)}\n{role} <@{other}> · {HOW_SHORT[booking.contact_mode]}"
+            + (f"\nAsked to move to {when(moving[booking.id])}" if moving and booking.id in moving else ""),
             inline=False,
         )
-    embed.set_footer(text="Cancel asks you to confirm, and tells the other person.")
+    embed.set_footer(
+        text="Cancel asks you to confirm, and tells the other person. Move asks your mentor for another free time."
+    )
     return embed
 
 

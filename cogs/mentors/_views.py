@@ -18,10 +18,11 @@ from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.mentors import _render as render
 from cogs.mentors._forms import cancel_modal, request_modal, thanks_modal
 from services.mentors import Mentor
-from storage.db import to_epoch
+from storage.db import from_epoch, to_epoch
 
 if TYPE_CHECKING:
     from cogs.mentors._desk import Desk
+    from cogs.mentors._moves import Moves
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,12 @@ def desk(interaction: Interaction) -> Desk:
     cog = interaction.client.get_cog(COG_NAME)
     assert cog is not None, "the mentors cog is not loaded"
     return cog.desk  # type: ignore[no-any-return]
+
+
+def moves(interaction: Interaction) -> Moves:
+    cog = interaction.client.get_cog(COG_NAME)
+    assert cog is not None, "the mentors cog is not loaded"
+    return cog.moves  # type: ignore[no-any-return]
 
 
 # --- roster card and /mentors ---------------------------------------------------------------------------------------
@@ -110,13 +117,17 @@ class SlotSelect(discord.ui.DynamicItem[Select], template=CUSTOM_IDS["mentors.sl
         await send_form(interaction, form)
 
 
-def slot_view(guild_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
+def _slot_options(mentor: Mentor, slots: Sequence[datetime]) -> list[discord.SelectOption]:
     options = []
     for index, slot in enumerate(slots[:25], 1):
         label, description = render.slot_label(index, slot, mentor.timezone)
         options.append(discord.SelectOption(label=label, value=str(to_epoch(slot)), description=description or None))
+    return options
+
+
+def slot_view(guild_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(SlotSelect(guild_id, mentor.user_id, options))
+    view.add_item(SlotSelect(guild_id, mentor.user_id, _slot_options(mentor, slots)))
     return view
 
 
@@ -177,10 +188,86 @@ class CancelButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.
         await send_form(interaction, cancel_modal(self.booking_id))
 
 
-def calls_view(booking_ids: Sequence[int]) -> discord.ui.View:
+class MoveButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.move"]):
+    """/calls: the member moves a confirmed call to another of the mentor's free times (``_moves.py``)."""
+
+    def __init__(self, booking_id: int, label: str = "Move") -> None:
+        super().__init__(discord.ui.Button(label=label, custom_id=f"mentors:move:{booking_id}"))
+        self.booking_id = booking_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["booking_id"]))
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await moves(interaction).offer(interaction, self.booking_id)
+
+
+class MoveSelect(discord.ui.DynamicItem[Select], template=CUSTOM_IDS["mentors.moveslot"]):
+    """The booking's slot select, for a new time of a booked call."""
+
+    def __init__(self, booking_id: int, options: list[discord.SelectOption] | None = None) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"mentors:moveslot:{booking_id}",
+                placeholder="Pick a new time",
+                options=options or [discord.SelectOption(label="-", value="0")],
+            )
+        )
+        self.booking_id = booking_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        options = item.options if isinstance(item, discord.ui.Select) else None
+        return cls(int(match["booking_id"]), options)
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await moves(interaction).propose(interaction, self.booking_id, from_epoch(int(self.item.values[0])))
+
+
+class MoveAnswerButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.moveanswer"]):
+    def __init__(self, move_id: int, answer: str) -> None:
+        yes = answer == "yes"
+        super().__init__(
+            discord.ui.Button(
+                label="Accept the new time" if yes else "Keep the original time",
+                style=discord.ButtonStyle.success if yes else discord.ButtonStyle.secondary,
+                custom_id=f"mentors:move{answer}:{move_id}",
+            )
+        )
+        self.move_id, self.answer = move_id, answer
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> Any:
+        return cls(int(match["move_id"]), match["answer"])
+
+    @routes_errors
+    async def callback(self, interaction: Interaction) -> None:
+        await moves(interaction).answer(interaction, self.move_id, accept=self.answer == "yes")
+
+
+def move_select_view(booking_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for index, booking_id in enumerate(booking_ids[:20], 1):
+    view.add_item(MoveSelect(booking_id, _slot_options(mentor, slots)))
+    return view
+
+
+def move_answer_view(move_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(MoveAnswerButton(move_id, "yes"))
+    view.add_item(MoveAnswerButton(move_id, "no"))
+    return view
+
+
+def calls_view(booking_ids: Sequence[int], movable: Sequence[int] = ()) -> discord.ui.View:
+    """Cancel for each call; Move for the confirmed calls the member may move (``movable``)."""
+    view = discord.ui.View(timeout=None)
+    for index, booking_id in enumerate(booking_ids[:10], 1):
         view.add_item(CancelButton(booking_id, f"Cancel {index}"))
+        if booking_id in movable:
+            view.add_item(MoveButton(booking_id, f"Move {index}"))
     return view
 
 
@@ -296,6 +383,9 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     SlotSelect,
     AnswerButton,
     CancelButton,
+    MoveButton,
+    MoveSelect,
+    MoveAnswerButton,
     ApprovalButton,
     LeaveButton,
     OutcomeButton,

@@ -28,13 +28,17 @@ No Discord here: cogs call these methods and render what comes back. Decisions:
 - The after-call check: the first answer wins. "They didn't show" records the other person as the no-show; counts
   are for moderators only (:meth:`MentorService.no_show_counts`).
 - Invites: UID ``booking-<id>@porchlight``, SEQUENCE is the booking's ``ics_sequence`` (bumped on confirmation-time
-  changes: cancellation), times in UTC. Invites name no phone number and no topic text.
+  changes: cancellation, an accepted move), times in UTC. Invites name no phone number and no topic text.
+- Moving a confirmed call: see ``_moves.py`` (the member proposes, the mentor answers; ``mentors.move_expiry``).
+- Away and travel ranges: see ``_away.py`` (slots hidden, or read in the travel zone; calls inside an away range
+  flagged to the mentor with a one-click cancel with notice).
 """
 
 from services.mentors._rules import (
     AFTER_CALL_JOB,
     EXPIRY_JOB,
     JOB_KINDS,
+    MOVE_EXPIRY_JOB,
     REMINDER_JOB,
     VOICE_CREATE_JOB,
     VOICE_DELETE_JOB,
@@ -64,6 +68,7 @@ __all__ = [
     "AFTER_CALL_JOB",
     "EXPIRY_JOB",
     "JOB_KINDS",
+    "MOVE_EXPIRY_JOB",
     "REMINDER_JOB",
     "VOICE_CREATE_JOB",
     "VOICE_DELETE_JOB",

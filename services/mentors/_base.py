@@ -19,6 +19,7 @@ from services.mentors._rules import (
     AFTER_CALL_DELAY,
     AFTER_CALL_JOB,
     EXPIRY_JOB,
+    MOVE_EXPIRY_JOB,
     REMINDER_JOB,
     REMINDER_OFFSETS,
     VOICE_CREATE_JOB,
@@ -36,8 +37,9 @@ from services.mentors._rules import (
     mentor_subject,
     number_holder,
 )
-from services.slots import Interval, calls_left_this_week, free_slots
+from services.slots import Absence, Interval, calls_left_this_week, free_slots
 from services.windows import parse_windows
+from storage import booking_moves as moves_store
 from storage import effects as effects_store
 from storage import guilds
 from storage import jobs as job_store
@@ -109,15 +111,22 @@ class MentorBase:
     # -- slots ----------------------------------------------------------------------------------------------------
 
     async def _free(
-        self, conn: aiosqlite.Connection, mentor: Mentor, *, limit: int, exclude: Sequence[datetime] = ()
+        self,
+        conn: aiosqlite.Connection,
+        mentor: Mentor,
+        *,
+        limit: int,
+        exclude: Sequence[datetime] = (),
+        ignore: int | None = None,
     ) -> list[datetime]:
+        """The mentor's next free starts; ``ignore`` leaves one booking out (the call being moved)."""
         now = self.clock.now()
         if mentor.status == "paused" and mentor.paused_until is None:
             return []
         if mentor.status not in ("active", "paused"):
             return []
         policy = await self.policy(conn, mentor.guild_id)
-        booked = await self._booked(conn, mentor, now)
+        booked = await self._booked(conn, mentor, now, ignore=ignore)
         zone = ZoneInfo(mentor.timezone)
         slots = free_slots(
             parse_windows(mentor.windows, call_minutes=mentor.call_minutes),
@@ -130,12 +139,20 @@ class MentorBase:
             weekly_limit=mentor.weekly_limit,
             booked=booked,
             paused_until=mentor.paused_until if mentor.status == "paused" else None,
+            absences=await self._absences(conn, mentor),
             limit=limit + len(exclude),
         )
         return [s for s in slots if s not in exclude][:limit]
 
-    async def _booked(self, conn: aiosqlite.Connection, mentor: Mentor, now: datetime) -> list[Interval]:
-        """Calls that hold time or count toward the weekly limit: live and completed ones from 8 days back."""
+    async def _absences(self, conn: aiosqlite.Connection, mentor: Mentor) -> list[Absence]:
+        """The mentor's away and travel ranges (``_away.py``); none here."""
+        return []
+
+    async def _booked(
+        self, conn: aiosqlite.Connection, mentor: Mentor, now: datetime, *, ignore: int | None = None
+    ) -> list[Interval]:
+        """Calls that hold time or count toward the weekly limit: live and completed ones from 8 days back, and the
+        times held by proposals to move a call (``_moves.py``)."""
         rows = await store.list_bookings(
             conn,
             guild_id=mentor.guild_id,
@@ -143,7 +160,8 @@ class MentorBase:
             statuses=(*LIVE, "completed"),
             starts_from=now - timedelta(days=8),
         )
-        return [(b.starts_at, b.ends_at) for b in rows]
+        held = await moves_store.held_starts(conn, mentor.guild_id, mentor.user_id)
+        return [(b.starts_at, b.ends_at) for b in rows if b.id != ignore] + held
 
     async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
         """The next free starts a member can pick (aware UTC), at most ``limit`` (25 fits one select)."""
@@ -247,7 +265,11 @@ class MentorBase:
         if cancelled is None:
             return None
         await store.forget_member_phone(conn, [booking.id])
-        await self._cancel_jobs(conn, cancelled, (EXPIRY_JOB, REMINDER_JOB, AFTER_CALL_JOB, VOICE_CREATE_JOB), now)
+        pending = await moves_store.pending_move(conn, booking.id)
+        if pending is not None:  # a proposal to move it goes with it (its time is free again)
+            await moves_store.decide_move(conn, pending.id, to_status="withdrawn", now=now)
+        jobs = (EXPIRY_JOB, REMINDER_JOB, AFTER_CALL_JOB, VOICE_CREATE_JOB, MOVE_EXPIRY_JOB)
+        await self._cancel_jobs(conn, cancelled, jobs, now)
         if cancelled.contact_mode == "discord_voice":
             if now >= booking.starts_at - VOICE_LEAD:  # the room may exist already: remove it now
                 await self._schedule(conn, cancelled, VOICE_DELETE_JOB, now, now)

@@ -310,8 +310,14 @@ class MentorBookings(MentorProfiles):
                 return None
             for role in ("member", "mentor"):
                 latest = await self.outbox.latest(booking_subject(booking.id, role), MentorEffect.REMINDER)
-                if latest is None or latest.args.get("minutes") != minutes_before:
-                    await self._booking_effect(conn, booking, role, MentorEffect.REMINDER, minutes=minutes_before)
+                start = int(booking.starts_at.timestamp())  # a moved call is reminded again, of its new time
+                if latest is None or (latest.args.get("minutes"), latest.args.get("starts_at")) != (
+                    minutes_before,
+                    start,
+                ):
+                    await self._booking_effect(
+                        conn, booking, role, MentorEffect.REMINDER, minutes=minutes_before, starts_at=start
+                    )
         return booking
 
     async def open_voice(self, booking_id: int) -> Booking | None:

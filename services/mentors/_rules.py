@@ -27,7 +27,8 @@ REMINDER_JOB = "mentors.reminder"
 AFTER_CALL_JOB = "mentors.after_call"
 VOICE_CREATE_JOB = "mentors.voice_create"
 VOICE_DELETE_JOB = "mentors.voice_delete"
-JOB_KINDS = (EXPIRY_JOB, REMINDER_JOB, AFTER_CALL_JOB, VOICE_CREATE_JOB, VOICE_DELETE_JOB)
+MOVE_EXPIRY_JOB = "mentors.move_expiry"
+JOB_KINDS = (EXPIRY_JOB, REMINDER_JOB, AFTER_CALL_JOB, VOICE_CREATE_JOB, VOICE_DELETE_JOB, MOVE_EXPIRY_JOB)
 
 CALL_MINUTES = (10, 15, 20, 30)
 CONTACT_LABELS = {
@@ -73,6 +74,9 @@ class MentorEffect(StrEnum):
     VOICE_ROOM = "booking.voice_room"  # the private voice room for a Discord-voice call (on the member's subject)
     VOICE_READY = "booking.voice_ready"  # "join the room" (or "call from your DMs" when it could not be made)
     REDACT = "booking.redact"  # a posted DM edited to drop a number or a gone member's words (args: what)
+    MOVE_REQUEST_DM = "booking.move_request_dm"  # to the mentor: the member asks to move the call (args: move_id)
+    MOVE_ANSWER_DM = "booking.move_answer_dm"  # a move declined, lapsed or overtaken: the call stands (args: move_id)
+    AWAY_CALLS_DM = "mentor.away_calls_dm"  # to the mentor: calls inside a new away range (args: absence_id)
     TAKE_DOWN = "mentor.take_down"  # a gone member's application edited to neutral, or their roster card deleted
 
 
@@ -83,6 +87,7 @@ class CancelCause(StrEnum):
     MENTOR_LEFT = "mentor_left"  # /mentor leave
     DATA_DELETED = "data_deleted"  # /privacy delete (or the purge after leaving)
     LEFT_SERVER = "left_server"  # found gone: the daily pass, or the check before a reminder or a voice room
+    MENTOR_AWAY = "mentor_away"  # the mentor set an away range over it and cancelled from the flag DM
 
 
 Role = Literal["member", "mentor"]

@@ -8,7 +8,7 @@ from typing import Any
 import aiosqlite
 
 from services.errors import PorchlightError
-from services.mentors._bookings import MentorBookings
+from services.mentors._away import MentorAway
 from services.mentors._rules import (
     CancelCause,
     DeleteResult,
@@ -19,13 +19,14 @@ from services.mentors._rules import (
     mentor_subject,
 )
 from storage import guilds
+from storage import mentor_absences as away_store
 from storage import mentors as store
 from storage.mentors import LIVE, Booking
 
 log = logging.getLogger(__name__)
 
 
-class MentorService(MentorBookings):
+class MentorService(MentorAway):
     # -- privacy --------------------------------------------------------------------------------------------------
 
     async def export_member(self, user_id: int, guild_id: int | None = None) -> dict[str, Any]:
@@ -74,7 +75,18 @@ class MentorService(MentorBookings):
                     "created_at": booking.created_at.isoformat(),
                 }
             )
-        return {"mentor_profiles": profiles, "calls": calls}
+        away = [
+            {
+                "guild_id": row.guild_id,
+                "kind": row.kind,
+                "from": row.first_day.isoformat(),
+                "to": row.last_day.isoformat(),
+                "timezone": row.timezone,
+                "created_at": row.created_at.isoformat(),
+            }
+            for row in await away_store.of_user(conn, user_id, guild_id)
+        ]
+        return {"mentor_profiles": profiles, "calls": calls, "mentor_away": away}
 
     def _own_number(self, token: bytes | None) -> str | None:
         if token is None:
@@ -102,7 +114,7 @@ class MentorService(MentorBookings):
         for booking in await store.list_bookings(conn, guild_id=guild_id, involving=user_id):
             other: Role = "mentor" if booking.member_user_id == user_id else "member"
             subject = booking_subject(booking.id, other)
-            for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION):
+            for kind in (MentorEffect.REQUEST_DM, MentorEffect.CONFIRMATION, MentorEffect.MOVE_REQUEST_DM):
                 if await self._posted(conn, subject, kind):
                     starts_at = int(booking.starts_at.timestamp())
                     await self._booking_effect(
@@ -146,6 +158,7 @@ class MentorService(MentorBookings):
             subjects |= await self._take_downs(conn, user_id, guild_id)
             profiles = await store.mentors_of_user(conn, user_id, guild_id)
             deleted = await store.delete_bookings_involving(conn, user_id, guild_id)
+            await away_store.delete_of_user(conn, user_id, guild_id)
             removed = 0
             for mentor in profiles:
                 removed += int(await store.delete_mentor(conn, mentor.guild_id, user_id))

@@ -459,7 +459,7 @@ async def test_export_holds_own_data_only_and_delete_removes_it(svc: MentorServi
 
     result = await svc.delete_member(MEMBER)
     assert [b.id for b in result.cancelled] == [booking.id] and result.bookings_deleted == 1
-    assert await svc.export_member(MEMBER) == {"mentor_profiles": [], "calls": []}
+    assert await svc.export_member(MEMBER) == {"mentor_profiles": [], "calls": [], "mentor_away": []}
     assert await pending_jobs(mdb, EXPIRY_JOB) == []
     await svc.set_roster_message(GUILD, MENTOR, 9001)
     gone = await svc.delete_member(MENTOR)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.slots import calls_left_this_week, free_slots, local_to_utc, week_start
+from services.slots import Absence, calls_left_this_week, free_slots, local_to_utc, week_start
 from services.windows import Window, parse_windows
 
 NY = ZoneInfo("America/New_York")
@@ -258,3 +258,121 @@ def test_no_slot_breaks_any_rule(
             w_start <= local_start and local_end <= w_end
             for w_start, w_end in _joined_local_intervals(windows, local_start.date())
         ), "falls outside every window"
+
+
+# -- away and travel ------------------------------------------------------------------------------------------------
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def test_away_dates_offer_nothing_and_the_days_around_them_are_untouched() -> None:
+    now = datetime(2026, 11, 23, 0, tzinfo=UTC)
+    away = Absence(date(2026, 11, 26), date(2026, 11, 28))
+    slots = free_slots(
+        EVERY_DAY,
+        tz=LONDON,
+        call_minutes=30,
+        now=now,
+        weekly_limit=20,
+        horizon_days=10,
+        min_notice_hours=0,
+        absences=[away],
+    )
+    dates = [s.astimezone(LONDON).date() for s in slots]
+    assert dates == [date(2026, 11, 23) + timedelta(days=i) for i in range(10) if not 3 <= i <= 5]
+
+
+def test_travel_across_new_yorks_fall_back_keeps_0730_on_the_wall_clock_where_the_mentor_is() -> None:
+    """Home London (already on GMT since 25 Oct 2026); in New York 29 Oct - 3 Nov 2026, across its switch on 1 Nov."""
+    now = datetime(2026, 10, 27, 0, tzinfo=UTC)
+    trip = Absence(date(2026, 10, 29), date(2026, 11, 3), NY)
+    slots = free_slots(
+        EVERY_DAY,
+        tz=LONDON,
+        call_minutes=30,
+        now=now,
+        weekly_limit=20,
+        horizon_days=10,
+        min_notice_hours=0,
+        absences=[trip],
+    )
+    by_date = {}
+    for slot in slots:
+        zone = NY if trip.covers(slot, LONDON) else LONDON
+        by_date[slot.astimezone(zone).date()] = (slot, zone)
+    assert sorted(by_date) == [date(2026, 10, 27) + timedelta(days=i) for i in range(10)]
+    for day, (slot, zone) in by_date.items():
+        assert slot.astimezone(zone).time() == time(7, 30), day
+        assert (zone is NY) == (date(2026, 10, 29) <= day <= date(2026, 11, 3)), day
+    assert by_date[date(2026, 10, 31)][0].time() == time(11, 30)  # EDT, UTC-4
+    assert by_date[date(2026, 11, 2)][0].time() == time(12, 30)  # EST, UTC-5: the instant follows the switch
+    assert by_date[date(2026, 11, 4)][0].time() == time(7, 30)  # home again: London, GMT
+
+
+def test_travel_east_does_not_double_book_the_day_the_mentor_crosses_over() -> None:
+    """In Tokyo 24-25 Nov: 07:30 there is 22:30 UTC the day before, so the London 07:30 of the 23rd still stands."""
+    now = datetime(2026, 11, 23, 0, tzinfo=UTC)
+    trip = Absence(date(2026, 11, 24), date(2026, 11, 25), TOKYO)
+    slots = free_slots(
+        EVERY_DAY,
+        tz=LONDON,
+        call_minutes=30,
+        now=now,
+        weekly_limit=20,
+        horizon_days=4,
+        min_notice_hours=0,
+        absences=[trip],
+    )
+    assert slots == [
+        datetime(2026, 11, 23, 7, 30, tzinfo=UTC),
+        datetime(2026, 11, 23, 22, 30, tzinfo=UTC),
+        datetime(2026, 11, 24, 22, 30, tzinfo=UTC),
+        datetime(2026, 11, 26, 7, 30, tzinfo=UTC),
+    ]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    windows=windows_strategy(),
+    tz=st.sampled_from(ZONES),
+    travel_tz=st.sampled_from(ZONES),
+    call=st.sampled_from([10, 15, 20, 30]),
+    now=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 20), timezones=st.just(UTC)),  # noqa: DTZ001
+    away=st.tuples(st.integers(-3, 14), st.integers(0, 5)),
+    trip=st.tuples(st.integers(-3, 14), st.integers(0, 8)),
+)
+def test_no_slot_falls_on_an_away_date_and_travel_dates_follow_the_travel_zone(
+    windows: tuple[Window, ...],
+    tz: ZoneInfo,
+    travel_tz: ZoneInfo,
+    call: int,
+    now: datetime,
+    away: tuple[int, int],
+    trip: tuple[int, int],
+) -> None:
+    today = now.astimezone(tz).date()
+    gone = Absence(today + timedelta(days=away[0]), today + timedelta(days=away[0] + away[1]))
+    there = Absence(today + timedelta(days=trip[0]), today + timedelta(days=trip[0] + trip[1]), travel_tz)
+    slots = free_slots(
+        windows,
+        tz=tz,
+        call_minutes=call,
+        now=now,
+        weekly_limit=50,
+        min_notice_hours=0,
+        absences=[gone, there],
+        limit=1000,
+    )
+    length = timedelta(minutes=call)
+    for earlier, later in zip(slots, slots[1:], strict=False):
+        assert earlier + length <= later, "slots overlap or are out of order"
+    for slot in slots:
+        zone = travel_tz if there.covers(slot, tz) else tz
+        assert zone is travel_tz or not gone.covers(slot, tz), "on an away date"
+        local_start = slot.astimezone(zone).replace(tzinfo=None)
+        local_end = (slot + length).astimezone(zone).replace(tzinfo=None)
+        assert local_to_utc(local_start, zone) == slot, "starts at a wall time that does not exist there"
+        assert any(
+            w_start <= local_start and local_end <= w_end
+            for w_start, w_end in _joined_local_intervals(windows, local_start.date())
+        ), "outside every window on the wall clock where the mentor is"
