@@ -25,11 +25,13 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
+from cogs._dm import send_dm
 from services.effects import EFFECTS_JOB, EFFECTS_JOB_ATTEMPTS, Landed, subject_of
 from services.jobs import JobKind, PermanentJobError
 from storage.effects import Effect
@@ -219,6 +221,25 @@ async def find_marked(
     return sorted(found, key=lambda m: m.id)
 
 
+async def dm_once(
+    bot: PorchlightBot, effect: Effect, user_id: int, content: str | None = None, **send: Any
+) -> Landed | None:
+    """The DM of an effect, sent with the effect's nonce (a retry returns the message already sent). A closed DM is
+    recorded for the member's next command and a user Discord no longer knows is skipped (None); other refusals
+    reach the runner, which retries what is worth retrying."""
+    send.setdefault("allowed_mentions", discord.AllowedMentions.none())
+    try:
+        message = await send_dm(bot, user_id, content, nonce=effect.nonce, **send)
+    except discord.NotFound:
+        return None
+    return Landed(message.channel.id, message.id) if message is not None else None
+
+
+def just_before(instant: datetime) -> discord.Object:
+    """A snowflake just before ``instant``: history ``after=`` it includes what was posted from that moment on."""
+    return discord.Object(discord.utils.time_snowflake(instant, high=False) - 1)
+
+
 async def send_once(
     effect: Effect,
     channel: discord.abc.Messageable,
@@ -230,8 +251,7 @@ async def send_once(
     already have posted it) first looks for the marked message, then relies on the nonce."""
     if marker is not None and effect.attempts > 1:
         me = _me(channel)
-        created = discord.Object(discord.utils.time_snowflake(effect.created_at, high=False) - 1)
-        existing = await find_marked(channel, marker, me=me, after=created)
+        existing = await find_marked(channel, marker, me=me, after=just_before(effect.created_at))
         if existing:
             return existing[0]
     return await channel.send(nonce=effect.nonce, **kwargs)

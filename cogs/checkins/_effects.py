@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from cogs._dm import send_dm
-from cogs._effects import EffectGone, EffectRetry, EffectRunner, find_threads, keep_first, send_once
+from cogs._effects import EffectGone, EffectRetry, EffectRunner, dm_once, find_threads, keep_first, send_once
 from cogs._threads import THREAD_ARCHIVE_MINUTES, missing_thread_permissions
 from cogs.checkins import _render as render
 from cogs.checkins._reach import MEMBER_GONE, NO_PARENT, NO_PERMISSION, reach_out_view
@@ -186,8 +185,4 @@ class ReachEffects:
         guild = self.bot.get_guild(reach.guild_id)
         where = f" in **{guild.name}**" if guild else ""
         text = f"Thank you for reaching out{where}. The private thread is open: <#{reach.thread_id}>."
-        try:
-            message = await send_dm(self.bot, helper_id, text, nonce=effect.nonce, allowed_mentions=NO_PING)
-        except discord.NotFound:
-            return None
-        return Landed(message.channel.id, message.id) if message is not None else None
+        return await dm_once(self.bot, effect, helper_id, text)

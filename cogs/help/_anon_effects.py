@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from cogs._effects import EffectGone, EffectRunner
+from cogs._effects import EffectGone, EffectRunner, dm_once
 from cogs.help import _render as render
 from cogs.help._effects import NO_PING, HelpEffects, _unarchive, ping
 from cogs.help._views import anonymous_dm_view
@@ -49,7 +49,7 @@ class AnonymousEffects:
         if request.status == "closed" or request.asker_id is None or guild is None:
             return None
         text = render.anonymous_dm(request, guild.name)
-        return await self.desk.dm_once(effect, request.asker_id, text, anonymous_dm_view(request.id))
+        return await dm_once(self.bot, effect, request.asker_id, text, view=anonymous_dm_view(request.id))
 
     async def relay(self, effect: Effect) -> Landed | None:
         request = await self.effects._request(effect)
@@ -65,7 +65,7 @@ class AnonymousEffects:
                 return None
             name = await self._display_name(guild, relay.author_id)
             text = render.relay_dm(request, guild.name, name, relay.text)
-            landed = await self.desk.dm_once(effect, request.asker_id, text, None)
+            landed = await dm_once(self.bot, effect, request.asker_id, text)
             # Blanked either way: delivered, or the member's DMs are closed (the helper is told; nothing is kept).
             await self.requests.relay_delivered(relay.id, landed.result_id if landed else None)
             return landed
@@ -80,7 +80,7 @@ class AnonymousEffects:
         relay = await self.requests.relay(int(effect.args["relay_id"]))
         if relay is None or relay.message_id is None or request.asker_id is None:
             return None
-        return await self.desk.dm_once(effect, request.asker_id, render.relay_ack(request), None)
+        return await dm_once(self.bot, effect, request.asker_id, render.relay_ack(request))
 
     async def revealed(self, effect: Effect) -> Landed | None:
         """The asker showed their name: add them to the thread, and say so there."""
@@ -106,7 +106,7 @@ class AnonymousEffects:
         if reveal is None or request.asker_id is None or guild is None:
             return None
         text = render.reveal_dm(request, guild.name, reveal.reason)
-        return await self.desk.dm_once(effect, request.asker_id, text, None)
+        return await dm_once(self.bot, effect, request.asker_id, text)
 
     async def _display_name(self, guild: discord.Guild, user_id: int | None) -> str:
         if user_id is None:

@@ -18,7 +18,6 @@ from cogs.help import _render as render
 from cogs.help._anon_desk import AnonymousDesk
 from cogs.help._effects import NO_PING, ping
 from cogs.help._views import after_feedback_view, ask_modal, send_form, sorted_view
-from services.effects import Landed
 from services.errors import PorchlightError
 from services.help_requests import (
     AnonymousOff,
@@ -29,7 +28,6 @@ from services.help_requests import (
     request_id_of,
 )
 from services.help_requests._anonymous import ANONYMOUS_OFF
-from storage.effects import Effect
 from storage.guilds import GuildConfig
 from storage.help_requests import HelpRequest
 from storage.jobs import Job
@@ -420,15 +418,6 @@ class HelpDesk:
         except discord.HTTPException as error:
             log.warning("help dm failed user=%d status=%s", user_id, error.status)
             return None
-
-    async def dm_once(self, effect: Effect, user_id: int, content: str, view: discord.ui.View | None) -> Landed | None:
-        """The DM of an effect, sent with the effect's nonce, so a retry returns the message already sent. Discord
-        errors other than a closed DM reach the effects runner, which retries what is worth retrying."""
-        try:
-            message = await send_dm(self.bot, user_id, content, **_dm_options(view, effect.nonce))
-        except discord.NotFound:  # no such user any more
-            return None
-        return Landed(message.channel.id, message.id) if message is not None else None
 
 
 def _dm_options(view: discord.ui.View | None, nonce: str | None) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from cogs._effects import (
     EffectGone,
     EffectRetry,
     EffectRunner,
+    dm_once,
     find_marked,
     find_threads,
+    just_before,
     keep_first,
     send_once,
 )
@@ -148,7 +150,7 @@ class HelpEffects:
         guild = self.bot.get_guild(request.guild_id)
         if request.status != "open" or request.asker_id is None or guild is None:
             return None
-        return await self.desk.dm_once(effect, request.asker_id, render.thread_ready_dm(request, guild.name), None)
+        return await dm_once(self.bot, effect, request.asker_id, render.thread_ready_dm(request, guild.name))
 
     # --- the queue card ------------------------------------------------------------------------------------------
 
@@ -173,7 +175,7 @@ class HelpEffects:
         if message_id is None and effect.attempts > 1:
             assert guild is not None
             found = await find_marked(
-                queue, f"help:claim:{request.id}", me=guild.me.id, after=discord.Object(_snowflake(request))
+                queue, f"help:claim:{request.id}", me=guild.me.id, after=just_before(request.created_at)
             )
             if found:
                 message_id = found[0].id
@@ -305,7 +307,7 @@ class HelpEffects:
             if request.asker_id is None or guild is None:
                 return None
             text = render.anonymous_idle_dm(request, guild.name)
-            return await self.desk.dm_once(effect, request.asker_id, text, sorted_view(request.id))
+            return await dm_once(self.bot, effect, request.asker_id, text, view=sorted_view(request.id))
         thread = await self._thread(request)
         await _unarchive(thread)
         message = await send_once(
@@ -325,8 +327,8 @@ class HelpEffects:
         guild = self.bot.get_guild(request.guild_id)
         if request.status != "closed" or request.asker_id is None or guild is None:
             return None
-        return await self.desk.dm_once(
-            effect, request.asker_id, render.feedback_dm(request, guild.name), feedback_view(request.id)
+        return await dm_once(
+            self.bot, effect, request.asker_id, render.feedback_dm(request, guild.name), view=feedback_view(request.id)
         )
 
     async def escalation_dm(self, effect: Effect) -> Landed | None:
@@ -340,7 +342,7 @@ class HelpEffects:
             if request.hides_asker
             else render.escalation_dm(request, guild.name, level)
         )
-        return await self.desk.dm_once(effect, request.asker_id, text, None)
+        return await dm_once(self.bot, effect, request.asker_id, text)
 
     async def on_call_dm(self, effect: Effect) -> Landed | None:
         """An on-call helper whose topics match hears of a new request, with a link to its card (claiming stays in
@@ -359,7 +361,7 @@ class HelpEffects:
         if config.helper_role_id is None or helper.get_role(config.helper_role_id) is None:
             return None
         text = render.on_call_dm(request, guild.name, config.queue_channel_id)
-        return await self.desk.dm_once(effect, helper_id, text, None)
+        return await dm_once(self.bot, effect, helper_id, text)
 
     async def gone_dm(self, effect: Effect) -> Landed | None:
         request = await self._request(effect)
@@ -370,11 +372,7 @@ class HelpEffects:
             f"The thread of your help request #{request.number} in **{guild.name}** was removed by the server's "
             "staff, so the request is closed. If you still need help, use `/ask` there again."
         )
-        return await self.desk.dm_once(effect, request.asker_id, text, None)
-
-
-def _snowflake(request: HelpRequest) -> int:
-    return discord.utils.time_snowflake(request.created_at, high=False) - 1
+        return await dm_once(self.bot, effect, request.asker_id, text)
 
 
 async def _delete(channel: discord.TextChannel, message_id: int) -> None:

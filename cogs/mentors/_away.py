@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._effects import dm_once
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.mentors import _render as render
 from services.effects import Landed
@@ -99,7 +100,9 @@ class Away:
         if found is None or not found[1]:
             return None
         row, calls = found
-        return await self.effects._dm(effect, effect.user_id, away_calls_text(row, calls), view=cancel_view(calls))
+        return await dm_once(
+            self.desk.bot, effect, effect.user_id, away_calls_text(row, calls), view=cancel_view(calls)
+        )
 
 
 def away_calls_text(row: AbsenceRow, calls: list[Booking]) -> str:

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._dm import send_dm
-from cogs._effects import EffectBlocked, EffectGone, EffectRetry, EffectRunner, send_once
+from cogs._effects import EffectBlocked, EffectGone, EffectRetry, EffectRunner, dm_once, send_once
 from cogs.mentors import _render as render
 from cogs.mentors._desk import VOICE_PREFIX, voice_rooms
 from cogs.mentors._views import answer_view, approval_view, outcome_view, slot_view
@@ -62,15 +61,6 @@ class MentorEffects:
             runner.register(kind, handler)
 
     # --- helpers -----------------------------------------------------------------------------------------------------
-
-    async def _dm(self, effect: Effect, user_id: int, content: str | None = None, **send: Any) -> Landed | None:
-        """The effect's DM, with its nonce. A closed DM is recorded for the member's next command (None); other
-        refusals reach the runner, which retries what is worth retrying."""
-        try:
-            message = await send_dm(self.bot, user_id, content, nonce=effect.nonce, allowed_mentions=NO_PING, **send)
-        except discord.NotFound:  # no such user any more
-            return None
-        return Landed(message.channel.id, message.id) if message is not None else None
 
     async def _posted(self, subject: str, kind: MentorEffect) -> Effect | None:
         """The first message a ``kind`` effect of ``subject`` posted, if any."""
@@ -158,7 +148,7 @@ class MentorEffects:
         if guild is None:
             return None
         text = render.approved_dm(guild.name) if effect.args.get("approved") else render.declined_dm(guild.name)
-        return await self._dm(effect, effect.user_id, text)
+        return await dm_once(self.bot, effect, effect.user_id, text)
 
     async def card(self, effect: Effect) -> Landed | None:
         """Bring the roster card up to date (at most one edit a minute: a later one is scheduled), or remove it."""
@@ -172,8 +162,12 @@ class MentorEffects:
         booking = await self._booking(effect, "requested")
         if booking is None:
             return None
-        return await self._dm(
-            effect, booking.mentor_user_id, embed=render.request_for_mentor(booking), view=answer_view(booking.id)
+        return await dm_once(
+            self.bot,
+            effect,
+            booking.mentor_user_id,
+            embed=render.request_for_mentor(booking),
+            view=answer_view(booking.id),
         )
 
     async def confirmation(self, effect: Effect) -> Landed | None:
@@ -185,7 +179,7 @@ class MentorEffects:
         moved = effect.args.get("moved_from")
         moved_from = datetime.fromtimestamp(int(moved), UTC) if moved else None
         text = render.confirmation(booking, effect.user_id, number, moved_from=moved_from)
-        return await self._dm(effect, effect.user_id, text, files=[self.desk.invite(booking, "REQUEST")])
+        return await dm_once(self.bot, effect, effect.user_id, text, files=[self.desk.invite(booking, "REQUEST")])
 
     async def declined_dm(self, effect: Effect) -> Landed | None:
         booking = await self._booking(effect, "declined", "expired")
@@ -197,13 +191,13 @@ class MentorEffects:
         send: dict[str, Any] = {}
         if alternatives and mentor is not None:
             send["view"] = slot_view(booking.guild_id, mentor, alternatives)
-        return await self._dm(effect, booking.member_user_id, text, **send)
+        return await dm_once(self.bot, effect, booking.member_user_id, text, **send)
 
     async def expired_dm(self, effect: Effect) -> Landed | None:
         booking = await self._booking(effect, "expired")
         if booking is None:
             return None
-        return await self._dm(effect, booking.mentor_user_id, render.expired_for_mentor(booking))
+        return await dm_once(self.bot, effect, booking.mentor_user_id, render.expired_for_mentor(booking))
 
     async def cancelled_dm(self, effect: Effect) -> Landed | None:
         """The one cancellation DM, whatever the cause, with the METHOD:CANCEL invite when the call was confirmed.
@@ -213,8 +207,8 @@ class MentorEffects:
         booking = await self._booking(effect) or _stand_in(effect)
         cause = CancelCause(str(effect.args.get("cause", CancelCause.BY_PERSON.value)))
         files = [self.desk.invite(booking, "CANCEL")] if booking.ics_sequence > 0 else []
-        landed = await self._dm(
-            effect, effect.user_id, render.cancelled_notice(booking, effect.user_id, cause), files=files
+        landed = await dm_once(
+            self.bot, effect, effect.user_id, render.cancelled_notice(booking, effect.user_id, cause), files=files
         )
         log.info("call cancellation told booking=%d cause=%s", booking.id, cause.value)
         return landed
@@ -225,7 +219,7 @@ class MentorEffects:
         if booking is None or self.bot.services.clock.now() >= booking.starts_at:
             return None
         text = render.reminder(booking, effect.user_id, int(effect.args.get("minutes", 15)))
-        return await self._dm(effect, effect.user_id, text)
+        return await dm_once(self.bot, effect, effect.user_id, text)
 
     async def after_call(self, effect: Effect) -> Landed | None:
         booking = await self._booking(effect, "confirmed", "completed")
@@ -233,7 +227,7 @@ class MentorEffects:
         if booking is None:
             return None
         view = outcome_view(booking.id, member=effect.user_id == booking.member_user_id)
-        return await self._dm(effect, effect.user_id, render.after_call(booking, effect.user_id), view=view)
+        return await dm_once(self.bot, effect, effect.user_id, render.after_call(booking, effect.user_id), view=view)
 
     async def voice_room(self, effect: Effect) -> Landed | None:
         """Find-or-create the call's private voice room (named ``commute-call-<id>``): a retry finds the room a lost
@@ -284,7 +278,7 @@ class MentorEffects:
             text = render.voice_ready(booking, room.result_id)
         else:
             text = render.voice_missing(booking, effect.user_id)
-        return await self._dm(effect, effect.user_id, text)
+        return await dm_once(self.bot, effect, effect.user_id, text)
 
     # --- taking things back ------------------------------------------------------------------------------------------
 

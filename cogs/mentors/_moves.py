@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._effects import dm_once
 from cogs._ui import reply
 from cogs.mentors import _render as render
 from cogs.mentors._views import move_answer_view, move_select_view
@@ -111,7 +112,7 @@ class Moves:
             new=render.when(move.starts_at),
             until=render.ts(move.expires_at, "R"),
         )
-        return await self.effects._dm(effect, booking.mentor_user_id, text, view=move_answer_view(move.id))
+        return await dm_once(self.desk.bot, effect, booking.mentor_user_id, text, view=move_answer_view(move.id))
 
     async def answer_dm(self, effect: Effect) -> Landed | None:
         """To the member: the mentor kept the original time, or the request lapsed (to both), or the new time was
@@ -131,7 +132,7 @@ class Moves:
             text = MOVE_DECLINED_MEMBER.format(mentor=booking.mentor_user_id, old=old, new=new)
         else:
             text = MOVE_TAKEN_MEMBER.format(old=old, new=new)
-        return await self.effects._dm(effect, effect.user_id, text)
+        return await dm_once(self.desk.bot, effect, effect.user_id, text)
 
 
 MOVE_PICK = (

@@ -172,13 +172,12 @@ class HelpSettings:
     @classmethod
     def of(cls, config: GuildConfig | None) -> HelpSettings:
         flags = {"show_asker_in_queue", "anonymous_asks"}
-        values: dict[str, int | bool] = {
-            f.name: settings_catalog.flag(config, f.name)
-            if f.name in flags
-            else settings_catalog.number(config, f.name)
-            for f in fields(cls)
-        }
-        return cls(**values)  # type: ignore[arg-type]  # each field gets its own type: flags bool, the rest int
+        numbers = {f.name: settings_catalog.number(config, f.name) for f in fields(cls) if f.name not in flags}
+        return cls(
+            **numbers,
+            show_asker_in_queue=settings_catalog.flag(config, "show_asker_in_queue"),
+            anonymous_asks=settings_catalog.flag(config, "anonymous_asks"),
+        )
 
 
 # -- errors ----------------------------------------------------------------------------------------------------------
