@@ -102,7 +102,7 @@ async def _build(path: Path, rows: int) -> None:
     try:
         await migrate(db, migrations)
         await db.conn.execute("ANALYZE")
-        await db.conn.commit()
+        await db.raw.commit()
     finally:
         await db.close()
 

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from services.clock import Clock
 from services.jobs import JobDispatcher
 from storage import effects as store
 from storage import jobs as jobs_store
 from storage.db import Database
 from storage.effects import Effect
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class Outbox:
 
     async def record(
         self,
-        conn: aiosqlite.Connection,
+        conn: Conn,
         subject: str,
         kind: str,
         *,
@@ -86,7 +85,7 @@ class Outbox:
         await self._arm(conn, effect, due_at=now + max(delay, SAFETY_NET_DELAY))
         return effect
 
-    async def cancel(self, conn: aiosqlite.Connection, subject: str, *kinds: str) -> int:
+    async def cancel(self, conn: Conn, subject: str, *kinds: str) -> int:
         """Drop a subject's pending effects of ``kinds`` (all when none given): a later change made them moot."""
         return await store.cancel_pending(conn, subject=subject, kinds=kinds or None, now=self.clock.now())
 
@@ -97,7 +96,7 @@ class Outbox:
         async with self.db.transaction() as conn:
             return await store.hasten(conn, subject=subject, kind=kind, now=self.clock.now())
 
-    async def _arm(self, conn: aiosqlite.Connection, effect: Effect, *, due_at: datetime) -> None:
+    async def _arm(self, conn: Conn, effect: Effect, *, due_at: datetime) -> None:
         common: dict[str, Any] = {
             "kind": EFFECTS_JOB,
             "due_at": due_at,
@@ -174,7 +173,7 @@ class Outbox:
 
     # -- privacy --------------------------------------------------------------------------------------------------
 
-    async def delete_member(self, conn: aiosqlite.Connection, user_id: int) -> int:
+    async def delete_member(self, conn: Conn, user_id: int) -> int:
         return await store.delete_for_user(conn, user_id=user_id)
 
     async def export_member(self, user_id: int) -> list[dict[str, Any]]:

@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from services import settings_catalog
 from services.checkins import CheckinService
 from services.clock import Clock
@@ -59,6 +57,7 @@ from storage import privacy as store
 from storage import safety as safety_store
 from storage.db import Database
 from storage.mentors import Booking
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +239,7 @@ class PrivacyService:
         shared = await store.shared_checkin_ids(self.db.conn, guild_id, user_id)
         return threads, queue_cards, shared
 
-    async def _posted_rows(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[Target]:
+    async def _posted_rows(self, conn: Conn, guild_id: int, user_id: int) -> list[Target]:
         """What the rows say Porchlight posted for her (read before they are deleted): the take-downs the outbox may
         no longer know of, its finished effects being purged after 30 days."""
         config = await guilds.get_config(conn, guild_id)

@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import aiosqlite
-
 from services import settings_catalog
 from services.clock import Clock
 from services.errors import PorchlightError
@@ -44,6 +42,7 @@ from storage import guilds
 from storage import safety as store
 from storage.db import Database
 from storage.safety import Block
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ class SafetyService:
         self.db = db
         self.clock = clock
 
-    async def _limit(self, conn: aiosqlite.Connection, guild_id: int, limit: Limit) -> int:
+    async def _limit(self, conn: Conn, guild_id: int, limit: Limit) -> int:
         return settings_catalog.number(await guilds.get_config(conn, guild_id), limit.setting)
 
     # --- blocks --------------------------------------------------------------------------------------------------
@@ -229,9 +228,7 @@ class SafetyService:
                 conn, guild_id=guild_id, user_id=user_id, action=Action(action).value, now=self.clock.now()
             )
 
-    async def _refuse_if_over(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, action: Action, now: datetime
-    ) -> None:
+    async def _refuse_if_over(self, conn: Conn, guild_id: int, user_id: int, action: Action, now: datetime) -> None:
         if action in BLOCKED_ACTIONS:
             block = await store.get_block(conn, guild_id, user_id)
             if block is not None and block.active(now):

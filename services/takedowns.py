@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-import aiosqlite
-
 from services.effects import Outbox
 from storage import effects as effects_store
 from storage.effects import Effect
+from storage.sql import Conn
 
 NEUTRAL = "_Removed at the member's request._"
 
@@ -101,9 +100,7 @@ def from_effects(effects: list[Effect], user_id: int) -> list[Target]:
     return found
 
 
-async def record(
-    conn: aiosqlite.Connection, outbox: Outbox, guild_id: int, user_id: int, known: list[Target]
-) -> list[str]:
+async def record(conn: Conn, outbox: Outbox, guild_id: int, user_id: int, known: list[Target]) -> list[str]:
     """Record the take-downs of everything posted with her words or name: what her effects (still there, in this
     transaction) say was posted, plus ``known`` (read from rows before they were deleted). Returns the subjects to
     run. Each message or thread is taken down once; a subject's threads come after its messages."""

@@ -7,15 +7,13 @@ holds (:class:`storage.mentors.SlotTaken`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import from_epoch, to_epoch
 from storage.mentors import Booking, SlotTaken, _booking
+from storage.sql import Conn, IntegrityError, Row
 
 MOVE_STATUSES = ("pending", "accepted", "declined", "expired", "withdrawn")
 
@@ -34,7 +32,7 @@ class Move:
     decided_at: datetime | None
 
 
-def _move(row: sqlite3.Row) -> Move:
+def _move(row: Row) -> Move:
     return Move(
         id=row["id"],
         booking_id=row["booking_id"],
@@ -49,13 +47,13 @@ def _move(row: sqlite3.Row) -> Move:
     )
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+async def _rows(conn: Conn, sql: str, params: Sequence[object]) -> list[Row]:
     async with conn.execute(sql, params) as cursor:
         return list(await cursor.fetchall())
 
 
 async def insert_move(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     booking: Booking,
     *,
     starts_at: datetime,
@@ -82,26 +80,24 @@ async def insert_move(
                 to_epoch(now),
             ),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         if "booking_moves" in str(exc):
             raise SlotTaken() from None
         raise
     return _move(rows[0])
 
 
-async def get_move(conn: aiosqlite.Connection, move_id: int) -> Move | None:
+async def get_move(conn: Conn, move_id: int) -> Move | None:
     rows = await _rows(conn, "SELECT * FROM booking_moves WHERE id = ?", (move_id,))
     return _move(rows[0]) if rows else None
 
 
-async def pending_move(conn: aiosqlite.Connection, booking_id: int) -> Move | None:
+async def pending_move(conn: Conn, booking_id: int) -> Move | None:
     rows = await _rows(conn, "SELECT * FROM booking_moves WHERE booking_id = ? AND status = 'pending'", (booking_id,))
     return _move(rows[0]) if rows else None
 
 
-async def held_starts(
-    conn: aiosqlite.Connection, guild_id: int, mentor_user_id: int
-) -> list[tuple[datetime, datetime]]:
+async def held_starts(conn: Conn, guild_id: int, mentor_user_id: int) -> list[tuple[datetime, datetime]]:
     """The times held by a mentor's pending proposals (not free to anyone else while the mentor decides)."""
     rows = await _rows(
         conn,
@@ -111,12 +107,12 @@ async def held_starts(
     return [(from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
 
 
-async def moves_of_booking(conn: aiosqlite.Connection, booking_id: int) -> list[Move]:
+async def moves_of_booking(conn: Conn, booking_id: int) -> list[Move]:
     rows = await _rows(conn, "SELECT * FROM booking_moves WHERE booking_id = ? ORDER BY id", (booking_id,))
     return [_move(r) for r in rows]
 
 
-async def decide_move(conn: aiosqlite.Connection, move_id: int, *, to_status: str, now: datetime) -> Move | None:
+async def decide_move(conn: Conn, move_id: int, *, to_status: str, now: datetime) -> Move | None:
     """Close a pending proposal; None when it was no longer pending (a second click, a race with expiry)."""
     rows = await _rows(
         conn,
@@ -127,7 +123,7 @@ async def decide_move(conn: aiosqlite.Connection, move_id: int, *, to_status: st
 
 
 async def move_booking(
-    conn: aiosqlite.Connection, booking_id: int, *, starts_at: datetime, ends_at: datetime, now: datetime
+    conn: Conn, booking_id: int, *, starts_at: datetime, ends_at: datetime, now: datetime
 ) -> Booking | None:
     """Give a confirmed booking its new times and the next invite sequence; None when it is no longer confirmed.
     :class:`SlotTaken` when another live booking holds the new start (the partial unique index)."""
@@ -141,7 +137,7 @@ async def move_booking(
             """,
             (to_epoch(starts_at), to_epoch(ends_at), to_epoch(now), booking_id),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         if "UNIQUE" in str(exc) and "bookings" in str(exc):
             raise SlotTaken() from None
         raise

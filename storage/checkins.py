@@ -6,17 +6,14 @@ atomic. Statuses, sources and cadences are plain strings here; ``services/`` own
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage import dm_channels
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +69,7 @@ class DmDelivery:
     notice_pending: bool
 
 
-def _checkin(row: sqlite3.Row) -> Checkin:
+def _checkin(row: Row) -> Checkin:
     return Checkin(
         id=int(row["id"]),
         guild_id=int(row["guild_id"]),
@@ -86,7 +83,7 @@ def _checkin(row: sqlite3.Row) -> Checkin:
     )
 
 
-def _schedule(row: sqlite3.Row) -> ReminderSchedule:
+def _schedule(row: Row) -> ReminderSchedule:
     return ReminderSchedule(
         guild_id=int(row["guild_id"]),
         user_id=int(row["user_id"]),
@@ -100,7 +97,7 @@ def _schedule(row: sqlite3.Row) -> ReminderSchedule:
     )
 
 
-def _delivery(row: sqlite3.Row) -> DmDelivery:
+def _delivery(row: Row) -> DmDelivery:
     return DmDelivery(
         user_id=int(row["user_id"]),
         consecutive_failures=int(row["consecutive_failures"]),
@@ -113,7 +110,7 @@ def _delivery(row: sqlite3.Row) -> DmDelivery:
 
 
 async def insert_checkin(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     user_id: int,
@@ -158,14 +155,14 @@ async def insert_checkin(
     return _checkin(existing), False
 
 
-async def get_checkin(conn: aiosqlite.Connection, checkin_id: int) -> Checkin | None:
+async def get_checkin(conn: Conn, checkin_id: int) -> Checkin | None:
     async with conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)) as cur:
         row = await cur.fetchone()
     return None if row is None else _checkin(row)
 
 
 async def recent_checkins(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     limit: int = 12,
@@ -185,16 +182,19 @@ async def recent_checkins(
     return [_checkin(r) for r in rows]
 
 
-async def weeks_in_a_row(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, weeks: list[tuple[datetime, datetime]]
-) -> int:
+async def weeks_in_a_row(conn: Conn, guild_id: int, user_id: int, weeks: list[tuple[datetime, datetime]]) -> int:
     """How many of ``weeks`` (``[start, end)`` pairs, newest first), counted from the first, each hold a check-in
     of the member: one statement, an index seek per week, stopping at the first empty one (streaks)."""
-    bounds = json.dumps([[to_epoch(start), to_epoch(end)] for start, end in weeks])
+    if not weeks:
+        return 0
+    values = ", ".join(f"({k}, CAST(:lo{k} AS BIGINT), CAST(:hi{k} AS BIGINT))" for k in range(len(weeks)))
+    bounds: dict[str, int] = {}
+    for k, (start, end) in enumerate(weeks):
+        bounds[f"lo{k}"], bounds[f"hi{k}"] = to_epoch(start), to_epoch(end)
     async with conn.execute(
-        """
+        f"""
         WITH RECURSIVE week(k, lo, hi) AS (
-            SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:weeks)
+            VALUES {values}
         ), run(k) AS (
             SELECT 0
             UNION ALL
@@ -205,14 +205,14 @@ async def weeks_in_a_row(
             )
         )
         SELECT max(k) FROM run
-        """,
-        {"weeks": bounds, "guild": guild_id, "user": user_id},
+        """,  # noqa: S608 (numbered placeholders only)
+        {**bounds, "guild": guild_id, "user": user_id},
     ) as cur:
         row = await cur.fetchone()
     return 0 if row is None or row[0] is None else int(row[0])
 
 
-async def week_counts(conn: aiosqlite.Connection, guild_id: int, week: datetime) -> CheckinAggregate:
+async def week_counts(conn: Conn, guild_id: int, week: datetime) -> CheckinAggregate:
     """Raw counts for the week starting ``week`` (a Monday 00:00 UTC), read from the per-week counts that triggers
     keep (migration 0008): at most four rows, however many check-ins the week had. These are small numbers about
     real people: callers must make them safe."""
@@ -238,7 +238,7 @@ async def week_counts(conn: aiosqlite.Connection, guild_id: int, week: datetime)
 
 
 async def upsert_reminder_schedule(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     user_id: int,
@@ -264,7 +264,7 @@ async def upsert_reminder_schedule(
     return _schedule(row)
 
 
-async def get_reminder_schedule(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> ReminderSchedule | None:
+async def get_reminder_schedule(conn: Conn, guild_id: int, user_id: int) -> ReminderSchedule | None:
     async with conn.execute(
         "SELECT * FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     ) as cur:
@@ -272,28 +272,28 @@ async def get_reminder_schedule(conn: aiosqlite.Connection, guild_id: int, user_
     return None if row is None else _schedule(row)
 
 
-async def user_reminder_schedules(conn: aiosqlite.Connection, user_id: int) -> list[ReminderSchedule]:
+async def user_reminder_schedules(conn: Conn, user_id: int) -> list[ReminderSchedule]:
     """The member's schedules in every guild (DM delivery is per user)."""
     async with conn.execute("SELECT * FROM reminder_schedules WHERE user_id = ? ORDER BY guild_id", (user_id,)) as cur:
         rows = await cur.fetchall()
     return [_schedule(r) for r in rows]
 
 
-async def active_reminder_schedules(conn: aiosqlite.Connection) -> list[ReminderSchedule]:
+async def active_reminder_schedules(conn: Conn) -> list[ReminderSchedule]:
     """Every schedule that is not paused (for re-arming jobs after a restart)."""
     async with conn.execute("SELECT * FROM reminder_schedules WHERE paused = 0 ORDER BY guild_id, user_id") as cur:
         rows = await cur.fetchall()
     return [_schedule(r) for r in rows]
 
 
-async def delete_reminder_schedule(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+async def delete_reminder_schedule(conn: Conn, guild_id: int, user_id: int) -> bool:
     async with conn.execute(
         "DELETE FROM reminder_schedules WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     ) as cur:
         return cur.rowcount > 0
 
 
-async def set_paused(conn: aiosqlite.Connection, guild_id: int, user_id: int, paused: bool, now: datetime) -> bool:
+async def set_paused(conn: Conn, guild_id: int, user_id: int, paused: bool, now: datetime) -> bool:
     """Pause or resume one schedule; False when there is none or it already was in that state."""
     async with conn.execute(
         "UPDATE reminder_schedules SET paused = ?, updated_at = ? WHERE guild_id = ? AND user_id = ? AND paused != ?",
@@ -302,7 +302,7 @@ async def set_paused(conn: aiosqlite.Connection, guild_id: int, user_id: int, pa
         return cur.rowcount > 0
 
 
-async def pause_user_schedules(conn: aiosqlite.Connection, user_id: int, now: datetime) -> int:
+async def pause_user_schedules(conn: Conn, user_id: int, now: datetime) -> int:
     """Pause the member's schedules in every guild; return how many were running."""
     async with conn.execute(
         "UPDATE reminder_schedules SET paused = 1, updated_at = ? WHERE user_id = ? AND paused = 0",
@@ -314,7 +314,7 @@ async def pause_user_schedules(conn: aiosqlite.Connection, user_id: int, now: da
 # --- DM delivery ---------------------------------------------------------------------------------------------------
 
 
-async def record_dm_failure(conn: aiosqlite.Connection, user_id: int, at: datetime) -> DmDelivery:
+async def record_dm_failure(conn: Conn, user_id: int, at: datetime) -> DmDelivery:
     """Count one more failed DM in a row and mark that the member must be told."""
     async with conn.execute(
         "INSERT INTO dm_delivery (user_id, consecutive_failures, last_failure_at, notice_pending)"
@@ -329,7 +329,7 @@ async def record_dm_failure(conn: aiosqlite.Connection, user_id: int, at: dateti
     return _delivery(row)
 
 
-async def record_dm_success(conn: aiosqlite.Connection, user_id: int, *, clear_notice: bool) -> None:
+async def record_dm_success(conn: Conn, user_id: int, *, clear_notice: bool) -> None:
     """A DM got through: the run of failures is over. The notice stays unless ``clear_notice``."""
     await conn.execute(
         "UPDATE dm_delivery SET consecutive_failures = 0,"
@@ -338,19 +338,19 @@ async def record_dm_success(conn: aiosqlite.Connection, user_id: int, *, clear_n
     )
 
 
-async def get_dm_delivery(conn: aiosqlite.Connection, user_id: int) -> DmDelivery | None:
+async def get_dm_delivery(conn: Conn, user_id: int) -> DmDelivery | None:
     async with conn.execute("SELECT * FROM dm_delivery WHERE user_id = ?", (user_id,)) as cur:
         row = await cur.fetchone()
     return None if row is None else _delivery(row)
 
 
-async def has_dm_notice(conn: aiosqlite.Connection, user_id: int) -> bool:
+async def has_dm_notice(conn: Conn, user_id: int) -> bool:
     """Whether a closed-DM notice waits for the member: a read, cheap enough to run after every command."""
     async with conn.execute("SELECT 1 FROM dm_delivery WHERE user_id = ? AND notice_pending = 1", (user_id,)) as cur:
         return await cur.fetchone() is not None
 
 
-async def take_dm_notice(conn: aiosqlite.Connection, user_id: int) -> DmDelivery | None:
+async def take_dm_notice(conn: Conn, user_id: int) -> DmDelivery | None:
     """Clear a pending notice in one statement and return the state it was taken from; None if none was pending."""
     async with conn.execute(
         "UPDATE dm_delivery SET notice_pending = 0 WHERE user_id = ? AND notice_pending = 1 RETURNING *",
@@ -369,7 +369,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> dict[str, Any]:
+async def export_member(conn: Conn, guild_id: int, user_id: int) -> dict[str, Any]:
     """Everything this feature keeps about the member, as JSON-ready values (instants in ISO 8601 UTC)."""
     checkins = await recent_checkins(conn, guild_id, user_id, limit=-1)  # LIMIT -1: no limit in SQLite
     schedule = await get_reminder_schedule(conn, guild_id, user_id)
@@ -392,7 +392,7 @@ async def export_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
     }
 
 
-async def delete_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def delete_member(conn: Conn, guild_id: int, user_id: int) -> int:
     """Delete the member's check-ins and reminder schedule in this guild, and their DM delivery record and channel.
 
     The DM records are per user, not per guild; it is only bookkeeping, so losing it elsewhere just restarts the

@@ -1,17 +1,21 @@
-"""The database handle: one aiosqlite connection with WAL, foreign keys, a busy timeout and row access by name, and
-a second connection that only checkpoints the write-ahead log in the background."""
+"""The database handle. SQLite (the default): one aiosqlite connection with WAL, foreign keys, a busy timeout and row
+access by name, and a second connection that only checkpoints the write-ahead log in the background. PostgreSQL
+(``PORCHLIGHT_DATABASE_URL=postgresql://…``, for several processes): :mod:`storage.pg`, behind the same API."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import aiosqlite
+
+from storage.sql import SQLITE, Conn, Dialect, Execution, Params, Row
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,35 @@ class Checkpointer:
         await self._conn.close()
 
 
+class SqliteConn:
+    """aiosqlite's connection as a :class:`~storage.sql.Conn`: the same calls, passed straight through."""
+
+    __slots__ = ("dialect", "raw")
+
+    def __init__(self, raw: aiosqlite.Connection) -> None:
+        self.raw = raw
+        self.dialect: Dialect = SQLITE
+
+    def execute(self, sql: str, parameters: Params = ()) -> Execution:
+        return cast(Execution, self.raw.execute(sql, parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Params = ()) -> list[Any]:
+        return list(await self.raw.execute_fetchall(sql, parameters))
+
+    async def executemany(self, sql: str, parameters: Iterable[Params]) -> None:
+        await self.raw.executemany(sql, parameters)
+
+    async def executescript(self, sql: str) -> None:
+        """Several statements, one at a time inside the caller's transaction (``sqlite3.executescript`` would
+        commit first)."""
+        for statement in split_statements(sql):
+            await self.raw.execute(statement)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+
 class Database:
     """Owns one connection. Writes that must be atomic go through :meth:`transaction`.
 
@@ -93,8 +126,11 @@ class Database:
     coroutines from interleaving their statements inside each other's transaction.
     """
 
+    dialect: Dialect = SQLITE
+
     def __init__(self, conn: aiosqlite.Connection, path: str, checkpointer: Checkpointer | None = None) -> None:
-        self.conn = conn
+        self.raw = conn
+        self.conn: Conn = SqliteConn(conn)
         self.path = path
         self.checkpointer = checkpointer
         self._tx_lock = asyncio.Lock()
@@ -129,13 +165,13 @@ class Database:
         return cls(conn, path, checkpointer)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Conn]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
 
         COMMIT itself can fail (a deferred foreign key, a busy lock in rollback-journal mode); it sits inside the
         ``try`` so that the transaction is rolled back then too, instead of staying open on the shared connection
         and breaking every later ``BEGIN``. The ROLLBACK is skipped when SQLite has already ended the transaction,
-        so it cannot hide the original error.
+        so it cannot hide the original error. ``exclusive`` matters to PostgreSQL only (SQLite has one writer).
         """
         async with self._tx_lock:
             try:
@@ -144,7 +180,7 @@ class Database:
                 await self._run_to_end("COMMIT")
                 self._committed()
             except BaseException:
-                if self.conn.in_transaction:
+                if self.raw.in_transaction:
                     await self._run_to_end("ROLLBACK")
                 raise
 
@@ -158,7 +194,7 @@ class Database:
         """
 
         async def run() -> None:
-            await self.conn.execute(statement)
+            await self.raw.execute(statement)
 
         task = asyncio.ensure_future(run())
         try:
@@ -183,15 +219,53 @@ class Database:
     async def close(self) -> None:
         if self.checkpointer is not None:
             await self.checkpointer.close()
-        await self.conn.close()
+        await self.raw.close()
         log.debug("database closed path=%s", self.path)
 
 
-async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+async def fetch_one(conn: Conn, sql: str, params: tuple[object, ...] = ()) -> Row | None:
     """The first row of a read, in one trip to aiosqlite's worker thread (``execute`` + ``fetchone`` + closing the
     cursor would take three): for reads on every interaction's path."""
     rows = await conn.execute_fetchall(sql, params)
     return next(iter(rows), None)
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split SQLite script text into statements; ``sqlite3.complete_statement`` handles semicolons inside strings
+    and triggers."""
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()):
+        raise ValueError("script ends with an incomplete statement")
+    return statements
+
+
+async def open_database(url: str) -> Database:
+    """``postgresql://…`` (or ``postgres://…``): PostgreSQL; ``sqlite:///path`` or a plain path: a SQLite file."""
+    if is_postgres_url(url):
+        from storage.pg import PostgresDatabase  # asyncpg is loaded only when PostgreSQL is configured
+
+        return await PostgresDatabase.connect(url)
+    return await Database.open(sqlite_path(url))
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path -> the path."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or ":memory:"
+    if url.startswith("sqlite://"):
+        raise ValueError(f"a SQLite URL is sqlite:///path (three slashes), not {url!r}")
+    return url
 
 
 def to_epoch(instant: datetime) -> int:

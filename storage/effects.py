@@ -9,15 +9,13 @@ before it touches Discord, so a later run knows the effect may already have happ
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.db import fetch_one, from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +42,7 @@ class Effect:
         return f"porchlight-fx-{self.id}"
 
 
-def _effect(row: sqlite3.Row) -> Effect:
+def _effect(row: Row) -> Effect:
     return Effect(
         id=row["id"],
         subject=row["subject"],
@@ -63,13 +61,13 @@ def _effect(row: sqlite3.Row) -> Effect:
     )
 
 
-async def _effects(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[Effect]:
+async def _effects(conn: Conn, sql: str, params: Sequence[object]) -> list[Effect]:
     rows = await conn.execute_fetchall(sql, tuple(params))
     return [_effect(row) for row in rows]
 
 
 async def record(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     subject: str,
     kind: str,
@@ -91,29 +89,29 @@ async def record(
     return rows[0]
 
 
-async def get(conn: aiosqlite.Connection, effect_id: int) -> Effect | None:
+async def get(conn: Conn, effect_id: int) -> Effect | None:
     row = await fetch_one(conn, "SELECT * FROM effects WHERE id = ?", (effect_id,))
     return None if row is None else _effect(row)
 
 
-async def pending(conn: aiosqlite.Connection, subject: str) -> list[Effect]:
+async def pending(conn: Conn, subject: str) -> list[Effect]:
     """The subject's pending effects, in the order they were recorded."""
     return await _effects(
         conn, "SELECT * FROM effects WHERE subject = ? AND status = 'pending' ORDER BY id", (subject,)
     )
 
 
-async def pending_subjects(conn: aiosqlite.Connection, *, guild_id: int | None = None) -> list[str]:
+async def pending_subjects(conn: Conn, *, guild_id: int | None = None) -> list[str]:
     """Subjects with pending effects (start-up and reconciliation sweep them)."""
     rows = await conn.execute_fetchall(
-        "SELECT DISTINCT subject FROM effects WHERE status = 'pending' AND (? IS NULL OR guild_id = ?) "
+        "SELECT DISTINCT subject FROM effects WHERE status = 'pending' AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?) "
         "ORDER BY subject",
         (guild_id, guild_id),
     )
     return [str(row[0]) for row in rows]
 
 
-async def latest(conn: aiosqlite.Connection, subject: str, kind: str) -> Effect | None:
+async def latest(conn: Conn, subject: str, kind: str) -> Effect | None:
     """The newest effect of ``kind`` for ``subject``, whatever its status."""
     row = await fetch_one(
         conn, "SELECT * FROM effects WHERE subject = ? AND kind = ? ORDER BY id DESC LIMIT 1", (subject, kind)
@@ -121,13 +119,13 @@ async def latest(conn: aiosqlite.Connection, subject: str, kind: str) -> Effect 
     return None if row is None else _effect(row)
 
 
-async def done(conn: aiosqlite.Connection, subject: str) -> list[Effect]:
+async def done(conn: Conn, subject: str) -> list[Effect]:
     """Every completed effect of a subject, oldest first: what Porchlight created on Discord for it."""
     return await _effects(conn, "SELECT * FROM effects WHERE subject = ? AND status = 'done' ORDER BY id", (subject,))
 
 
 async def complete(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     effect_id: int,
     *,
     channel_id: int | None,
@@ -144,7 +142,7 @@ async def complete(
     return cur.rowcount > 0
 
 
-async def note_progress(conn: aiosqlite.Connection, effect_id: int, *, channel_id: int, result_id: int) -> None:
+async def note_progress(conn: Conn, effect_id: int, *, channel_id: int, result_id: int) -> None:
     """Keep what a multi-step effect created before its last step (e.g. the re-posted card before the old one is
     deleted), so a retry continues from there."""
     await conn.execute(
@@ -153,7 +151,7 @@ async def note_progress(conn: aiosqlite.Connection, effect_id: int, *, channel_i
     )
 
 
-async def start(conn: aiosqlite.Connection, effect_id: int) -> Effect | None:
+async def start(conn: Conn, effect_id: int) -> Effect | None:
     """Count one more run of a pending effect; the effect as it now stands (None when it is no longer pending)."""
     found = await _effects(
         conn, "UPDATE effects SET attempts = attempts + 1 WHERE id = ? AND status = 'pending' RETURNING *", (effect_id,)
@@ -161,11 +159,11 @@ async def start(conn: aiosqlite.Connection, effect_id: int) -> Effect | None:
     return found[0] if found else None
 
 
-async def note_error(conn: aiosqlite.Connection, effect_id: int, *, error: str) -> None:
+async def note_error(conn: Conn, effect_id: int, *, error: str) -> None:
     await conn.execute("UPDATE effects SET last_error = ? WHERE id = ? AND status = 'pending'", (error, effect_id))
 
 
-async def fail(conn: aiosqlite.Connection, effect_id: int, *, error: str, now: datetime) -> bool:
+async def fail(conn: Conn, effect_id: int, *, error: str, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE effects SET status = 'failed', last_error = ?, done_at = ? WHERE id = ? AND status = 'pending'",
         (error, to_epoch(now), effect_id),
@@ -173,59 +171,58 @@ async def fail(conn: aiosqlite.Connection, effect_id: int, *, error: str, now: d
     return cur.rowcount > 0
 
 
-async def cancel_pending(
-    conn: aiosqlite.Connection, *, subject: str, kinds: Sequence[str] | None = None, now: datetime
-) -> int:
+async def cancel_pending(conn: Conn, *, subject: str, kinds: Sequence[str] | None = None, now: datetime) -> int:
     """Cancel a subject's pending effects (of ``kinds``, or all); return how many."""
     wanted = json.dumps(list(kinds)) if kinds is not None else None
+    kind_in = conn.dialect.json_array_values("?")
     cur = await conn.execute(
-        """
+        f"""
         UPDATE effects SET status = 'cancelled', done_at = ?
-        WHERE subject = ? AND status = 'pending' AND (? IS NULL OR kind IN (SELECT value FROM json_each(?)))
-        """,
+        WHERE subject = ? AND status = 'pending' AND (CAST(? AS TEXT) IS NULL OR kind IN {kind_in})
+        """,  # noqa: S608 (a dialect fragment, no member input)
         (to_epoch(now), subject, wanted, wanted),
     )
     return cur.rowcount
 
 
-async def hasten(
-    conn: aiosqlite.Connection, *, subject: str | None = None, kind: str | None = None, now: datetime
-) -> int:
+async def hasten(conn: Conn, *, subject: str | None = None, kind: str | None = None, now: datetime) -> int:
     """Make pending effects (of ``subject`` and ``kind``, when given) due now: a notice whose wait is pointless."""
     cur = await conn.execute(
         """
         UPDATE effects SET not_before = ?
-        WHERE status = 'pending' AND not_before > ? AND (? IS NULL OR subject = ?) AND (? IS NULL OR kind = ?)
+        WHERE status = 'pending' AND not_before > ?
+          AND (CAST(? AS TEXT) IS NULL OR subject = ?) AND (CAST(? AS TEXT) IS NULL OR kind = ?)
         """,
         (to_epoch(now), to_epoch(now), subject, subject, kind, kind),
     )
     return cur.rowcount
 
 
-async def for_user(conn: aiosqlite.Connection, user_id: int) -> list[Effect]:
+async def for_user(conn: Conn, user_id: int) -> list[Effect]:
     return await _effects(conn, "SELECT * FROM effects WHERE user_id = ? ORDER BY id", (user_id,))
 
 
-async def of_member(conn: aiosqlite.Connection, *, guild_id: int, user_id: int) -> list[Effect]:
+async def of_member(conn: Conn, *, guild_id: int, user_id: int) -> list[Effect]:
     """The member's effects in one server (``user_id``) and effects about others whose args name them (a helper's
     claim), any status, oldest first: what Porchlight posted about or naming them, for the take-down on deletion."""
+    args = conn.dialect.json_object_values("effects.args")
     return await _effects(
         conn,
-        """
+        f"""
         SELECT * FROM effects WHERE guild_id = ? AND (user_id = ?
-            OR EXISTS (SELECT 1 FROM json_each(effects.args) AS a WHERE a.value = ?))
+            OR EXISTS (SELECT 1 FROM {args} AS a WHERE a.value = ?))
         ORDER BY id
-        """,
-        (guild_id, user_id, user_id),
+        """,  # noqa: S608 (a dialect fragment, no member input)
+        (guild_id, user_id, str(user_id)),
     )
 
 
-async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int) -> int:
+async def delete_for_user(conn: Conn, *, user_id: int) -> int:
     cur = await conn.execute("DELETE FROM effects WHERE user_id = ?", (user_id,))
     return cur.rowcount
 
 
-async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int:
+async def purge_finished(conn: Conn, *, before: datetime) -> int:
     """Delete effects that ended before ``before`` (kept a while: they say what was posted where)."""
     cur = await conn.execute(
         "DELETE FROM effects WHERE status <> 'pending' AND done_at < ?",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import fetch_one, from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +21,7 @@ class DraftRow:
     expires_at: datetime
 
 
-def _row(row: sqlite3.Row) -> DraftRow:
+def _row(row: Row) -> DraftRow:
     return DraftRow(
         id=row["id"],
         user_id=row["user_id"],
@@ -37,7 +35,7 @@ def _row(row: sqlite3.Row) -> DraftRow:
 
 
 async def put_draft(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     user_id: int,
     guild_id: int | None,
@@ -64,7 +62,7 @@ async def put_draft(
     return _row(row)
 
 
-async def get_draft(conn: aiosqlite.Connection, user_id: int, custom_id: str, now: datetime) -> DraftRow | None:
+async def get_draft(conn: Conn, user_id: int, custom_id: str, now: datetime) -> DraftRow | None:
     row = await fetch_one(
         conn,
         "SELECT * FROM form_drafts WHERE user_id = ? AND custom_id = ? AND expires_at > ?",
@@ -73,7 +71,7 @@ async def get_draft(conn: aiosqlite.Connection, user_id: int, custom_id: str, no
     return None if row is None else _row(row)
 
 
-async def get_draft_by_id(conn: aiosqlite.Connection, draft_id: int, user_id: int, now: datetime) -> DraftRow | None:
+async def get_draft_by_id(conn: Conn, draft_id: int, user_id: int, now: datetime) -> DraftRow | None:
     """The draft with this id, only if it belongs to ``user_id`` and has not expired."""
     row = await fetch_one(
         conn,
@@ -83,34 +81,32 @@ async def get_draft_by_id(conn: aiosqlite.Connection, draft_id: int, user_id: in
     return None if row is None else _row(row)
 
 
-async def member_drafts(conn: aiosqlite.Connection, user_id: int, now: datetime) -> list[DraftRow]:
+async def member_drafts(conn: Conn, user_id: int, now: datetime) -> list[DraftRow]:
     async with conn.execute(
         "SELECT * FROM form_drafts WHERE user_id = ? AND expires_at > ? ORDER BY id", (user_id, to_epoch(now))
     ) as cur:
         return [_row(row) for row in await cur.fetchall()]
 
 
-async def delete_draft(conn: aiosqlite.Connection, user_id: int, custom_id: str) -> bool:
+async def delete_draft(conn: Conn, user_id: int, custom_id: str) -> bool:
     cur = await conn.execute("DELETE FROM form_drafts WHERE user_id = ? AND custom_id = ?", (user_id, custom_id))
     return cur.rowcount > 0
 
 
-async def delete_other_drafts(
-    conn: aiosqlite.Connection, *, user_id: int, guild_id: int | None, form: str, keep_custom_id: str
-) -> int:
+async def delete_other_drafts(conn: Conn, *, user_id: int, guild_id: int | None, form: str, keep_custom_id: str) -> int:
     """A member opened this form again: their older drafts of it in the same server go."""
     cur = await conn.execute(
-        "DELETE FROM form_drafts WHERE user_id = ? AND guild_id IS ? AND form = ? AND custom_id != ?",
+        "DELETE FROM form_drafts WHERE user_id = ? AND guild_id IS NOT DISTINCT FROM ? AND form = ? AND custom_id != ?",
         (user_id, guild_id, form, keep_custom_id),
     )
     return cur.rowcount
 
 
-async def delete_member_drafts(conn: aiosqlite.Connection, user_id: int) -> int:
+async def delete_member_drafts(conn: Conn, user_id: int) -> int:
     cur = await conn.execute("DELETE FROM form_drafts WHERE user_id = ?", (user_id,))
     return cur.rowcount
 
 
-async def purge_expired(conn: aiosqlite.Connection, now: datetime) -> int:
+async def purge_expired(conn: Conn, now: datetime) -> int:
     cur = await conn.execute("DELETE FROM form_drafts WHERE expires_at <= ?", (to_epoch(now),))
     return cur.rowcount

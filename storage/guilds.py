@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-import aiosqlite
-
 from storage.db import fetch_one, from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +39,7 @@ class GuildConfig:
         return self.helper_role_id is not None and self.mentor_role_id is not None
 
 
-def _config(row: sqlite3.Row) -> GuildConfig:
+def _config(row: Row) -> GuildConfig:
     return GuildConfig(
         guild_id=row["guild_id"],
         help_channel_id=row["help_channel_id"],
@@ -56,7 +54,7 @@ def _config(row: sqlite3.Row) -> GuildConfig:
     )
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> GuildConfig:
+async def _one(conn: Conn, sql: str, params: tuple[object, ...]) -> GuildConfig:
     async with conn.execute(sql, params) as cur:
         row = await cur.fetchone()
     if row is None:  # pragma: no cover - an upsert with RETURNING always returns its row
@@ -64,13 +62,13 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...])
     return _config(row)
 
 
-async def get_config(conn: aiosqlite.Connection, guild_id: int) -> GuildConfig | None:
+async def get_config(conn: Conn, guild_id: int) -> GuildConfig | None:
     row = await fetch_one(conn, "SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
     return None if row is None else _config(row)
 
 
 async def set_channels(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     help_channel_id: int,
@@ -98,7 +96,7 @@ async def set_channels(
 
 
 async def set_roles(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     helper_role_id: int,
@@ -125,9 +123,7 @@ async def set_roles(
     )
 
 
-async def update_settings(
-    conn: aiosqlite.Connection, *, guild_id: int, changes: Mapping[str, object], now: datetime
-) -> GuildConfig:
+async def update_settings(conn: Conn, *, guild_id: int, changes: Mapping[str, object], now: datetime) -> GuildConfig:
     """Merge ``changes`` into the server's settings in one statement (JSON merge patch, RFC 7396).
 
     Keys not named are kept; a value of ``None`` removes the key, so the feature's default applies again;
@@ -149,7 +145,7 @@ async def update_settings(
     )
 
 
-async def delete_config(conn: aiosqlite.Connection, guild_id: int) -> bool:
+async def delete_config(conn: Conn, guild_id: int) -> bool:
     """Forget a server's configuration (e.g. when the bot leaves it). True when there was one."""
     cur = await conn.execute("DELETE FROM guild_config WHERE guild_id = ?", (guild_id,))
     return cur.rowcount > 0
@@ -169,7 +165,7 @@ class SettingChange:
     changed_at: datetime
 
 
-def _change(row: sqlite3.Row) -> SettingChange:
+def _change(row: Row) -> SettingChange:
     return SettingChange(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -182,7 +178,7 @@ def _change(row: sqlite3.Row) -> SettingChange:
 
 
 async def record_setting_change(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     name: str,
@@ -210,7 +206,7 @@ async def record_setting_change(
     return _change(row)
 
 
-async def recent_setting_changes(conn: aiosqlite.Connection, guild_id: int, limit: int = 10) -> list[SettingChange]:
+async def recent_setting_changes(conn: Conn, guild_id: int, limit: int = 10) -> list[SettingChange]:
     async with conn.execute(
         "SELECT * FROM settings_changes WHERE guild_id = ? ORDER BY changed_at DESC, id DESC LIMIT ?",
         (guild_id, limit),
@@ -218,7 +214,7 @@ async def recent_setting_changes(conn: aiosqlite.Connection, guild_id: int, limi
         return [_change(row) for row in await cur.fetchall()]
 
 
-async def setting_changes_by(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[SettingChange]:
+async def setting_changes_by(conn: Conn, guild_id: int, user_id: int) -> list[SettingChange]:
     """The changes this member made here (their /privacy export)."""
     async with conn.execute(
         "SELECT * FROM settings_changes WHERE changed_by = ? AND guild_id = ? ORDER BY changed_at, id",

@@ -7,15 +7,13 @@ statement that records the delivery. Never logged.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import from_epoch, to_epoch
 from storage.help_requests import HelpRequest, _request_or_none, _requests
+from storage.sql import Conn, Row
 
 TO_MEMBER = "to_member"
 TO_THREAD = "to_thread"
@@ -44,7 +42,7 @@ class Reveal:
     revealed_at: datetime
 
 
-def _relay(row: sqlite3.Row) -> Relay:
+def _relay(row: Row) -> Relay:
     delivered = row["delivered_at"]
     return Relay(
         id=row["id"],
@@ -59,7 +57,7 @@ def _relay(row: sqlite3.Row) -> Relay:
     )
 
 
-def _reveal(row: sqlite3.Row) -> Reveal:
+def _reveal(row: Row) -> Reveal:
     return Reveal(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -70,12 +68,12 @@ def _reveal(row: sqlite3.Row) -> Reveal:
     )
 
 
-async def _relays(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[Relay]:
+async def _relays(conn: Conn, sql: str, params: Sequence[object]) -> list[Relay]:
     async with conn.execute(sql, tuple(params)) as cur:
         return [_relay(row) for row in await cur.fetchall()]
 
 
-async def _reveals(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[Reveal]:
+async def _reveals(conn: Conn, sql: str, params: Sequence[object]) -> list[Reveal]:
     async with conn.execute(sql, tuple(params)) as cur:
         return [_reveal(row) for row in await cur.fetchall()]
 
@@ -84,7 +82,7 @@ async def _reveals(conn: aiosqlite.Connection, sql: str, params: Sequence[object
 
 
 async def insert_relay(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     request_id: int,
     direction: str,
@@ -108,12 +106,12 @@ async def insert_relay(
     return inserted[0], True
 
 
-async def get_relay(conn: aiosqlite.Connection, relay_id: int) -> Relay | None:
+async def get_relay(conn: Conn, relay_id: int) -> Relay | None:
     found = await _relays(conn, "SELECT * FROM help_relays WHERE id = ?", (relay_id,))
     return found[0] if found else None
 
 
-async def delivered(conn: aiosqlite.Connection, relay_id: int, *, message_id: int | None, now: datetime) -> None:
+async def delivered(conn: Conn, relay_id: int, *, message_id: int | None, now: datetime) -> None:
     """Delivered (or given up): the text is blanked; the message Discord created is kept for replies."""
     await conn.execute(
         "UPDATE help_relays SET text = NULL, delivered_at = ?, message_id = coalesce(?, message_id) WHERE id = ?",
@@ -121,13 +119,13 @@ async def delivered(conn: aiosqlite.Connection, relay_id: int, *, message_id: in
     )
 
 
-async def request_of_dm(conn: aiosqlite.Connection, message_id: int) -> int | None:
+async def request_of_dm(conn: Conn, message_id: int) -> int | None:
     """The request a DM Porchlight sent was about: a relayed reply, or a message of the request's effects."""
     found = await request_of_relayed_dm(conn, message_id)
     return found if found is not None else await request_of_effect_dm(conn, message_id)
 
 
-async def request_of_relayed_dm(conn: aiosqlite.Connection, message_id: int) -> int | None:
+async def request_of_relayed_dm(conn: Conn, message_id: int) -> int | None:
     async with conn.execute(
         "SELECT request_id FROM help_relays WHERE message_id = ? AND direction = 'to_member'", (message_id,)
     ) as cur:
@@ -135,7 +133,7 @@ async def request_of_relayed_dm(conn: aiosqlite.Connection, message_id: int) -> 
     return int(row[0]) if row is not None else None
 
 
-async def request_of_effect_dm(conn: aiosqlite.Connection, message_id: int) -> int | None:
+async def request_of_effect_dm(conn: Conn, message_id: int) -> int | None:
     async with conn.execute(
         "SELECT subject FROM effects WHERE result_id = ? AND subject LIKE 'help:%' AND status = 'done'", (message_id,)
     ) as cur:
@@ -143,7 +141,7 @@ async def request_of_effect_dm(conn: aiosqlite.Connection, message_id: int) -> i
     return int(str(row[0]).removeprefix("help:")) if row is not None else None
 
 
-async def count_since(conn: aiosqlite.Connection, request_id: int, direction: str, since: datetime) -> int:
+async def count_since(conn: Conn, request_id: int, direction: str, since: datetime) -> int:
     async with conn.execute(
         "SELECT count(*) FROM help_relays WHERE request_id = ? AND direction = ? AND created_at >= ?",
         (request_id, direction, to_epoch(since)),
@@ -152,11 +150,11 @@ async def count_since(conn: aiosqlite.Connection, request_id: int, direction: st
     return int(row[0]) if row else 0
 
 
-async def relays_of(conn: aiosqlite.Connection, request_id: int) -> list[Relay]:
+async def relays_of(conn: Conn, request_id: int) -> list[Relay]:
     return await _relays(conn, "SELECT * FROM help_relays WHERE request_id = ? ORDER BY id", (request_id,))
 
 
-async def forget_member(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def forget_member(conn: Conn, guild_id: int, user_id: int) -> int:
     """/privacy delete: blank every undelivered text of the member's requests, and unlink relays they wrote as a
     helper. Run before the requests are unlinked from their asker."""
     cur = await conn.execute(
@@ -180,7 +178,7 @@ async def forget_member(conn: aiosqlite.Connection, guild_id: int, user_id: int)
 # -- anonymous requests ----------------------------------------------------------------------------------------------
 
 
-async def live_anonymous_for_asker(conn: aiosqlite.Connection, asker_id: int) -> list[HelpRequest]:
+async def live_anonymous_for_asker(conn: Conn, asker_id: int) -> list[HelpRequest]:
     """The member's open anonymous requests in every server, oldest first (a DM says no server)."""
     return await _requests(
         conn,
@@ -189,7 +187,7 @@ async def live_anonymous_for_asker(conn: aiosqlite.Connection, asker_id: int) ->
     )
 
 
-async def mark_revealed(conn: aiosqlite.Connection, request_id: int, *, now: datetime) -> HelpRequest | None:
+async def mark_revealed(conn: Conn, request_id: int, *, now: datetime) -> HelpRequest | None:
     """The asker shows their name (once: None when already shown)."""
     return await _request_or_none(
         conn,
@@ -202,7 +200,7 @@ async def mark_revealed(conn: aiosqlite.Connection, request_id: int, *, now: dat
 
 
 async def insert_reveal(
-    conn: aiosqlite.Connection, *, guild_id: int, request_id: int, moderator_id: int, reason: str, now: datetime
+    conn: Conn, *, guild_id: int, request_id: int, moderator_id: int, reason: str, now: datetime
 ) -> Reveal:
     found = await _reveals(
         conn,
@@ -215,19 +213,19 @@ async def insert_reveal(
     return found[0]
 
 
-async def get_reveal(conn: aiosqlite.Connection, reveal_id: int) -> Reveal | None:
+async def get_reveal(conn: Conn, reveal_id: int) -> Reveal | None:
     found = await _reveals(conn, "SELECT * FROM help_reveals WHERE id = ?", (reveal_id,))
     return found[0] if found else None
 
 
-async def reveals(conn: aiosqlite.Connection, guild_id: int) -> list[Reveal]:
+async def reveals(conn: Conn, guild_id: int) -> list[Reveal]:
     """The server's audit list of reveals, newest first."""
     return await _reveals(
         conn, "SELECT * FROM help_reveals WHERE guild_id = ? ORDER BY revealed_at DESC, id DESC", (guild_id,)
     )
 
 
-async def reveals_of_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: int) -> list[Reveal]:
+async def reveals_of_asker(conn: Conn, guild_id: int, asker_id: int) -> list[Reveal]:
     return await _reveals(
         conn,
         """
@@ -238,13 +236,13 @@ async def reveals_of_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: 
     )
 
 
-async def reveals_by_moderator(conn: aiosqlite.Connection, guild_id: int, moderator_id: int) -> list[Reveal]:
+async def reveals_by_moderator(conn: Conn, guild_id: int, moderator_id: int) -> list[Reveal]:
     return await _reveals(
         conn, "SELECT * FROM help_reveals WHERE guild_id = ? AND moderator_id = ? ORDER BY id", (guild_id, moderator_id)
     )
 
 
-async def anonymize_moderator(conn: aiosqlite.Connection, guild_id: int, moderator_id: int) -> int:
+async def anonymize_moderator(conn: Conn, guild_id: int, moderator_id: int) -> int:
     cur = await conn.execute(
         "UPDATE help_reveals SET moderator_id = NULL WHERE guild_id = ? AND moderator_id = ?", (guild_id, moderator_id)
     )

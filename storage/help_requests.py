@@ -8,14 +8,12 @@ never logged.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn, IntegrityError, Row
 
 LIVE_STATUSES = ("pending_thread", "open")
 
@@ -86,7 +84,7 @@ def _opt(value: int | None) -> datetime | None:
     return None if value is None else from_epoch(value)
 
 
-def _request(row: sqlite3.Row) -> HelpRequest:
+def _request(row: Row) -> HelpRequest:
     return HelpRequest(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -115,7 +113,7 @@ def _request(row: sqlite3.Row) -> HelpRequest:
     )
 
 
-def _claim(row: sqlite3.Row) -> Claim:
+def _claim(row: Row) -> Claim:
     return Claim(
         id=row["id"],
         request_id=row["request_id"],
@@ -125,18 +123,18 @@ def _claim(row: sqlite3.Row) -> Claim:
     )
 
 
-async def _requests(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[HelpRequest]:
+async def _requests(conn: Conn, sql: str, params: Sequence[object]) -> list[HelpRequest]:
     async with conn.execute(sql, tuple(params)) as cur:
         rows = await cur.fetchall()
     return [_request(row) for row in rows]
 
 
-async def _request_or_none(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> HelpRequest | None:
+async def _request_or_none(conn: Conn, sql: str, params: Sequence[object]) -> HelpRequest | None:
     found = await _requests(conn, sql, params)
     return found[0] if found else None
 
 
-async def _claims(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[Claim]:
+async def _claims(conn: Conn, sql: str, params: Sequence[object]) -> list[Claim]:
     async with conn.execute(sql, tuple(params)) as cur:
         rows = await cur.fetchall()
     return [_claim(row) for row in rows]
@@ -145,23 +143,21 @@ async def _claims(conn: aiosqlite.Connection, sql: str, params: Sequence[object]
 # -- reading requests ------------------------------------------------------------------------------------------------
 
 
-async def get(conn: aiosqlite.Connection, request_id: int) -> HelpRequest | None:
+async def get(conn: Conn, request_id: int) -> HelpRequest | None:
     return await _request_or_none(conn, "SELECT * FROM help_requests WHERE id = ?", (request_id,))
 
 
-async def get_by_thread(conn: aiosqlite.Connection, thread_id: int) -> HelpRequest | None:
+async def get_by_thread(conn: Conn, thread_id: int) -> HelpRequest | None:
     return await _request_or_none(conn, "SELECT * FROM help_requests WHERE thread_id = ?", (thread_id,))
 
 
-async def get_by_number(conn: aiosqlite.Connection, guild_id: int, number: int) -> HelpRequest | None:
+async def get_by_number(conn: Conn, guild_id: int, number: int) -> HelpRequest | None:
     return await _request_or_none(
         conn, "SELECT * FROM help_requests WHERE guild_id = ? AND number = ?", (guild_id, number)
     )
 
 
-async def get_by_submit_key(
-    conn: aiosqlite.Connection, *, guild_id: int, asker_id: int, submit_key: str
-) -> HelpRequest | None:
+async def get_by_submit_key(conn: Conn, *, guild_id: int, asker_id: int, submit_key: str) -> HelpRequest | None:
     return await _request_or_none(
         conn,
         "SELECT * FROM help_requests WHERE guild_id = ? AND asker_id = ? AND submit_key = ?",
@@ -169,7 +165,7 @@ async def get_by_submit_key(
     )
 
 
-async def live_for_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: int) -> list[HelpRequest]:
+async def live_for_asker(conn: Conn, guild_id: int, asker_id: int) -> list[HelpRequest]:
     """The member's requests that are not closed (open, or waiting for their thread), oldest first."""
     return await _requests(
         conn,
@@ -182,7 +178,7 @@ async def live_for_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: in
     )
 
 
-async def latest_for_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: int) -> HelpRequest | None:
+async def latest_for_asker(conn: Conn, guild_id: int, asker_id: int) -> HelpRequest | None:
     return await _request_or_none(
         conn,
         "SELECT * FROM help_requests WHERE guild_id = ? AND asker_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
@@ -190,7 +186,7 @@ async def latest_for_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: 
     )
 
 
-async def for_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: int) -> list[HelpRequest]:
+async def for_asker(conn: Conn, guild_id: int, asker_id: int) -> list[HelpRequest]:
     return await _requests(
         conn,
         "SELECT * FROM help_requests WHERE guild_id = ? AND asker_id = ? ORDER BY created_at, id",
@@ -198,7 +194,7 @@ async def for_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: int) ->
     )
 
 
-async def with_status(conn: aiosqlite.Connection, guild_id: int, status: str) -> list[HelpRequest]:
+async def with_status(conn: Conn, guild_id: int, status: str) -> list[HelpRequest]:
     """A server's requests in one status, oldest first."""
     return await _requests(
         conn,
@@ -207,13 +203,13 @@ async def with_status(conn: aiosqlite.Connection, guild_id: int, status: str) ->
     )
 
 
-async def live(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[HelpRequest]:
+async def live(conn: Conn, guild_id: int | None = None) -> list[HelpRequest]:
     """Requests that are not closed, in one server or all, oldest first (for reconciliation)."""
     return await _requests(
         conn,
         """
         SELECT * FROM help_requests
-        WHERE status <> 'closed' AND (? IS NULL OR guild_id = ?)
+        WHERE status <> 'closed' AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?)
         ORDER BY created_at, id
         """,
         (guild_id, guild_id),
@@ -223,7 +219,7 @@ async def live(conn: aiosqlite.Connection, guild_id: int | None = None) -> list[
 # -- writing requests ------------------------------------------------------------------------------------------------
 
 
-async def next_number(conn: aiosqlite.Connection, guild_id: int) -> int:
+async def next_number(conn: Conn, guild_id: int) -> int:
     """Take the server's next request number. Must run inside the transaction that inserts the request."""
     if not conn.in_transaction:
         raise RuntimeError("next_number must run inside Database.transaction() (BEGIN IMMEDIATE)")
@@ -241,7 +237,7 @@ async def next_number(conn: aiosqlite.Connection, guild_id: int) -> int:
 
 
 async def insert(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     asker_id: int,
@@ -271,7 +267,7 @@ async def insert(
             """,
             (guild_id, number, asker_id, topic, body, wants, source, submit_key, at, at, at, int(anonymous)),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         if "help_requests.submit_key" in str(exc):
             raise DuplicateSubmission() from exc
         raise
@@ -279,7 +275,7 @@ async def insert(
 
 
 async def attach_thread(
-    conn: aiosqlite.Connection, request_id: int, *, thread_id: int, queue_message_id: int | None
+    conn: Conn, request_id: int, *, thread_id: int, queue_message_id: int | None
 ) -> HelpRequest | None:
     """Record the request's private thread (and queue card) and make it ``open``. Closed requests are left alone.
 
@@ -297,13 +293,11 @@ async def attach_thread(
             """,
             (thread_id, queue_message_id, request_id),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         raise ThreadAlreadyAttached() from exc
 
 
-async def set_queue_message(
-    conn: aiosqlite.Connection, request_id: int, queue_message_id: int | None
-) -> HelpRequest | None:
+async def set_queue_message(conn: Conn, request_id: int, queue_message_id: int | None) -> HelpRequest | None:
     return await _request_or_none(
         conn,
         "UPDATE help_requests SET queue_message_id = ? WHERE id = ? RETURNING *",
@@ -311,23 +305,24 @@ async def set_queue_message(
     )
 
 
-async def mark_claimed(conn: aiosqlite.Connection, request_id: int, *, now: datetime) -> HelpRequest | None:
+async def mark_claimed(conn: Conn, request_id: int, *, now: datetime) -> HelpRequest | None:
     """A helper claimed: the first claim is kept for stats, the wait ends, and claiming counts as activity."""
     at = to_epoch(now)
+    latest = conn.dialect.greatest("last_activity_at", "?")
     return await _request_or_none(
         conn,
-        """
+        f"""
         UPDATE help_requests
         SET first_claimed_at = coalesce(first_claimed_at, ?), awaiting_since = NULL, escalation_level = 0,
-            last_activity_at = max(last_activity_at, ?), idle_asked_at = NULL
+            last_activity_at = {latest}, idle_asked_at = NULL
         WHERE id = ?
         RETURNING *
-        """,
+        """,  # noqa: S608 (a dialect fragment, no member input)
         (at, at, request_id),
     )
 
 
-async def mark_awaiting(conn: aiosqlite.Connection, request_id: int, *, since: datetime) -> HelpRequest | None:
+async def mark_awaiting(conn: Conn, request_id: int, *, since: datetime) -> HelpRequest | None:
     """The request has no helper any more: escalation starts again from ``since``."""
     return await _request_or_none(
         conn,
@@ -336,7 +331,7 @@ async def mark_awaiting(conn: aiosqlite.Connection, request_id: int, *, since: d
     )
 
 
-async def raise_escalation(conn: aiosqlite.Connection, request_id: int, level: int) -> HelpRequest | None:
+async def raise_escalation(conn: Conn, request_id: int, level: int) -> HelpRequest | None:
     """Set the escalation level if it is higher than the stored one; None when it was not (already applied)."""
     return await _request_or_none(
         conn,
@@ -350,7 +345,7 @@ async def raise_escalation(conn: aiosqlite.Connection, request_id: int, level: i
 
 
 async def close(
-    conn: aiosqlite.Connection, request_id: int, *, by_user_id: int | None, reason: str, now: datetime
+    conn: Conn, request_id: int, *, by_user_id: int | None, reason: str, now: datetime
 ) -> HelpRequest | None:
     """Close a request that is not closed yet; None when it was already closed (or does not exist)."""
     return await _request_or_none(
@@ -365,7 +360,7 @@ async def close(
     )
 
 
-async def reopen(conn: aiosqlite.Connection, request_id: int, *, now: datetime, awaiting: bool) -> HelpRequest | None:
+async def reopen(conn: Conn, request_id: int, *, now: datetime, awaiting: bool) -> HelpRequest | None:
     """Reopen a closed request with a thread; the close (and its feedback) is forgotten, activity starts now."""
     at = to_epoch(now)
     return await _request_or_none(
@@ -382,7 +377,7 @@ async def reopen(conn: aiosqlite.Connection, request_id: int, *, now: datetime, 
     )
 
 
-async def set_feedback(conn: aiosqlite.Connection, request_id: int, feedback: str) -> HelpRequest | None:
+async def set_feedback(conn: Conn, request_id: int, feedback: str) -> HelpRequest | None:
     return await _request_or_none(
         conn,
         "UPDATE help_requests SET feedback = ? WHERE id = ? AND status = 'closed' RETURNING *",
@@ -390,23 +385,24 @@ async def set_feedback(conn: aiosqlite.Connection, request_id: int, feedback: st
     )
 
 
-async def touch_activity(conn: aiosqlite.Connection, thread_id: int, at: datetime) -> bool:
+async def touch_activity(conn: Conn, thread_id: int, at: datetime) -> bool:
     """A message in the thread: the idle timer restarts and a pending "Is this sorted?" is answered.
 
     One statement keyed by the thread, cheap enough for every MESSAGE_CREATE. False when the thread is not an
     open help request.
     """
+    latest = conn.dialect.greatest("last_activity_at", "?")
     cur = await conn.execute(
-        """
-        UPDATE help_requests SET last_activity_at = max(last_activity_at, ?), idle_asked_at = NULL
+        f"""
+        UPDATE help_requests SET last_activity_at = {latest}, idle_asked_at = NULL
         WHERE thread_id = ? AND status = 'open'
-        """,
+        """,  # noqa: S608 (a dialect fragment, no member input)
         (to_epoch(at), thread_id),
     )
     return cur.rowcount > 0
 
 
-async def set_idle_asked(conn: aiosqlite.Connection, request_id: int, at: datetime) -> HelpRequest | None:
+async def set_idle_asked(conn: Conn, request_id: int, at: datetime) -> HelpRequest | None:
     return await _request_or_none(
         conn,
         """
@@ -418,7 +414,7 @@ async def set_idle_asked(conn: aiosqlite.Connection, request_id: int, at: dateti
     )
 
 
-async def anonymize_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: int) -> int:
+async def anonymize_asker(conn: Conn, guild_id: int, asker_id: int) -> int:
     """Blank the member's text and unlink their requests from them; the rows stay as anonymous counts."""
     cur = await conn.execute(
         """
@@ -430,7 +426,7 @@ async def anonymize_asker(conn: aiosqlite.Connection, guild_id: int, asker_id: i
     return cur.rowcount
 
 
-async def anonymize_closer(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def anonymize_closer(conn: Conn, guild_id: int, user_id: int) -> int:
     cur = await conn.execute(
         "UPDATE help_requests SET closed_by = NULL WHERE guild_id = ? AND closed_by = ?", (guild_id, user_id)
     )
@@ -440,7 +436,7 @@ async def anonymize_closer(conn: aiosqlite.Connection, guild_id: int, user_id: i
 # -- claims ----------------------------------------------------------------------------------------------------------
 
 
-async def active_claims(conn: aiosqlite.Connection, request_id: int) -> list[Claim]:
+async def active_claims(conn: Conn, request_id: int) -> list[Claim]:
     """Helpers holding the request now, first claim first."""
     return await _claims(
         conn,
@@ -449,22 +445,23 @@ async def active_claims(conn: aiosqlite.Connection, request_id: int) -> list[Cla
     )
 
 
-async def claims(conn: aiosqlite.Connection, request_id: int) -> list[Claim]:
+async def claims(conn: Conn, request_id: int) -> list[Claim]:
     """Every claim on the request, released or not, first claim first."""
     return await _claims(conn, "SELECT * FROM help_claims WHERE request_id = ? ORDER BY claimed_at, id", (request_id,))
 
 
-async def active_claims_for(conn: aiosqlite.Connection, request_ids: Sequence[int]) -> dict[int, list[Claim]]:
+async def active_claims_for(conn: Conn, request_ids: Sequence[int]) -> dict[int, list[Claim]]:
     """Active claims of many requests in one query, keyed by request id (every id present)."""
     result: dict[int, list[Claim]] = {request_id: [] for request_id in request_ids}
     if not result:
         return result
+    ids = conn.dialect.json_array_values("?")
     async with conn.execute(
-        """
+        f"""
         SELECT * FROM help_claims
-        WHERE released_at IS NULL AND request_id IN (SELECT value FROM json_each(?))
+        WHERE released_at IS NULL AND request_id IN (SELECT CAST(value AS BIGINT) FROM {ids} AS i)
         ORDER BY claimed_at, id
-        """,
+        """,  # noqa: S608 (a dialect fragment, no member input)
         (f"[{','.join(str(int(i)) for i in result)}]",),
     ) as cur:
         rows = await cur.fetchall()
@@ -474,7 +471,7 @@ async def active_claims_for(conn: aiosqlite.Connection, request_ids: Sequence[in
     return result
 
 
-async def insert_claim(conn: aiosqlite.Connection, request_id: int, helper_id: int, *, now: datetime) -> Claim:
+async def insert_claim(conn: Conn, request_id: int, helper_id: int, *, now: datetime) -> Claim:
     """Raises :class:`ClaimExists` when the helper already holds an active claim on the request."""
     try:
         found = await _claims(
@@ -482,12 +479,12 @@ async def insert_claim(conn: aiosqlite.Connection, request_id: int, helper_id: i
             "INSERT INTO help_claims (request_id, helper_id, claimed_at) VALUES (?, ?, ?) RETURNING *",
             (request_id, helper_id, to_epoch(now)),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         raise ClaimExists() from exc
     return found[0]
 
 
-async def release_claim(conn: aiosqlite.Connection, request_id: int, helper_id: int, *, now: datetime) -> bool:
+async def release_claim(conn: Conn, request_id: int, helper_id: int, *, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE help_claims SET released_at = ? WHERE request_id = ? AND helper_id = ? AND released_at IS NULL",
         (to_epoch(now), request_id, helper_id),
@@ -495,7 +492,7 @@ async def release_claim(conn: aiosqlite.Connection, request_id: int, helper_id: 
     return cur.rowcount > 0
 
 
-async def active_claims_of_helper(conn: aiosqlite.Connection, guild_id: int, helper_id: int) -> list[Claim]:
+async def active_claims_of_helper(conn: Conn, guild_id: int, helper_id: int) -> list[Claim]:
     """The helper's active claims on live (not closed) requests of one server."""
     return await _claims(
         conn,
@@ -508,7 +505,7 @@ async def active_claims_of_helper(conn: aiosqlite.Connection, guild_id: int, hel
     )
 
 
-async def claims_of_helper(conn: aiosqlite.Connection, guild_id: int, helper_id: int) -> list[Claim]:
+async def claims_of_helper(conn: Conn, guild_id: int, helper_id: int) -> list[Claim]:
     """Every claim the helper made in one server, released or not."""
     return await _claims(
         conn,
@@ -521,7 +518,7 @@ async def claims_of_helper(conn: aiosqlite.Connection, guild_id: int, helper_id:
     )
 
 
-async def anonymize_helper(conn: aiosqlite.Connection, guild_id: int, helper_id: int, *, now: datetime) -> int:
+async def anonymize_helper(conn: Conn, guild_id: int, helper_id: int, *, now: datetime) -> int:
     """Release the helper's claims in one server and unlink them; the claims stay as anonymous counts."""
     cur = await conn.execute(
         """

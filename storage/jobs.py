@@ -9,16 +9,14 @@ holds it, so a worker whose lease expired cannot overwrite the outcome recorded 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
 from storage import job_members
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 class JobStatus(StrEnum):
@@ -61,7 +59,7 @@ def _opt_instant(value: int | None) -> datetime | None:
     return None if value is None else from_epoch(value)
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     return Job(
         id=row["id"],
         kind=row["kind"],
@@ -81,19 +79,19 @@ def _job(row: sqlite3.Row) -> Job:
     )
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> list[Job]:
+async def _all(conn: Conn, sql: str, params: tuple[object, ...]) -> list[Job]:
     async with conn.execute(sql, params) as cur:
         rows = await cur.fetchall()
     return [_job(row) for row in rows]
 
 
-async def get(conn: aiosqlite.Connection, job_id: int) -> Job | None:
+async def get(conn: Conn, job_id: int) -> Job | None:
     found = await _all(conn, "SELECT * FROM jobs WHERE id = ?", (job_id,))
     return found[0] if found else None
 
 
 async def schedule(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     kind: str,
     due_at: datetime,
@@ -139,7 +137,7 @@ async def schedule(
 
 
 async def cancel(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     kind: str | None = None,
     dedupe_key: str | None = None,
@@ -157,10 +155,10 @@ async def cancel(
         """
         UPDATE jobs SET status = 'cancelled', finished_at = ?
         WHERE status = 'pending'
-          AND (? IS NULL OR kind = ?)
-          AND (? IS NULL OR dedupe_key = ?)
-          AND (? IS NULL OR guild_id = ?)
-          AND (? IS NULL OR user_id = ?)
+          AND (CAST(? AS TEXT) IS NULL OR kind = ?)
+          AND (CAST(? AS TEXT) IS NULL OR dedupe_key = ?)
+          AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?)
+          AND (CAST(? AS BIGINT) IS NULL OR user_id = ?)
         """,
         (
             None if now is None else to_epoch(now),
@@ -177,9 +175,7 @@ async def cancel(
     return cur.rowcount
 
 
-async def claim_due(
-    conn: aiosqlite.Connection, *, now: datetime, worker: str, lease_seconds: int, limit: int
-) -> list[Job]:
+async def claim_due(conn: Conn, *, now: datetime, worker: str, lease_seconds: int, limit: int) -> list[Job]:
     """Claim up to ``limit`` jobs for ``worker``: pending jobs that are due, and running jobs whose lease has
     expired (their worker crashed or hung), in due order. One ``UPDATE ... RETURNING`` statement.
 
@@ -234,9 +230,7 @@ async def claim_due(
     return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
 
 
-async def expire_leases_of_previous_runs(
-    conn: aiosqlite.Connection, *, stable_name: str, current_worker: str, now: datetime
-) -> int:
+async def expire_leases_of_previous_runs(conn: Conn, *, stable_name: str, current_worker: str, now: datetime) -> int:
     """Make the jobs of an earlier run of this same worker claimable now: running jobs claimed by ``stable_name``
     (the form before incarnations) or ``stable_name:<another incarnation>``. That run is over (this process has
     that name now), so its jobs need not wait out their lease. Returns how many."""
@@ -251,7 +245,7 @@ async def expire_leases_of_previous_runs(
     return cur.rowcount
 
 
-async def release(conn: aiosqlite.Connection, *, job_id: int, attempt: int) -> bool:
+async def release(conn: Conn, *, job_id: int, attempt: int) -> bool:
     """Give back a claim that never started (shutdown began meanwhile): pending again, the attempt not counted."""
     cur = await conn.execute(
         """
@@ -263,7 +257,7 @@ async def release(conn: aiosqlite.Connection, *, job_id: int, attempt: int) -> b
     return cur.rowcount > 0
 
 
-async def renew_lease(conn: aiosqlite.Connection, *, job_id: int, attempt: int, lease_until: datetime) -> bool:
+async def renew_lease(conn: Conn, *, job_id: int, attempt: int, lease_until: datetime) -> bool:
     """Extend this claim's lease; False when the claim is no longer ours (expired and taken by another worker)."""
     cur = await conn.execute(
         "UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'running' AND attempts = ?",
@@ -273,7 +267,7 @@ async def renew_lease(conn: aiosqlite.Connection, *, job_id: int, attempt: int, 
 
 
 async def _finish(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     job_id: int,
     attempt: int | None,
@@ -284,27 +278,25 @@ async def _finish(
     cur = await conn.execute(
         """
         UPDATE jobs SET status = ?, last_error = ?, lease_until = NULL, finished_at = ?
-        WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)
+        WHERE id = ? AND status = 'running' AND (CAST(? AS BIGINT) IS NULL OR attempts = ?)
         """,
         (status.value, error, to_epoch(now), job_id, attempt, attempt),
     )
     return cur.rowcount > 0
 
 
-async def mark_done(conn: aiosqlite.Connection, *, job_id: int, now: datetime, attempt: int | None = None) -> bool:
+async def mark_done(conn: Conn, *, job_id: int, now: datetime, attempt: int | None = None) -> bool:
     """Record success. False when the job is not running (under claim ``attempt``, when given)."""
     return await _finish(conn, job_id=job_id, attempt=attempt, status=JobStatus.DONE, error=None, now=now)
 
 
-async def mark_skipped(
-    conn: aiosqlite.Connection, *, job_id: int, reason: str, now: datetime, attempt: int | None = None
-) -> bool:
+async def mark_skipped(conn: Conn, *, job_id: int, reason: str, now: datetime, attempt: int | None = None) -> bool:
     """Record that the job was deliberately not run (e.g. far too late to be useful); ``reason`` is our text."""
     return await _finish(conn, job_id=job_id, attempt=attempt, status=JobStatus.SKIPPED, error=reason, now=now)
 
 
 async def mark_failed_or_retry(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     job_id: int,
     error: str,
@@ -318,7 +310,7 @@ async def mark_failed_or_retry(
     cur = await conn.execute(
         """
         UPDATE jobs SET status = 'pending', due_at = ?, last_error = ?, claimed_by = NULL, lease_until = NULL
-        WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)
+        WHERE id = ? AND status = 'running' AND (CAST(? AS BIGINT) IS NULL OR attempts = ?)
         """,
         (to_epoch(retry_at), error, job_id, attempt, attempt),
     )
@@ -326,7 +318,7 @@ async def mark_failed_or_retry(
 
 
 async def pending(
-    conn: aiosqlite.Connection, *, kind: str | None = None, user_id: int | None = None, guild_id: int | None = None
+    conn: Conn, *, kind: str | None = None, user_id: int | None = None, guild_id: int | None = None
 ) -> list[Job]:
     """Pending jobs matching every filter given, soonest first."""
     return await _all(
@@ -334,16 +326,16 @@ async def pending(
         """
         SELECT * FROM jobs
         WHERE status = 'pending'
-          AND (? IS NULL OR kind = ?)
-          AND (? IS NULL OR user_id = ?)
-          AND (? IS NULL OR guild_id = ?)
+          AND (CAST(? AS TEXT) IS NULL OR kind = ?)
+          AND (CAST(? AS BIGINT) IS NULL OR user_id = ?)
+          AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?)
         ORDER BY due_at, id
         """,
         (kind, kind, user_id, user_id, guild_id, guild_id),
     )
 
 
-async def count_due(conn: aiosqlite.Connection, now: datetime) -> int:
+async def count_due(conn: Conn, now: datetime) -> int:
     """Pending jobs due at ``now`` or earlier (waiting for a free slot, or overdue after downtime)."""
     async with conn.execute(
         "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND due_at <= ?", (to_epoch(now),)
@@ -352,7 +344,7 @@ async def count_due(conn: aiosqlite.Connection, now: datetime) -> int:
     return 0 if row is None else int(row[0])
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+async def next_due_at(conn: Conn) -> datetime | None:
     """When the next job becomes claimable: the earliest pending due time or running lease expiry."""
     async with conn.execute(
         """
@@ -367,18 +359,22 @@ async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
     return None if row is None or row[0] is None else from_epoch(row[0])
 
 
-async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int, guild_id: int | None = None) -> int:
+async def delete_for_user(conn: Conn, *, user_id: int, guild_id: int | None = None) -> int:
     """Delete every job about one member, whatever its status: its ``user_id`` is theirs, or its payload, dedupe key
     or recorded error (e.g. a DuplicateJob naming a key) holds their id in any form (rows from before the rule in
     :mod:`storage.job_members`). With ``guild_id``, only that server's jobs and jobs of no server. Returns how many."""
     needle = str(user_id)
+
+    def contains(haystack: str) -> str:
+        return conn.dialect.contains(haystack, "?")
+
     async with conn.execute(
-        """
+        f"""
         SELECT id, user_id, payload, dedupe_key, last_error FROM jobs
-        WHERE (? IS NULL OR guild_id = ? OR guild_id IS NULL)
-          AND (user_id = ? OR instr(payload, ?) > 0 OR instr(coalesce(dedupe_key, ''), ?) > 0
-               OR instr(coalesce(last_error, ''), ?) > 0)
-        """,
+        WHERE (CAST(? AS BIGINT) IS NULL OR guild_id = ? OR guild_id IS NULL)
+          AND (user_id = ? OR {contains("payload")} OR {contains("coalesce(dedupe_key, '')")}
+               OR {contains("coalesce(last_error, '')")})
+        """,  # noqa: S608 (dialect fragments, no member input)
         (guild_id, guild_id, user_id, needle, needle, needle),
     ) as cur:
         rows = await cur.fetchall()
@@ -394,7 +390,7 @@ async def delete_for_user(conn: aiosqlite.Connection, *, user_id: int, guild_id:
     return len(doomed)
 
 
-async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int:
+async def purge_finished(conn: Conn, *, before: datetime) -> int:
     """Delete jobs that ended (done, failed, skipped, cancelled) before ``before``; return how many."""
     cur = await conn.execute(
         "DELETE FROM jobs WHERE status IN ('done', 'failed', 'skipped', 'cancelled') AND finished_at < ?",
@@ -403,7 +399,7 @@ async def purge_finished(conn: aiosqlite.Connection, *, before: datetime) -> int
     return cur.rowcount
 
 
-async def pending_due_at(conn: aiosqlite.Connection, dedupe_key: str) -> datetime | None:
+async def pending_due_at(conn: Conn, dedupe_key: str) -> datetime | None:
     """When the pending job holding ``dedupe_key`` is due (None when no such job is pending)."""
     rows = await conn.execute_fetchall(
         "SELECT due_at FROM jobs WHERE dedupe_key = ? AND status = 'pending'", (dedupe_key,)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import aiosqlite
-
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +22,7 @@ class AbsenceRow:
     created_at: datetime
 
 
-def _row(row: sqlite3.Row) -> AbsenceRow:
+def _row(row: Row) -> AbsenceRow:
     return AbsenceRow(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -37,13 +35,13 @@ def _row(row: sqlite3.Row) -> AbsenceRow:
     )
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+async def _rows(conn: Conn, sql: str, params: Sequence[object]) -> list[Row]:
     async with conn.execute(sql, params) as cursor:
         return list(await cursor.fetchall())
 
 
 async def add(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     *,
@@ -64,9 +62,7 @@ async def add(
     return _row(rows[0])
 
 
-async def of_mentor(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, ending_from: date | None = None
-) -> list[AbsenceRow]:
+async def of_mentor(conn: Conn, guild_id: int, user_id: int, *, ending_from: date | None = None) -> list[AbsenceRow]:
     """The mentor's ranges in date order; with ``ending_from``, only those not over before that date."""
     since = ending_from.isoformat() if ending_from is not None else "0000-01-01"
     rows = await _rows(
@@ -77,35 +73,37 @@ async def of_mentor(
     return [_row(r) for r in rows]
 
 
-async def of_user(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> list[AbsenceRow]:
+async def of_user(conn: Conn, user_id: int, guild_id: int | None = None) -> list[AbsenceRow]:
     """Every range of one person, in every server (or one): for /privacy export."""
     rows = await _rows(
         conn,
-        "SELECT * FROM mentor_absences WHERE user_id = ? AND (? IS NULL OR guild_id = ?) ORDER BY guild_id, first_day",
+        "SELECT * FROM mentor_absences WHERE user_id = ? AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?) "
+        "ORDER BY guild_id, first_day",
         (user_id, guild_id, guild_id),
     )
     return [_row(r) for r in rows]
 
 
-async def get(conn: aiosqlite.Connection, absence_id: int) -> AbsenceRow | None:
+async def get(conn: Conn, absence_id: int) -> AbsenceRow | None:
     rows = await _rows(conn, "SELECT * FROM mentor_absences WHERE id = ?", (absence_id,))
     return _row(rows[0]) if rows else None
 
 
-async def remove(conn: aiosqlite.Connection, absence_id: int, user_id: int) -> bool:
+async def remove(conn: Conn, absence_id: int, user_id: int) -> bool:
     cur = await conn.execute("DELETE FROM mentor_absences WHERE id = ? AND user_id = ?", (absence_id, user_id))
     return cur.rowcount > 0
 
 
-async def remove_ended(conn: aiosqlite.Connection, guild_id: int, user_id: int, before: date) -> None:
+async def remove_ended(conn: Conn, guild_id: int, user_id: int, before: date) -> None:
     await conn.execute(
         "DELETE FROM mentor_absences WHERE guild_id = ? AND user_id = ? AND last_day < ?",
         (guild_id, user_id, before.isoformat()),
     )
 
 
-async def delete_of_user(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> int:
+async def delete_of_user(conn: Conn, user_id: int, guild_id: int | None = None) -> int:
     cur = await conn.execute(
-        "DELETE FROM mentor_absences WHERE user_id = ? AND (? IS NULL OR guild_id = ?)", (user_id, guild_id, guild_id)
+        "DELETE FROM mentor_absences WHERE user_id = ? AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?)",
+        (user_id, guild_id, guild_id),
     )
     return cur.rowcount

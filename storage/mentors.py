@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from services.errors import PorchlightError
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn, IntegrityError, Row
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ def _opt(value: int | None) -> datetime | None:
     return None if value is None else from_epoch(value)
 
 
-def _mentor(row: sqlite3.Row) -> Mentor:
+def _mentor(row: Row) -> Mentor:
     return Mentor(
         guild_id=row["guild_id"],
         user_id=row["user_id"],
@@ -118,7 +116,7 @@ def _mentor(row: sqlite3.Row) -> Mentor:
     )
 
 
-def _booking(row: sqlite3.Row) -> Booking:
+def _booking(row: Row) -> Booking:
     return Booking(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -143,7 +141,7 @@ def _booking(row: sqlite3.Row) -> Booking:
     )
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+async def _rows(conn: Conn, sql: str, params: Sequence[object]) -> list[Row]:
     async with conn.execute(sql, tuple(params)) as cur:
         return list(await cur.fetchall())
 
@@ -155,13 +153,13 @@ def _marks(values: Sequence[object]) -> str:
 # -- mentors ----------------------------------------------------------------------------------------------------------
 
 
-async def get_mentor(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Mentor | None:
+async def get_mentor(conn: Conn, guild_id: int, user_id: int) -> Mentor | None:
     rows = await _rows(conn, "SELECT * FROM mentors WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     return _mentor(rows[0]) if rows else None
 
 
 async def save_mentor(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     user_id: int,
@@ -237,7 +235,7 @@ _MENTOR_EDITABLE = frozenset(
 
 
 async def update_mentor(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     *,
@@ -274,7 +272,7 @@ async def update_mentor(
     return _mentor(rows[0]) if rows else None
 
 
-async def list_mentors(conn: aiosqlite.Connection, guild_id: int, statuses: Sequence[str]) -> list[Mentor]:
+async def list_mentors(conn: Conn, guild_id: int, statuses: Sequence[str]) -> list[Mentor]:
     rows = await _rows(
         conn,
         f"SELECT * FROM mentors WHERE guild_id = ? AND status IN ({_marks(statuses)}) ORDER BY created_at, user_id",  # noqa: S608
@@ -283,16 +281,16 @@ async def list_mentors(conn: aiosqlite.Connection, guild_id: int, statuses: Sequ
     return [_mentor(row) for row in rows]
 
 
-async def mentors_of_user(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> list[Mentor]:
+async def mentors_of_user(conn: Conn, user_id: int, guild_id: int | None = None) -> list[Mentor]:
     rows = await _rows(
         conn,
-        "SELECT * FROM mentors WHERE user_id = ? AND (? IS NULL OR guild_id = ?) ORDER BY guild_id",
+        "SELECT * FROM mentors WHERE user_id = ? AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?) ORDER BY guild_id",
         (user_id, guild_id, guild_id),
     )
     return [_mentor(row) for row in rows]
 
 
-async def delete_mentor(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+async def delete_mentor(conn: Conn, guild_id: int, user_id: int) -> bool:
     cur = await conn.execute("DELETE FROM mentors WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     return cur.rowcount > 0
 
@@ -301,7 +299,7 @@ async def delete_mentor(conn: aiosqlite.Connection, guild_id: int, user_id: int)
 
 
 async def insert_booking(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     mentor_user_id: int,
@@ -339,7 +337,7 @@ async def insert_booking(
                 at,
             ),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         if "UNIQUE" in str(exc) and "bookings" in str(exc):
             log.info("booking refused slot taken guild=%d mentor=%d", guild_id, mentor_user_id)
             raise SlotTaken() from None
@@ -347,13 +345,13 @@ async def insert_booking(
     return _booking(rows[0])
 
 
-async def get_booking(conn: aiosqlite.Connection, booking_id: int) -> Booking | None:
+async def get_booking(conn: Conn, booking_id: int) -> Booking | None:
     rows = await _rows(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
     return _booking(rows[0]) if rows else None
 
 
 async def list_bookings(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int | None = None,
     mentor_user_id: int | None = None,
@@ -389,7 +387,7 @@ async def list_bookings(
 
 
 async def transition_booking(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     booking_id: int,
     *,
     from_statuses: Sequence[str],
@@ -434,7 +432,7 @@ async def transition_booking(
 
 
 async def record_outcome(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     booking_id: int,
     *,
     outcome: str,
@@ -456,7 +454,7 @@ async def record_outcome(
     return _booking(rows[0]) if rows else None
 
 
-async def no_show_counts(conn: aiosqlite.Connection, guild_id: int) -> dict[int, int]:
+async def no_show_counts(conn: Conn, guild_id: int) -> dict[int, int]:
     rows = await _rows(
         conn,
         """
@@ -469,7 +467,7 @@ async def no_show_counts(conn: aiosqlite.Connection, guild_id: int) -> dict[int,
     return {int(row["user_id"]): int(row["n"]) for row in rows}
 
 
-async def expired_requests(conn: aiosqlite.Connection, now: datetime) -> list[Booking]:
+async def expired_requests(conn: Conn, now: datetime) -> list[Booking]:
     rows = await _rows(
         conn,
         "SELECT * FROM bookings WHERE status = 'requested' AND expires_at <= ? ORDER BY expires_at, id",
@@ -478,7 +476,7 @@ async def expired_requests(conn: aiosqlite.Connection, now: datetime) -> list[Bo
     return [_booking(row) for row in rows]
 
 
-async def forget_member_phone(conn: aiosqlite.Connection, booking_ids: Sequence[int]) -> None:
+async def forget_member_phone(conn: Conn, booking_ids: Sequence[int]) -> None:
     """Drop the member's number from bookings that no longer need it (finished or cancelled)."""
     if booking_ids:
         await conn.execute(
@@ -488,10 +486,11 @@ async def forget_member_phone(conn: aiosqlite.Connection, booking_ids: Sequence[
         )
 
 
-async def delete_bookings_involving(conn: aiosqlite.Connection, user_id: int, guild_id: int | None = None) -> int:
+async def delete_bookings_involving(conn: Conn, user_id: int, guild_id: int | None = None) -> int:
     cur = await conn.execute(
         """
-        DELETE FROM bookings WHERE (mentor_user_id = ? OR member_user_id = ?) AND (? IS NULL OR guild_id = ?)
+        DELETE FROM bookings
+        WHERE (mentor_user_id = ? OR member_user_id = ?) AND (CAST(? AS BIGINT) IS NULL OR guild_id = ?)
         """,
         (user_id, user_id, guild_id, guild_id),
     )

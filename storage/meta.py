@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.sql import Conn
 
 
-async def get_meta(conn: aiosqlite.Connection, key: str) -> str | None:
+async def get_meta(conn: Conn, key: str) -> str | None:
     async with conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
         row = await cur.fetchone()
     return None if row is None else str(row["value"])
 
 
-async def set_meta(conn: aiosqlite.Connection, key: str, value: str) -> None:
+async def set_meta(conn: Conn, key: str, value: str) -> None:
     await conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
 
 
-async def delete_meta(conn: aiosqlite.Connection, key: str) -> bool:
+async def delete_meta(conn: Conn, key: str) -> bool:
     cur = await conn.execute("DELETE FROM meta WHERE key = ?", (key,))
     return cur.rowcount > 0

@@ -1,6 +1,9 @@
-"""Numbered SQL migrations (``migrations/NNNN_name.sql``), applied in order, one transaction each.
+"""Numbered SQL migrations, applied in order, one transaction each: ``migrations/NNNN_name.sql`` for SQLite and
+``migrations/postgresql/NNNN_name.sql`` for PostgreSQL, one file per version in each, so that both engines at
+version N hold the same tables and columns.
 
-The schema version lives in ``PRAGMA user_version``. A shipped migration is never edited; add a new file instead.
+The schema version lives in ``PRAGMA user_version`` (SQLite) or the one-row table ``porchlight_schema``
+(PostgreSQL). A shipped migration is never edited; add a new file (for both engines) instead.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.db import Database
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+POSTGRES_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -42,27 +47,29 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements; sqlite3.complete_statement handles semicolons inside strings/triggers."""
-    import sqlite3
-
-    statements: list[str] = []
-    buffer = ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip() and not all(part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()):
-        raise ValueError("migration ends with an incomplete statement")
-    return statements
+def migrations_for(db: Database) -> list[Migration]:
+    return load_migrations(POSTGRES_MIGRATIONS_DIR if db.dialect.postgres else MIGRATIONS_DIR)
 
 
-async def current_version(db: Database) -> int:
-    async with db.conn.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+async def current_version(db: Database, conn: Conn | None = None) -> int:
+    conn = db.conn if conn is None else conn
+    if db.dialect.postgres:
+        rows = await conn.execute_fetchall("SELECT to_regclass('porchlight_schema') IS NOT NULL")
+        if not rows[0][0]:
+            return 0
+        rows = await conn.execute_fetchall("SELECT version FROM porchlight_schema")
+    else:
+        rows = await conn.execute_fetchall("PRAGMA user_version")
+    return int(rows[0][0]) if rows else 0
+
+
+async def set_version(db: Database, conn: Conn, version: int) -> None:
+    if db.dialect.postgres:
+        await conn.execute("CREATE TABLE IF NOT EXISTS porchlight_schema (version BIGINT NOT NULL)")
+        await conn.execute("DELETE FROM porchlight_schema")
+        await conn.execute("INSERT INTO porchlight_schema (version) VALUES (?)", (version,))
+    else:
+        await conn.execute(f"PRAGMA user_version = {int(version)}")
 
 
 async def migrate(db: Database, migrations: list[Migration] | None = None) -> int:
@@ -71,24 +78,23 @@ async def migrate(db: Database, migrations: list[Migration] | None = None) -> in
     Each migration runs in its own transaction together with the ``user_version`` bump, so a failing migration
     leaves the database exactly as it was before it started.
     """
-    migrations = load_migrations() if migrations is None else migrations
+    migrations = migrations_for(db) if migrations is None else migrations
     latest = migrations[-1].version if migrations else 0
     version = await current_version(db)
     if version > latest:
         raise DatabaseTooNew(
             f"the database at {db.path} is at schema version {version}, but this Porchlight only knows up to "
-            f"{latest}. Upgrade Porchlight, or point PORCHLIGHT_DATABASE_PATH at another file."
+            f"{latest}. Upgrade Porchlight, or point PORCHLIGHT_DATABASE_URL (or _PATH) at another database."
         )
     for migration in migrations:
         if migration.version <= version:
             continue
         async with db.transaction() as conn:
             # Another process starting at the same time may have applied it while we waited for the write lock.
-            applied_elsewhere = await current_version(db) >= migration.version
+            applied_elsewhere = await current_version(db, conn) >= migration.version
             if not applied_elsewhere:
-                for statement in _statements(migration.sql):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {migration.version}")
+                await conn.executescript(migration.sql)
+                await set_version(db, conn, migration.version)
         if not applied_elsewhere:
             log.info("migration applied version=%d name=%s", migration.version, migration.name)
         version = migration.version

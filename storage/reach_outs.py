@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +18,7 @@ class ReachOut:
     taken_at: datetime
 
 
-def _reach_out(row: sqlite3.Row) -> ReachOut:
+def _reach_out(row: Row) -> ReachOut:
     return ReachOut(
         checkin_id=int(row["checkin_id"]),
         guild_id=int(row["guild_id"]),
@@ -30,9 +28,7 @@ def _reach_out(row: sqlite3.Row) -> ReachOut:
     )
 
 
-async def take(
-    conn: aiosqlite.Connection, *, checkin_id: int, guild_id: int, helper_id: int, now: datetime
-) -> tuple[ReachOut, bool]:
+async def take(conn: Conn, *, checkin_id: int, guild_id: int, helper_id: int, now: datetime) -> tuple[ReachOut, bool]:
     """Claim the reach-out for ``helper_id``; return the stored claim and whether this call made it.
 
     The primary key decides, so of two helpers pressing at once exactly one gets ``True``.
@@ -51,20 +47,20 @@ async def take(
     return existing, False
 
 
-async def get(conn: aiosqlite.Connection, checkin_id: int) -> ReachOut | None:
+async def get(conn: Conn, checkin_id: int) -> ReachOut | None:
     async with conn.execute("SELECT * FROM checkin_reach_outs WHERE checkin_id = ?", (checkin_id,)) as cur:
         row = await cur.fetchone()
     return None if row is None else _reach_out(row)
 
 
-async def set_thread(conn: aiosqlite.Connection, *, checkin_id: int, thread_id: int) -> bool:
+async def set_thread(conn: Conn, *, checkin_id: int, thread_id: int) -> bool:
     async with conn.execute(
         "UPDATE checkin_reach_outs SET thread_id = ? WHERE checkin_id = ?", (thread_id, checkin_id)
     ) as cur:
         return cur.rowcount > 0
 
 
-async def release(conn: aiosqlite.Connection, *, checkin_id: int, helper_id: int) -> bool:
+async def release(conn: Conn, *, checkin_id: int, helper_id: int) -> bool:
     """Undo a claim whose thread could not be opened, so another helper (or the same one) can take it again."""
     async with conn.execute(
         "DELETE FROM checkin_reach_outs WHERE checkin_id = ? AND helper_id = ? AND thread_id IS NULL",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import fetch_one, from_epoch, to_epoch
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +42,7 @@ def _opt(value: int | None) -> datetime | None:
     return None if value is None else from_epoch(value)
 
 
-def _block(row: sqlite3.Row) -> Block:
+def _block(row: Row) -> Block:
     return Block(
         guild_id=row["guild_id"],
         user_id=row["user_id"],
@@ -55,11 +53,11 @@ def _block(row: sqlite3.Row) -> Block:
     )
 
 
-def _departure(row: sqlite3.Row) -> Departure:
+def _departure(row: Row) -> Departure:
     return Departure(row["guild_id"], row["user_id"], from_epoch(row["left_at"]), from_epoch(row["purge_after"]))
 
 
-def _presence(row: sqlite3.Row) -> Presence:
+def _presence(row: Row) -> Presence:
     return Presence(row["guild_id"], _opt(row["welcomed_at"]), _opt(row["removed_at"]), _opt(row["purge_after"]))
 
 
@@ -67,7 +65,7 @@ def _presence(row: sqlite3.Row) -> Presence:
 
 
 async def put_block(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     user_id: int,
@@ -93,7 +91,7 @@ async def put_block(
     return _block(row)
 
 
-async def get_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Block | None:
+async def get_block(conn: Conn, guild_id: int, user_id: int) -> Block | None:
     async with conn.execute(
         "SELECT * FROM member_blocks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     ) as cur:
@@ -101,17 +99,17 @@ async def get_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> 
     return None if row is None else _block(row)
 
 
-async def delete_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+async def delete_block(conn: Conn, guild_id: int, user_id: int) -> bool:
     cur = await conn.execute("DELETE FROM member_blocks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     return cur.rowcount > 0
 
 
-async def delete_expired_blocks(conn: aiosqlite.Connection, now: datetime) -> int:
+async def delete_expired_blocks(conn: Conn, now: datetime) -> int:
     cur = await conn.execute("DELETE FROM member_blocks WHERE until IS NOT NULL AND until <= ?", (to_epoch(now),))
     return cur.rowcount
 
 
-async def forget_blocker(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def forget_blocker(conn: Conn, guild_id: int, user_id: int) -> int:
     """A moderator deleted their data: their blocks stay, without their id."""
     cur = await conn.execute(
         "UPDATE member_blocks SET blocked_by = NULL WHERE guild_id = ? AND blocked_by = ?", (guild_id, user_id)
@@ -123,7 +121,7 @@ async def forget_blocker(conn: aiosqlite.Connection, guild_id: int, user_id: int
 
 
 async def count_events(
-    conn: aiosqlite.Connection, *, guild_id: int, user_id: int, action: str, since: datetime
+    conn: Conn, *, guild_id: int, user_id: int, action: str, since: datetime
 ) -> tuple[int, datetime | None]:
     """How many ``action`` events the member made since ``since``, and the oldest of them."""
     async with conn.execute(
@@ -135,27 +133,26 @@ async def count_events(
     return int(row[0]), _opt(row[1])
 
 
-async def add_event(conn: aiosqlite.Connection, *, guild_id: int, user_id: int, action: str, now: datetime) -> int:
+async def add_event(conn: Conn, *, guild_id: int, user_id: int, action: str, now: datetime) -> int:
     """Count one use; returns the event's id (to delete it again if the use is given back)."""
-    cur = await conn.execute(
-        "INSERT INTO rate_events (guild_id, user_id, action, at) VALUES (?, ?, ?, ?)",
+    rows = await conn.execute_fetchall(
+        "INSERT INTO rate_events (guild_id, user_id, action, at) VALUES (?, ?, ?, ?) RETURNING id",
         (guild_id, user_id, action, to_epoch(now)),
     )
-    assert cur.lastrowid is not None
-    return int(cur.lastrowid)
+    return int(rows[0][0])
 
 
-async def delete_event(conn: aiosqlite.Connection, event_id: int) -> bool:
+async def delete_event(conn: Conn, event_id: int) -> bool:
     cur = await conn.execute("DELETE FROM rate_events WHERE id = ?", (event_id,))
     return cur.rowcount > 0
 
 
-async def purge_events(conn: aiosqlite.Connection, before: datetime) -> int:
+async def purge_events(conn: Conn, before: datetime) -> int:
     cur = await conn.execute("DELETE FROM rate_events WHERE at < ?", (to_epoch(before),))
     return cur.rowcount
 
 
-async def delete_member_safety(conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime) -> int:
+async def delete_member_safety(conn: Conn, guild_id: int, user_id: int, now: datetime) -> int:
     """/privacy delete: the member's rate events, departure record and expired block. An active block stays."""
     deleted = 0
     for sql, params in (
@@ -176,7 +173,7 @@ async def delete_member_safety(conn: aiosqlite.Connection, guild_id: int, user_i
 
 
 async def record_departure(
-    conn: aiosqlite.Connection, *, guild_id: int, user_id: int, now: datetime, purge_after: datetime
+    conn: Conn, *, guild_id: int, user_id: int, now: datetime, purge_after: datetime
 ) -> tuple[Departure, bool]:
     """Remember that the member left; (the record, True when this call made it)."""
     async with conn.execute(
@@ -192,24 +189,24 @@ async def record_departure(
     return existing, False
 
 
-async def get_departure(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Departure | None:
+async def get_departure(conn: Conn, guild_id: int, user_id: int) -> Departure | None:
     row = await fetch_one(
         conn, "SELECT * FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
     return None if row is None else _departure(row)
 
 
-async def departures(conn: aiosqlite.Connection, guild_id: int) -> list[Departure]:
+async def departures(conn: Conn, guild_id: int) -> list[Departure]:
     async with conn.execute("SELECT * FROM member_departures WHERE guild_id = ?", (guild_id,)) as cur:
         return [_departure(row) for row in await cur.fetchall()]
 
 
-async def delete_departure(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+async def delete_departure(conn: Conn, guild_id: int, user_id: int) -> bool:
     cur = await conn.execute("DELETE FROM member_departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     return cur.rowcount > 0
 
 
-async def due_departures(conn: aiosqlite.Connection, now: datetime) -> list[Departure]:
+async def due_departures(conn: Conn, now: datetime) -> list[Departure]:
     async with conn.execute(
         "SELECT * FROM member_departures WHERE purge_after <= ? ORDER BY purge_after", (to_epoch(now),)
     ) as cur:
@@ -219,13 +216,13 @@ async def due_departures(conn: aiosqlite.Connection, now: datetime) -> list[Depa
 # --- the bot's presence per server ---------------------------------------------------------------------------------
 
 
-async def get_presence(conn: aiosqlite.Connection, guild_id: int) -> Presence | None:
+async def get_presence(conn: Conn, guild_id: int) -> Presence | None:
     async with conn.execute("SELECT * FROM guild_presence WHERE guild_id = ?", (guild_id,)) as cur:
         row = await cur.fetchone()
     return None if row is None else _presence(row)
 
 
-async def mark_welcomed(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> bool:
+async def mark_welcomed(conn: Conn, guild_id: int, now: datetime) -> bool:
     """True when this call is the first to welcome the server (the message goes out once)."""
     cur = await conn.execute(
         """
@@ -238,7 +235,7 @@ async def mark_welcomed(conn: aiosqlite.Connection, guild_id: int, now: datetime
     return cur.rowcount > 0
 
 
-async def mark_present(conn: aiosqlite.Connection, guild_id: int) -> bool:
+async def mark_present(conn: Conn, guild_id: int) -> bool:
     """The bot is in the server: cancel a pending purge. True when one was pending."""
     cur = await conn.execute(
         "UPDATE guild_presence SET removed_at = NULL, purge_after = NULL WHERE guild_id = ? AND removed_at IS NOT NULL",
@@ -247,7 +244,7 @@ async def mark_present(conn: aiosqlite.Connection, guild_id: int) -> bool:
     return cur.rowcount > 0
 
 
-async def mark_removed(conn: aiosqlite.Connection, guild_id: int, now: datetime, purge_after: datetime) -> None:
+async def mark_removed(conn: Conn, guild_id: int, now: datetime, purge_after: datetime) -> None:
     await conn.execute(
         """
         INSERT INTO guild_presence (guild_id, removed_at, purge_after) VALUES (?, ?, ?)
@@ -258,14 +255,14 @@ async def mark_removed(conn: aiosqlite.Connection, guild_id: int, now: datetime,
     )
 
 
-async def due_guild_purges(conn: aiosqlite.Connection, now: datetime) -> list[int]:
+async def due_guild_purges(conn: Conn, now: datetime) -> list[int]:
     async with conn.execute(
         "SELECT guild_id FROM guild_presence WHERE purge_after IS NOT NULL AND purge_after <= ?", (to_epoch(now),)
     ) as cur:
         return [int(row[0]) for row in await cur.fetchall()]
 
 
-async def pending_booking_requests(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def pending_booking_requests(conn: Conn, guild_id: int, user_id: int) -> int:
     """Booking requests the member made that no mentor has answered yet."""
     async with conn.execute(
         "SELECT count(*) FROM bookings WHERE guild_id = ? AND member_user_id = ? AND status = 'requested'",

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.db import from_epoch, to_epoch
+from storage.sql import Conn
 
 WEEK_SECONDS = 7 * 24 * 3600
 # Monday 00:00 UTC weeks, as the check-in week tables count them (epoch 345600 is Monday 5 Jan 1970).
@@ -39,9 +38,7 @@ class CallWeek:
     no_shows: int
 
 
-async def help_requests(
-    conn: aiosqlite.Connection, guild_id: int, since: datetime, until: datetime
-) -> list[RequestRow]:
+async def help_requests(conn: Conn, guild_id: int, since: datetime, until: datetime) -> list[RequestRow]:
     async with conn.execute(
         """
         SELECT created_at, first_claimed_at, status, close_reason, feedback FROM help_requests
@@ -62,7 +59,7 @@ async def help_requests(
     ]
 
 
-async def call_weeks(conn: aiosqlite.Connection, guild_id: int, since: datetime, until: datetime) -> list[CallWeek]:
+async def call_weeks(conn: Conn, guild_id: int, since: datetime, until: datetime) -> list[CallWeek]:
     """Call requests made each week (by when they were requested): how many, held, cancelled, missed."""
     async with conn.execute(
         f"""
@@ -79,9 +76,7 @@ async def call_weeks(conn: aiosqlite.Connection, guild_id: int, since: datetime,
     return [CallWeek(from_epoch(r[0]), int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows]
 
 
-async def checkin_weeks(
-    conn: aiosqlite.Connection, guild_id: int, since: datetime, until: datetime
-) -> dict[datetime, dict[str, int]]:
+async def checkin_weeks(conn: Conn, guild_id: int, since: datetime, until: datetime) -> dict[datetime, dict[str, int]]:
     """Members by their latest check-in status, each week (the per-week counts the check-in triggers keep)."""
     out: dict[datetime, dict[str, int]] = {}
     async with conn.execute(

@@ -1,7 +1,19 @@
-"""Fixtures shared by every test package: a real, migrated SQLite file (never a mocked database)."""
+"""Fixtures shared by every test package: a real, migrated database (never a mocked one).
+
+The storage and service suites (``tests/storage``, ``tests/services``) run every test that uses ``db`` twice: on a
+SQLite file and on PostgreSQL, each test in a schema of its own that is dropped afterwards. A test that is about
+SQLite itself (PRAGMAs, the file, checkpoints, backups) is marked ``sqlite_only``.
+
+PostgreSQL comes from ``PORCHLIGHT_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``). When
+it is unreachable the PostgreSQL runs are skipped with one line saying so, except under ``CI=true``, where they fail:
+CI must prove both backends.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,16 +22,99 @@ import pytest
 from storage.db import Database
 from storage.migrate import migrate
 
+POSTGRES_URL = os.environ.get("PORCHLIGHT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+DUAL_BACKEND_SUITES = ("storage", "services")
+_postgres_problem: str | None = None
+_postgres_checked = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: the test is about SQLite itself; it does not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    suite = Path(str(metafunc.definition.path)).parent.name
+    if suite in DUAL_BACKEND_SUITES and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or None; checked once per run."""
+    global _postgres_problem, _postgres_checked
+    if not _postgres_checked:
+        _postgres_checked = True
+
+        async def probe() -> None:
+            import asyncpg
+
+            connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
+            await connection.close()
+
+        try:
+            asyncio.run(probe())
+        except Exception as error:  # any reason at all: unreachable, refused, bad credentials
+            _postgres_problem = f"{type(error).__name__}: {error}"
+    return _postgres_problem
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    problem = postgres_problem()
+    if problem is None:
+        return f"PostgreSQL backend: {POSTGRES_URL} (storage and service suites run on both backends)"
+    if os.environ.get("CI") == "true":
+        return f"PostgreSQL backend: UNREACHABLE at {POSTGRES_URL} ({problem}) - CI=true, so those runs FAIL"
+    return f"PostgreSQL backend: UNREACHABLE at {POSTGRES_URL} ({problem}) - PostgreSQL runs are SKIPPED"
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = getattr(request, "param", "sqlite")
+    if name == "postgresql":
+        problem = postgres_problem()
+        if problem is not None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {POSTGRES_URL}: {problem}")
+            pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
+    return name
+
+
+@pytest.fixture
+async def postgres_schema_url(backend: str) -> AsyncIterator[str | None]:
+    """A fresh, empty schema for this test (dropped afterwards) as a URL, on the PostgreSQL backend."""
+    if backend != "postgresql":
+        yield None
+        return
+    import asyncpg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "porchlight.sqlite3"
 
 
+async def open_test_database(db_path: Path, schema_url: str | None) -> Database:
+    if schema_url is None:
+        return await Database.open(db_path)
+    from storage.pg import PostgresDatabase
+
+    return await PostgresDatabase.connect(schema_url, pool_size=4)
+
+
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
-    """A migrated database on a real file in the test's temporary directory."""
-    database = await Database.open(db_path)
+async def db(db_path: Path, postgres_schema_url: str | None) -> AsyncIterator[Database]:
+    """A migrated database: a real file in the test's temporary directory, or a fresh PostgreSQL schema."""
+    database = await open_test_database(db_path, postgres_schema_url)
     await migrate(database)
     try:
         yield database
@@ -28,9 +123,9 @@ async def db(db_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def second_db(db: Database, db_path: Path) -> AsyncIterator[Database]:
-    """Another connection to the same file, as a second process would have."""
-    database = await Database.open(db_path)
+async def second_db(db: Database, db_path: Path, postgres_schema_url: str | None) -> AsyncIterator[Database]:
+    """Another connection to the same database, as a second process would have."""
+    database = await open_test_database(db_path, postgres_schema_url)
     try:
         yield database
     finally:

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import aiosqlite
-
 from services.help_requests._arming import HelpRequestBase
 from services.help_requests._rules import (
     RELAY_LIMIT,
@@ -26,6 +24,7 @@ from storage import help_relays as relay_store
 from storage import help_requests as store
 from storage.help_relays import TO_MEMBER, TO_THREAD, Relay, Reveal
 from storage.help_requests import HelpRequest
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class AnonymousAsks(HelpRequestBase):
             log.info("help relay to thread request=%d relay=%d", request.id, relay.id)
         return RelayOutcome(request, relay, created)
 
-    async def _request_of_dm(self, conn: aiosqlite.Connection, asker_id: int, reply_to: int | None) -> HelpRequest:
+    async def _request_of_dm(self, conn: Conn, asker_id: int, reply_to: int | None) -> HelpRequest:
         live = await relay_store.live_anonymous_for_asker(conn, asker_id)
         if reply_to is not None:
             request_id = await relay_store.request_of_dm(conn, reply_to)

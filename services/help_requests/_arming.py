@@ -7,8 +7,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from services.clock import Clock
 from services.effects import Outbox
 from services.help_requests._rules import (
@@ -32,6 +30,7 @@ from storage import jobs as jobs_store
 from storage.db import Database
 from storage.help_requests import Claim, HelpRequest
 from storage.jobs import DuplicateJob
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ class HelpRequestBase:
 
     async def _effect(
         self,
-        conn: aiosqlite.Connection,
+        conn: Conn,
         request: HelpRequest,
         kind: HelpEffect,
         *,
@@ -137,7 +136,7 @@ class HelpRequestBase:
             conn, subject, kind, guild_id=request.guild_id, user_id=request.asker_id, args=args, delay=delay
         )
 
-    async def _closing_effects(self, conn: aiosqlite.Connection, request: HelpRequest, why: CloseReason) -> None:
+    async def _closing_effects(self, conn: Conn, request: HelpRequest, why: CloseReason) -> None:
         """Archive and lock the thread, show the card as closed, and ask the asker "Did this help?" — or, when
         staff deleted the thread, tell the asker; when the asker left, ask nobody."""
         await self.outbox.cancel(conn, help_subject(request.id), HelpEffect.IDLE_ASK, HelpEffect.TELL_ASKER)

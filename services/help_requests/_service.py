@@ -7,8 +7,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from services.help_requests._anonymous import ANONYMOUS_OFF, AnonymousAsks
 from services.help_requests._rules import (
     _NOT_REOPENABLE,
@@ -63,6 +61,7 @@ from storage import help_relays as relay_store
 from storage import help_requests as store
 from storage import helper_duty as duty_store
 from storage.help_requests import HelpRequest
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +72,7 @@ class HelpRequestService(AnonymousAsks):
 
     # -- asking --
 
-    async def _check_can_ask(
-        self, conn: aiosqlite.Connection, guild_id: int, asker_id: int, draft: Draft | None
-    ) -> HelpSettings:
+    async def _check_can_ask(self, conn: Conn, guild_id: int, asker_id: int, draft: Draft | None) -> HelpSettings:
         config = await guilds.get_config(conn, guild_id)
         if config is None or config.help_channel_id is None or config.queue_channel_id is None:
             raise HelpNotConfigured(

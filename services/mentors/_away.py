@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from services.mentors._moves import MentorMoves
 from services.mentors._rules import BookingError, CancelCause, MentorEffect, MentorError, validate_timezone
 from services.slots import Absence
@@ -29,6 +27,7 @@ from storage import mentor_absences as away_store
 from storage import mentors as store
 from storage.mentor_absences import AbsenceRow
 from storage.mentors import LIVE, Booking, Mentor
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class AwayResult:
 
 
 class MentorAway(MentorMoves):
-    async def _absences(self, conn: aiosqlite.Connection, mentor: Mentor) -> list[Absence]:
+    async def _absences(self, conn: Conn, mentor: Mentor) -> list[Absence]:
         today = self.clock.now().astimezone(ZoneInfo(mentor.timezone)).date()
         rows = await away_store.of_mentor(conn, mentor.guild_id, mentor.user_id, ending_from=today - timedelta(days=1))
         return [absence_of(r) for r in rows]

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from services import settings_catalog
 from services.clock import Clock
 from services.contact import PhoneVault
@@ -47,6 +45,7 @@ from storage import mentors as store
 from storage.db import Database
 from storage.jobs import DuplicateJob
 from storage.mentors import LIVE, Booking, Mentor
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +72,11 @@ class MentorBase:
 
     # -- settings and loading ----------------------------------------------------------------------------------
 
-    async def approval_required(self, conn: aiosqlite.Connection, guild_id: int) -> bool:
+    async def approval_required(self, conn: Conn, guild_id: int) -> bool:
         config = await guilds.get_config(conn, guild_id)
         return settings_catalog.flag(config, "mentor_approval")
 
-    async def policy(self, conn: aiosqlite.Connection, guild_id: int) -> BookingPolicy:
+    async def policy(self, conn: Conn, guild_id: int) -> BookingPolicy:
         config = await guilds.get_config(conn, guild_id)
         return BookingPolicy(
             horizon_days=settings_catalog.number(config, "mentor_horizon_days"),
@@ -85,7 +84,7 @@ class MentorBase:
             buffer_minutes=settings_catalog.number(config, "mentor_buffer_minutes"),
         )
 
-    async def _mentor(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Mentor | None:
+    async def _mentor(self, conn: Conn, guild_id: int, user_id: int) -> Mentor | None:
         """The profile, with a dated pause that has run out ended on the way."""
         mentor = await store.get_mentor(conn, guild_id, user_id)
         now = self.clock.now()
@@ -98,7 +97,7 @@ class MentorBase:
     async def get(self, guild_id: int, user_id: int) -> Mentor | None:
         return await self._mentor(self.db.conn, guild_id, user_id)
 
-    async def _require(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Mentor:
+    async def _require(self, conn: Conn, guild_id: int, user_id: int) -> Mentor:
         mentor = await self._mentor(conn, guild_id, user_id)
         if mentor is None or mentor.status in ("left", "declined"):
             raise MentorError("You're not a mentor on this server. Use /mentor signup to offer calls.")
@@ -112,7 +111,7 @@ class MentorBase:
 
     async def _free(
         self,
-        conn: aiosqlite.Connection,
+        conn: Conn,
         mentor: Mentor,
         *,
         limit: int,
@@ -144,13 +143,11 @@ class MentorBase:
         )
         return [s for s in slots if s not in exclude][:limit]
 
-    async def _absences(self, conn: aiosqlite.Connection, mentor: Mentor) -> list[Absence]:
+    async def _absences(self, conn: Conn, mentor: Mentor) -> list[Absence]:
         """The mentor's away and travel ranges (``_away.py``); none here."""
         return []
 
-    async def _booked(
-        self, conn: aiosqlite.Connection, mentor: Mentor, now: datetime, *, ignore: int | None = None
-    ) -> list[Interval]:
+    async def _booked(self, conn: Conn, mentor: Mentor, now: datetime, *, ignore: int | None = None) -> list[Interval]:
         """Calls that hold time or count toward the weekly limit: live and completed ones from 8 days back, and the
         times held by proposals to move a call (``_moves.py``)."""
         rows = await store.list_bookings(
@@ -183,7 +180,7 @@ class MentorBase:
 
     async def _schedule(
         self,
-        conn: aiosqlite.Connection,
+        conn: Conn,
         booking: Booking,
         kind: str,
         due_at: datetime,
@@ -205,21 +202,19 @@ class MentorBase:
         except DuplicateJob:
             log.info("job already running kind=%s booking=%d", kind, booking.id)
 
-    async def _cancel_jobs(
-        self, conn: aiosqlite.Connection, booking: Booking, kinds: Sequence[str], now: datetime
-    ) -> None:
+    async def _cancel_jobs(self, conn: Conn, booking: Booking, kinds: Sequence[str], now: datetime) -> None:
         for kind in kinds:
             suffixes = [f":{int(o.total_seconds() // 60)}" for o in REMINDER_OFFSETS] if kind == REMINDER_JOB else [""]
             for suffix in suffixes:
                 await job_store.cancel(conn, dedupe_key=f"{kind}:{booking.id}{suffix}", now=now)
 
-    async def _load_booking(self, conn: aiosqlite.Connection, booking_id: int) -> Booking:
+    async def _load_booking(self, conn: Conn, booking_id: int) -> Booking:
         booking = await store.get_booking(conn, booking_id)
         if booking is None:
             raise BookingError("I can't find that call any more. Use /calls to see your calls.")
         return booking
 
-    async def _schedule_call_jobs(self, conn: aiosqlite.Connection, booking: Booking, now: datetime) -> None:
+    async def _schedule_call_jobs(self, conn: Conn, booking: Booking, now: datetime) -> None:
         for offset in REMINDER_OFFSETS:
             due = booking.starts_at - offset
             if due > now:
@@ -236,7 +231,7 @@ class MentorBase:
         """Other free times with the same mentor, for a member whose request was declined or lapsed."""
         return await self._alternatives(self.db.conn, booking)
 
-    async def _alternatives(self, conn: aiosqlite.Connection, booking: Booking) -> list[datetime]:
+    async def _alternatives(self, conn: Conn, booking: Booking) -> list[datetime]:
         mentor = await self._mentor(conn, booking.guild_id, booking.mentor_user_id)
         if mentor is None:
             return []
@@ -244,7 +239,7 @@ class MentorBase:
 
     async def _cancel_in(
         self,
-        conn: aiosqlite.Connection,
+        conn: Conn,
         booking: Booking,
         *,
         by: int,
@@ -278,9 +273,7 @@ class MentorBase:
         await self._tell_cancelled(conn, cancelled, by=by, cause=cause)
         return cancelled
 
-    async def _tell_cancelled(
-        self, conn: aiosqlite.Connection, booking: Booking, *, by: int, cause: CancelCause
-    ) -> None:
+    async def _tell_cancelled(self, conn: Conn, booking: Booking, *, by: int, cause: CancelCause) -> None:
         """The one cancellation path, whatever the cause: the other person's DM (with the METHOD:CANCEL invite when
         the call had been confirmed), the number taken out of the confirmation, and the mentor's card. The DM's
         args keep what the invite needs (times, sequence; no member), since a deletion removes the booking row."""
@@ -304,33 +297,29 @@ class MentorBase:
 
     # -- effects (docs/effects.md): recorded on the transaction of the change --------------------------------------
 
-    async def _mentor_effect(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, kind: MentorEffect, **args: Any
-    ) -> None:
+    async def _mentor_effect(self, conn: Conn, guild_id: int, user_id: int, kind: MentorEffect, **args: Any) -> None:
         subject = mentor_subject(guild_id, user_id)
         if kind in (MentorEffect.CARD, MentorEffect.ROLE):  # they show the profile as it stands when they run
             await self.outbox.cancel(conn, subject, kind)
         await self.outbox.record(conn, subject, kind, guild_id=guild_id, user_id=user_id, args=args or None)
 
-    async def _booking_effect(
-        self, conn: aiosqlite.Connection, booking: Booking, role: Role, kind: MentorEffect, **args: Any
-    ) -> None:
+    async def _booking_effect(self, conn: Conn, booking: Booking, role: Role, kind: MentorEffect, **args: Any) -> None:
         person = booking.member_user_id if role == "member" else booking.mentor_user_id
         await self.outbox.record(
             conn, booking_subject(booking.id, role), kind, guild_id=booking.guild_id, user_id=person, args=args or None
         )
 
-    async def _card(self, conn: aiosqlite.Connection, booking: Booking) -> None:
+    async def _card(self, conn: Conn, booking: Booking) -> None:
         """The mentor's roster card shows the booking's slot taken or freed."""
         await self._mentor_effect(conn, booking.guild_id, booking.mentor_user_id, MentorEffect.CARD)
 
-    async def _redact_number(self, conn: aiosqlite.Connection, booking: Booking) -> None:
+    async def _redact_number(self, conn: Conn, booking: Booking) -> None:
         """The call is cancelled or over: the confirmation DM that holds the other's number is edited without it."""
         holder = number_holder(booking)
         if holder is not None:
             await self._booking_effect(conn, booking, holder, MentorEffect.REDACT, what="confirmation")
 
-    async def _posted(self, conn: aiosqlite.Connection, subject: str, kind: MentorEffect) -> list[tuple[int, int]]:
+    async def _posted(self, conn: Conn, subject: str, kind: MentorEffect) -> list[tuple[int, int]]:
         """(channel id, message id) of what ``kind`` effects of ``subject`` posted."""
         return [
             (e.channel_id, e.result_id)
@@ -338,9 +327,7 @@ class MentorBase:
             if e.kind == kind and e.channel_id is not None and e.result_id is not None
         ]
 
-    async def _take_down(
-        self, conn: aiosqlite.Connection, guild_id: int, channel_id: int | None, message_id: int, what: str
-    ) -> None:
+    async def _take_down(self, conn: Conn, guild_id: int, channel_id: int | None, message_id: int, what: str) -> None:
         """Record the take-down of a message that carried a member who is deleting their data. It names no member
         (the subject is the server's, the args are message ids), so the deletion that follows does not remove it."""
         await self.outbox.record(

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-import aiosqlite
-
 from services.contact import PhoneNumber, normalize_phone
 from services.mentors._profiles import MentorProfiles
 from services.mentors._rules import (
@@ -25,6 +23,7 @@ from services.mentors._rules import (
 from services.text import clean_text
 from storage import mentors as store
 from storage.mentors import LIVE, Booking, SlotTaken
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ class MentorBookings(MentorProfiles):
 
     async def _check_member_free(
         self,
-        conn: aiosqlite.Connection,
+        conn: Conn,
         guild_id: int,
         mentor_user_id: int,
         member_id: int,
@@ -184,7 +183,7 @@ class MentorBookings(MentorProfiles):
         log.info("booking declined id=%d", booking_id)
         return DeclineResult(declined, alternatives)
 
-    async def _expire_in(self, conn: aiosqlite.Connection, booking: Booking, now: datetime) -> Booking | None:
+    async def _expire_in(self, conn: Conn, booking: Booking, now: datetime) -> Booking | None:
         expired = await store.transition_booking(
             conn, booking.id, from_statuses=("requested",), to_status="expired", now=now, decided=True
         )

@@ -19,8 +19,6 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from services.mentors._bookings import MentorBookings
 from services.mentors._rules import (
     LAST_ANSWER_BEFORE_START,
@@ -34,12 +32,13 @@ from storage import booking_moves as moves_store
 from storage import mentors as store
 from storage.booking_moves import Move
 from storage.mentors import LIVE, Booking, Mentor, SlotTaken
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
 
 class MentorMoves(MentorBookings):
-    async def _movable(self, conn: aiosqlite.Connection, booking_id: int, member_id: int) -> tuple[Booking, Mentor]:
+    async def _movable(self, conn: Conn, booking_id: int, member_id: int) -> tuple[Booking, Mentor]:
         booking = await self._load_booking(conn, booking_id)
         if booking.member_user_id != member_id:
             if booking.mentor_user_id == member_id:
@@ -109,7 +108,7 @@ class MentorMoves(MentorBookings):
     async def get_move(self, move_id: int) -> Move | None:
         return await moves_store.get_move(self.db.conn, move_id)
 
-    async def _open_move(self, conn: aiosqlite.Connection, move_id: int, mentor_id: int) -> tuple[Move, Booking]:
+    async def _open_move(self, conn: Conn, move_id: int, mentor_id: int) -> tuple[Move, Booking]:
         move = await moves_store.get_move(conn, move_id)
         if move is None:
             raise BookingError("I can't find that call any more. Use /calls to see your calls.")
@@ -179,7 +178,7 @@ class MentorMoves(MentorBookings):
         log.info("call move declined booking=%d move=%d", booking.id, move_id)
         return booking, decided
 
-    async def _lapse(self, conn: aiosqlite.Connection, move: Move, booking: Booking, now: datetime) -> Move | None:
+    async def _lapse(self, conn: Conn, move: Move, booking: Booking, now: datetime) -> Move | None:
         expired = await moves_store.decide_move(conn, move.id, to_status="expired", now=now)
         if expired is not None:
             await self._cancel_jobs(conn, booking, (MOVE_EXPIRY_JOB,), now)

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from services.contact import normalize_phone
 from services.mentors._base import MentorBase
 from services.mentors._rules import (
@@ -30,6 +28,7 @@ from services.text import clean_text
 from services.windows import format_windows, parse_windows
 from storage import mentors as store
 from storage.mentors import LIVE, Mentor
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +254,7 @@ class MentorProfiles(MentorBase):
         log.info("mentor left guild=%d user=%d cancelled=%d", guild_id, user_id, len(cancelled))
         return LeaveResult(mentor, cancelled)
 
-    async def _listed(self, conn: aiosqlite.Connection, mentor: Mentor) -> None:
+    async def _listed(self, conn: Conn, mentor: Mentor) -> None:
         """The role and the roster card follow the profile's status (given and shown, or taken back and removed)."""
         await self._mentor_effect(conn, mentor.guild_id, mentor.user_id, MentorEffect.ROLE)
         await self._mentor_effect(conn, mentor.guild_id, mentor.user_id, MentorEffect.CARD)

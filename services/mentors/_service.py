@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiosqlite
-
 from services.errors import PorchlightError
 from services.mentors._away import MentorAway
 from services.mentors._rules import (
@@ -22,6 +20,7 @@ from storage import guilds
 from storage import mentor_absences as away_store
 from storage import mentors as store
 from storage.mentors import LIVE, Booking
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +103,7 @@ class MentorService(MentorAway):
             subjects = await self._take_downs(conn, user_id, guild_id, left=True)
         return sorted(subjects)
 
-    async def _take_downs(
-        self, conn: aiosqlite.Connection, user_id: int, guild_id: int | None, *, left: bool = False
-    ) -> set[str]:
+    async def _take_downs(self, conn: Conn, user_id: int, guild_id: int | None, *, left: bool = False) -> set[str]:
         """Record the take-down of what carries ``user_id``: her application in the helper queue (edited to a
         neutral note), her roster card (deleted), and the other person's DMs about their calls (her name, words and
         number removed). From the outbox's record of what was posted; nothing here names her."""

@@ -6,12 +6,16 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from services.backups import BACKUP_JOB, BackupService
 from services.clock import ManualClock
 from services.jobs import JobDispatcher, RunReport
 from storage import jobs as store
 from storage.backup import automatic_backups
 from storage.db import Database
+
+pytestmark = pytest.mark.sqlite_only  # about the SQLite file itself
 
 
 def service(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -41,7 +39,6 @@ from storage import jobs as jobs_store
 from storage.db import Database, to_epoch
 from storage.help_requests import HelpRequest
 from storage.jobs import Job
-from storage.migrate import migrate
 
 START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 GUILD, OTHER_GUILD = 2001, 2002
@@ -113,13 +110,8 @@ def _wire(db: Database, clock: ManualClock) -> HelpWorld:
 
 
 @pytest.fixture
-async def help_db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "help.sqlite3")
-    await migrate(database)
-    try:
-        yield database
-    finally:
-        await database.close()
+def help_db(db: Database) -> Database:
+    return db
 
 
 @pytest.fixture
@@ -156,20 +148,19 @@ async def test_double_submit_at_the_same_moment_stores_one_request(world: HelpWo
     assert sum(o.created for o in outcomes) == 1
 
 
-async def test_concurrent_requests_on_two_connections_get_distinct_numbers(help_db: Database, tmp_path: Path) -> None:
+async def test_concurrent_requests_on_two_connections_get_distinct_numbers(
+    help_db: Database, second_db: Database
+) -> None:
     clock = ManualClock(START)
     await _configure(help_db, GUILD, clock)
-    other_db = await Database.open(tmp_path / "help.sqlite3")
-    try:
-        first, second = _wire(help_db, clock), _wire(other_db, clock)
-        outcomes = await asyncio.gather(
-            *(
-                (first if i % 2 else second).help.open_request(GUILD, 100 + i, "other", BODY, None, f"k{i}")
-                for i in range(10)
-            )
+    other_db = second_db
+    first, second = _wire(help_db, clock), _wire(other_db, clock)
+    outcomes = await asyncio.gather(
+        *(
+            (first if i % 2 else second).help.open_request(GUILD, 100 + i, "other", BODY, None, f"k{i}")
+            for i in range(10)
         )
-    finally:
-        await other_db.close()
+    )
     assert sorted(o.request.number for o in outcomes) == list(range(1, 11))
 
 

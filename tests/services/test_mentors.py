@@ -34,6 +34,7 @@ from storage import guilds
 from storage import jobs as job_store
 from storage import mentors as store
 from storage.db import Database
+from tests.conftest import open_test_database
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # Monday; 11:00 in London
 GUILD = 77
@@ -210,10 +211,11 @@ async def test_i_call_you_mode_needs_the_members_number_and_shows_it_to_the_ment
 
 
 async def test_two_members_racing_on_two_connections_get_one_booking_and_one_slot_taken(
-    svc: MentorService, db_path: Path, mclock: ManualClock, key: bytes
+    svc: MentorService, db_path: Path, postgres_schema_url: str | None, mclock: ManualClock, key: bytes
 ) -> None:
     await signup(svc)
-    first, second = await Database.open(db_path), await Database.open(db_path)
+    first = await open_test_database(db_path, postgres_schema_url)
+    second = await open_test_database(db_path, postgres_schema_url)
     try:
         a, b = make_service(first, mclock, key), make_service(second, mclock, key)
         results = await asyncio.gather(
@@ -435,6 +437,7 @@ async def test_matching_filters_by_topic_and_orders_by_next_free_slot(svc: Mento
 # -- privacy ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 async def test_no_phone_number_is_stored_in_plaintext(svc: MentorService, mdb: Database, db_path: Path) -> None:
     await signup(svc)
     await signup(svc, user=OTHER, contact_mode="I call you", phone=None)

@@ -20,6 +20,8 @@ from storage.backup import (
 )
 from storage.db import Database
 
+pytestmark = pytest.mark.sqlite_only  # about the SQLite file itself
+
 ROWS = 500
 
 

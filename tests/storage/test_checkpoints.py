@@ -5,7 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from storage.db import BACKSTOP_CHECKPOINT_PAGES, CHECKPOINT_EVERY_COMMITS, Database
+
+pytestmark = pytest.mark.sqlite_only  # about the SQLite file itself
 
 
 async def write(db: Database, times: int) -> None:

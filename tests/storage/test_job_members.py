@@ -109,7 +109,7 @@ async def test_the_migration_moves_a_payloads_member_into_user_id(tmp_path: Path
         await migrate(db, migrations[:index])
         await _plant(db, user_id=None, payload={"guild_id": GUILD, "user_id": ALICE}, key=f"r:{GUILD}:{ALICE}")
         await _plant(db, user_id=None, payload={"booking_id": 4}, key="mentors.reminder:4:15")
-        await db.conn.commit()
+        await db.raw.commit()
         await migrate(db, migrations)
         async with db.conn.execute("SELECT user_id FROM jobs ORDER BY id") as cur:
             assert [row[0] for row in await cur.fetchall()] == [ALICE, None]

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
-from storage.migrate import DatabaseTooNew, current_version, load_migrations, migrate
+from storage.migrate import DatabaseTooNew, current_version, load_migrations, migrate, migrations_for, set_version
+from tests.conftest import open_test_database
 
 
 async def _tables(db: Database) -> list[str]:
@@ -29,6 +30,7 @@ async def test_migrating_an_empty_database_creates_the_tables_and_sets_user_vers
         await db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_running_migrations_again_changes_nothing(db: Database) -> None:
     before = (await _schema(db), await current_version(db))
     assert await migrate(db) == before[1]
@@ -60,24 +62,29 @@ async def test_a_failing_migration_leaves_the_database_exactly_as_it_was(tmp_pat
 
 
 async def test_a_database_from_a_newer_porchlight_is_refused_with_a_clear_message(db: Database) -> None:
-    newer = len(load_migrations()) + 1
-    await db.conn.execute(f"PRAGMA user_version = {newer}")
+    newer = len(migrations_for(db)) + 1
+    async with db.transaction() as conn:
+        await set_version(db, conn, newer)
     with pytest.raises(DatabaseTooNew, match=rf"schema version {newer}.*only knows up to {newer - 1}.*Upgrade"):
         await migrate(db)
 
 
-async def test_two_processes_starting_together_apply_each_migration_once(db_path: Path) -> None:
+async def test_two_processes_starting_together_apply_each_migration_once(
+    db_path: Path, postgres_schema_url: str | None
+) -> None:
     import asyncio
 
-    first, second = await Database.open(db_path), await Database.open(db_path)
+    first = await open_test_database(db_path, postgres_schema_url)
+    second = await open_test_database(db_path, postgres_schema_url)
     try:
         versions = await asyncio.gather(migrate(first), migrate(second))
-        assert versions == [len(load_migrations())] * 2
+        assert versions == [len(migrations_for(first))] * 2 == [await current_version(second)] * 2
     finally:
         await first.close()
         await second.close()
 
 
+@pytest.mark.sqlite_only
 async def test_tables_are_strict_and_reject_a_wrong_type(db: Database) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="cannot store TEXT value in INTEGER column"):
         await db.conn.execute(
@@ -85,6 +92,7 @@ async def test_tables_are_strict_and_reject_a_wrong_type(db: Database) -> None:
         )
 
 
+@pytest.mark.sqlite_only
 async def test_cancelling_a_task_while_it_begins_a_transaction_leaves_none_open(db: Database) -> None:
     import asyncio
 

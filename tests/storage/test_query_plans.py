@@ -14,6 +14,8 @@ import pytest
 from storage import checkins, help_relays, mentors, safety, stats
 from storage.db import Database
 
+pytestmark = pytest.mark.sqlite_only  # about the SQLite file itself
+
 AT = datetime(2026, 3, 2, tzinfo=UTC)
 
 READS: dict[str, Callable[[Any], Awaitable[object]]] = {
@@ -50,11 +52,11 @@ NARROW = {
 @pytest.mark.parametrize("name", READS)
 async def test_read_on_the_interaction_path_uses_an_index(db: Database, name: str) -> None:
     statements: list[str] = []
-    await db.conn.set_trace_callback(statements.append)
+    await db.raw.set_trace_callback(statements.append)
     try:
         await READS[name](db.conn)
     finally:
-        await db.conn.set_trace_callback(None)
+        await db.raw.set_trace_callback(None)
     [sql] = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
     async with db.conn.execute("EXPLAIN QUERY PLAN " + sql) as cur:
         steps = [str(row[3]) for row in await cur.fetchall()]

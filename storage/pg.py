@@ -1,0 +1,332 @@
+"""PostgreSQL behind the same :class:`~storage.db.Database` API as SQLite, over asyncpg.
+
+Only this module knows asyncpg (imported only when a ``postgresql://`` URL is configured). Storage SQL is written
+with SQLite's ``?`` and ``:name`` placeholders; :func:`to_postgres` rewrites them to ``$n`` once per statement text.
+
+Write transactions keep SQLite's guarantee: one writer at a time. SQLite's ``BEGIN IMMEDIATE`` serialises every
+write transaction, and Porchlight's invariants (a limit checked and reserved in one transaction, a slot checked and
+booked) rely on it. Here each write transaction takes one transaction-scoped advisory lock, keyed by the database
+and schema, so the same holds across every process sharing the database, while reads outside transactions run on
+any pooled connection at once. Job claims do not need the lock: they take rows with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from storage.db import Database
+from storage.sql import POSTGRESQL, Conn, Dialect, IntegrityError, Params
+
+log = logging.getLogger(__name__)
+
+POOL_SIZE = 10
+_ROW_RETURNING = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
+_STATUS_COUNT = re.compile(r"(\d+)$")
+_KEY_COLUMNS = re.compile(r"Key \((.*?)\)=")
+
+
+@lru_cache(maxsize=4096)
+def to_postgres(sql: str) -> tuple[str, tuple[str, ...] | None]:
+    """``?`` -> ``$1, $2, …`` in order, or ``:name`` -> ``$k`` (the names in order of first use, returned), skipping
+    string literals, quoted identifiers, comments and ``::`` casts."""
+    out: list[str] = []
+    names: list[str] = []
+    positional = 0
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"":
+            end = i + 1
+            while end < n:
+                if sql[end] == ch:
+                    if end + 1 < n and sql[end + 1] == ch:  # an escaped quote
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(sql[i : end + 1])
+            i = end + 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end == -1 else end
+            out.append(sql[i:end])
+            i = end
+        elif ch == "?":
+            positional += 1
+            out.append(f"${positional}")
+            i += 1
+        elif ch == ":" and sql.startswith("::", i):
+            out.append("::")
+            i += 2
+        elif ch == ":" and i + 1 < n and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
+            end = i + 1
+            while end < n and (sql[end].isalnum() or sql[end] == "_"):
+                end += 1
+            name = sql[i + 1 : end]
+            if name not in names:
+                names.append(name)
+            out.append(f"${names.index(name) + 1}")
+            i = end
+        else:
+            out.append(ch)
+            i += 1
+    if positional and names:
+        raise ValueError("a statement mixes ? and :name placeholders")
+    return "".join(out), (tuple(names) if names else None)
+
+
+def _arguments(names: tuple[str, ...] | None, parameters: Params) -> list[Any]:
+    if names is not None:
+        if not isinstance(parameters, Mapping):
+            raise TypeError("a statement with :name placeholders needs a mapping of parameters")
+        values: Sequence[Any] = [parameters[name] for name in names]
+    else:
+        if isinstance(parameters, Mapping):
+            raise TypeError("a statement with ? placeholders needs a sequence of parameters")
+        values = parameters
+    # SQLite stores booleans as 0/1; PostgreSQL's integer columns refuse a Python bool.
+    return [int(value) if isinstance(value, bool) else value for value in values]
+
+
+def _integrity(error: asyncpg.IntegrityConstraintViolationError) -> IntegrityError:
+    """The error in SQLite's words, so storage matches one format: ``UNIQUE constraint failed: t.a, t.b``."""
+    table = getattr(error, "table_name", None) or "?"
+    constraint = getattr(error, "constraint_name", None) or "?"
+    kind = {
+        asyncpg.UniqueViolationError: "UNIQUE",
+        asyncpg.ForeignKeyViolationError: "FOREIGN KEY",
+        asyncpg.CheckViolationError: "CHECK",
+        asyncpg.NotNullViolationError: "NOT NULL",
+    }.get(type(error), "integrity")
+    found = _KEY_COLUMNS.search(getattr(error, "detail", None) or "")
+    columns = ", ".join(f"{table}.{column.strip()}" for column in found.group(1).split(",")) if found else table
+    if kind == "NOT NULL":
+        columns = f"{table}.{getattr(error, 'column_name', None) or '?'}"
+    return IntegrityError(f"{kind} constraint failed: {columns} (constraint {constraint})")
+
+
+class PgCursor:
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[asyncpg.Record], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    async def fetchone(self) -> asyncpg.Record | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[asyncpg.Record]:
+        return self._rows
+
+
+class _Execution:
+    """Awaited: the cursor; ``async with``: the same cursor (nothing to close, rows are already here)."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Any) -> None:
+        self._run = run
+
+    def __await__(self) -> Generator[Any, None, PgCursor]:
+        cursor: Generator[Any, None, PgCursor] = self._run.__await__()
+        return cursor
+
+    async def __aenter__(self) -> PgCursor:
+        cursor: PgCursor = await self._run
+        return cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def _run(connection: asyncpg.Connection, sql: str, parameters: Params) -> PgCursor:
+    query, names = to_postgres(sql)
+    arguments = _arguments(names, parameters)
+    try:
+        if _ROW_RETURNING.search(query):
+            rows = await connection.fetch(query, *arguments)
+            return PgCursor(rows, len(rows))
+        status = await connection.execute(query, *arguments)
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise _integrity(error) from error
+    found = _STATUS_COUNT.search(status or "")
+    return PgCursor([], int(found.group(1)) if found else -1)
+
+
+class PgConn:
+    """One pooled connection, held for a transaction."""
+
+    __slots__ = ("_connection", "dialect", "in_transaction")
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+        self.dialect: Dialect = POSTGRESQL
+        self.in_transaction = True
+
+    def execute(self, sql: str, parameters: Params = ()) -> _Execution:
+        return _Execution(_run(self._connection, sql, parameters))
+
+    async def executescript(self, sql: str) -> None:
+        """A whole migration file, as one simple-protocol script (no placeholders)."""
+        try:
+            await self._connection.execute(sql)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+
+    async def execute_fetchall(self, sql: str, parameters: Params = ()) -> list[asyncpg.Record]:
+        return await (await _run(self._connection, sql, parameters)).fetchall()
+
+    async def executemany(self, sql: str, parameters: Iterable[Params]) -> None:
+        for each in parameters:
+            await _run(self._connection, sql, each)
+
+
+class PgPoolConn:
+    """Statements outside a transaction: each on whichever pooled connection is free, in autocommit."""
+
+    __slots__ = ("_pool", "dialect")
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.dialect: Dialect = POSTGRESQL
+
+    @property
+    def in_transaction(self) -> bool:
+        return False
+
+    async def _on_any(self, sql: str, parameters: Params) -> PgCursor:
+        async with self._pool.acquire() as connection:
+            return await _run(connection, sql, parameters)
+
+    def execute(self, sql: str, parameters: Params = ()) -> _Execution:
+        return _Execution(self._on_any(sql, parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Params = ()) -> list[asyncpg.Record]:
+        return await (await self._on_any(sql, parameters)).fetchall()
+
+    async def executemany(self, sql: str, parameters: Iterable[Params]) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            for each in parameters:
+                await _run(connection, sql, each)
+
+    async def executescript(self, sql: str) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await PgConn(connection).executescript(sql)
+
+
+def _numeric(text: str) -> int | float:
+    """``SUM`` and ``AVG`` of integers are ``numeric`` in PostgreSQL; SQLite gives an integer (or a float)."""
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+async def _setup_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec("numeric", encoder=str, decoder=_numeric, schema="pg_catalog", format="text")
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _split_schema(url: str) -> tuple[str, str | None]:
+    """``postgresql://…/db?schema=name`` selects a schema (tests use one per test); the rest goes to asyncpg."""
+    parts = urlsplit(url)
+    query = [pair for pair in parts.query.split("&") if pair]
+    schema = None
+    kept = []
+    for pair in query:
+        key, _, value = pair.partition("=")
+        if key == "schema":
+            schema = value
+        else:
+            kept.append(pair)
+    return urlunsplit(parts._replace(query="&".join(kept))), schema
+
+
+class PostgresDatabase(Database):
+    """A pool of asyncpg connections with :class:`Database`'s API."""
+
+    dialect: Dialect = POSTGRESQL
+
+    def __init__(self, pool: asyncpg.Pool, url: str, schema: str | None, lock_key: int) -> None:
+        self.pool = pool
+        self.url = url
+        self.schema = schema
+        self.path = redacted(url)
+        self.conn: Conn = PgPoolConn(pool)
+        self.checkpointer = None
+        self.commits = 0
+        self._lock_key = lock_key
+        # Write transactions queue here first, so a process holds at most one pooled connection for them and the
+        # rest of the pool stays free for reads (a transaction's body may read through ``db.conn``).
+        self._tx_lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresDatabase:
+        dsn, schema = _split_schema(url)
+        settings = {"search_path": schema} if schema else {}
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=pool_size, init=_setup_connection, server_settings=settings
+        )
+        try:
+            async with pool.acquire() as connection:
+                where = await connection.fetchval("SELECT current_database() || '/' || current_schema()")
+        except BaseException:
+            await pool.close()
+            raise
+        lock_key = int.from_bytes(
+            hashlib.blake2b(f"porchlight:{where}".encode(), digest_size=8).digest(), "big", signed=True
+        )
+        log.debug("database opened url=%s schema=%s", redacted(url), where)
+        return cls(pool, url, schema, lock_key)
+
+    @asynccontextmanager
+    async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Conn]:
+        """One write transaction at a time across every process (see the module's docstring); ``exclusive=False``
+        for transactions that only take rows with ``FOR UPDATE SKIP LOCKED``."""
+        if exclusive:
+            async with self._tx_lock:
+                async with self._transaction(exclusive=True) as conn:
+                    yield conn
+        else:
+            async with self._transaction(exclusive=False) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, *, exclusive: bool) -> AsyncIterator[Conn]:
+        async with self.pool.acquire() as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                if exclusive:
+                    await connection.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
+                yield PgConn(connection)
+            except BaseException:
+                await asyncio.shield(transaction.rollback())
+                raise
+            try:
+                await asyncio.shield(transaction.commit())
+            except asyncpg.IntegrityConstraintViolationError as error:  # a deferred constraint
+                raise _integrity(error) from error
+            self.commits += 1
+
+    async def close(self) -> None:
+        await self.pool.close()
+        log.debug("database closed url=%s", self.path)
