@@ -4,15 +4,16 @@
 -- AUTOINCREMENT); REAL -> DOUBLE PRECISION; BLOB -> BYTEA; TEXT (JSON included) stays TEXT, stored exactly as written.
 -- STRICT and WITHOUT ROWID have no PostgreSQL counterpart and are dropped. Same table, column, index and trigger names.
 
--- json_valid(x) / json_type(x): the JSON type of `value` with SQLite's names for containers ('object', 'array'), or
--- NULL when `value` is not valid JSON, so a CHECK on it fails as a check violation (like SQLite) instead of raising a
--- cast error. Validated as `json` (syntax only, like json_valid), not `jsonb`.
+-- json_valid(x) / json_type(x): the JSON type of `value` ('object', 'array', 'string', 'number', 'boolean', 'null'),
+-- or 'invalid' when `value` is not valid JSON (not NULL: a CHECK that is NULL passes), so such a row fails its CHECK
+-- as a check violation, like SQLite, instead of raising a cast error. Validated as `json` (syntax only, like
+-- json_valid), not `jsonb`.
 CREATE FUNCTION porchlight_json_type(value TEXT) RETURNS TEXT
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
     RETURN json_typeof(value::json);
 EXCEPTION WHEN data_exception THEN  -- 22P02 bad JSON syntax, 22P05 bad escape
-    RETURN NULL;
+    RETURN 'invalid';
 END;
 $$;
 

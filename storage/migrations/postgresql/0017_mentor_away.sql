@@ -1,7 +1,9 @@
 -- PostgreSQL mirror of ../0017_mentor_away.sql (translation rules: 0001_initial.sql in this directory).
 
 -- date(x) IS x: `value` is a real calendar date written YYYY-MM-DD. False (a check violation, as in SQLite) rather
--- than a cast error for anything else. Year 0000, which SQLite's date() accepts, is refused (no year 0 here).
+-- than a cast error for anything else. Stricter than some SQLite versions at the edges: SQLite 3.40's date() passes
+-- any day 01-31 of any month through unchanged (so 2026-02-30 passes its check) and accepts year 0000; both are
+-- refused here. The code only writes date.isoformat(), which is always a real date.
 CREATE FUNCTION porchlight_is_iso_date(value TEXT) RETURNS BOOLEAN
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
@@ -10,7 +12,7 @@ BEGIN
     END IF;
     RETURN to_char(make_date(substr(value, 1, 4)::integer, substr(value, 6, 2)::integer,
                              substr(value, 9, 2)::integer), 'YYYY-MM-DD') = value;
-EXCEPTION WHEN datetime_field_overflow OR data_exception THEN
+EXCEPTION WHEN data_exception THEN  -- 22008 from make_date: no such day
     RETURN false;
 END;
 $$;
