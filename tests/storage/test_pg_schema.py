@@ -13,21 +13,45 @@ import os
 import random
 import re
 import secrets
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from storage.db import Database
 from storage.migrate import MIGRATIONS_DIR, Migration, load_migrations, migrate
 
-asyncpg = pytest.importorskip("asyncpg")
-
 PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 PG_URL = os.environ.get("PORCHLIGHT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def _server_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used here, or None. Checked once, so a skip is one line for the whole module."""
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        return "asyncpg is not installed"
+    url = urlsplit(PG_URL)
+    try:
+        socket.create_connection((url.hostname or "127.0.0.1", url.port or 5432), timeout=3).close()
+    except OSError as error:
+        return f"PostgreSQL unreachable at {url.hostname}:{url.port} ({error})"
+    return None
+
+
+_UNUSABLE = _server_unreachable()
+if _UNUSABLE is not None:
+    if IN_CI:
+        raise RuntimeError(f"{_UNUSABLE}: the PostgreSQL schema tests are required under CI=true")
+    pytest.skip(f"{_UNUSABLE}: PostgreSQL schema tests SKIPPED (CI=true makes this a failure)", allow_module_level=True)
+
+import asyncpg  # noqa: E402
+
 WEEK = 604800
 MONDAY = 1_772_409_600  # 2026-03-02 00:00 UTC, a Monday
 
@@ -58,10 +82,10 @@ async def pg() -> AsyncIterator[Any]:
     try:
         conn = await asyncpg.connect(PG_URL, timeout=5)
     except (OSError, asyncpg.PostgresError) as error:
-        reason = f"PostgreSQL unreachable at {PG_URL} ({type(error).__name__}: {error}): PostgreSQL schema tests"
+        reason = f"PostgreSQL at {PG_URL} refused us ({type(error).__name__}: {error})"
         if IN_CI:
-            pytest.fail(f"{reason} are required under CI=true")
-        pytest.skip(f"{reason} SKIPPED")
+            pytest.fail(f"{reason}: the PostgreSQL schema tests are required under CI=true")
+        pytest.skip(f"{reason}: PostgreSQL schema tests SKIPPED")
     schema = f"pgschema_{secrets.token_hex(6)}"  # "pg_" is reserved for PostgreSQL's own schemas
     await conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
     try:
