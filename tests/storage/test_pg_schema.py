@@ -9,6 +9,7 @@ unless CI=true, where that is a failure.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import re
@@ -406,9 +407,56 @@ async def test_partial_unique_indexes_refuse_the_same_duplicates(db: Database, p
         (job, ("done", None, None), True),  # finished ones do not count
         ("UPDATE jobs SET status = 'done' WHERE status = 'pending'", (), True),
         (job, ("running", "w", 1), True),
+        ("UPDATE jobs SET status = 'done' WHERE status = 'running'", (), True),
+        (job, ("pending", None, None), True),
+        # storage.jobs.schedule's upsert names the partial index by its predicate: PostgreSQL must infer it too.
+        (UPSERT_JOB, (5,), True),
+        (UPSERT_JOB, (6,), True),
     ]
     for sql, params, accepted in steps:
         assert await _both_accept(db, pg_migrated, sql, params) == (accepted, accepted), (sql, params)
+    # Without the ids: an identity is not rolled back, so the refused insert used one up on PostgreSQL only.
+    query = "SELECT status, due_at, dedupe_key FROM jobs ORDER BY id"
+    assert await _pg_rows(pg_migrated, query) == await _sqlite_rows(db, query)
+    assert [due for status, due, _ in await _sqlite_rows(db, query) if status == "pending"] == [6]
+
+
+UPSERT_JOB = """
+INSERT INTO jobs (kind, payload, due_at, status, dedupe_key, created_at) VALUES ('k', '{}', ?, 'pending', 'same', 0)
+ON CONFLICT (dedupe_key) WHERE status IN ('pending', 'running') DO UPDATE SET due_at = excluded.due_at, attempts = 0
+WHERE jobs.status = 'pending'
+"""
+
+
+async def test_a_checkin_inserted_while_the_last_one_of_its_week_is_deleted_keeps_its_week_row(
+    pg_migrated: Any,
+) -> None:
+    """PostgreSQL only (SQLite has one writer at a time): a member checks in while their only check-in of the week
+    is being deleted (/privacy, retention). The delete trigger waits for the new check-in's transaction and then
+    counts it, so the member's week row stays, now naming the new check-in."""
+    other = await asyncpg.connect(PG_URL, timeout=5)
+    try:
+        schema = await pg_migrated.fetchval("SELECT current_schema()")
+        await other.execute(f"SET search_path = {schema}")
+        await pg_migrated.execute(_pg_sql(INSERT_CHECKIN), 1, 1, 1, "stuck", 1, "command", MONDAY + 100)
+        inserting = other.transaction()
+        await inserting.start()
+        await other.execute(_pg_sql(INSERT_CHECKIN), 2, 1, 1, "on_track", 0, "command", MONDAY + 200)
+        deleting = asyncio.create_task(pg_migrated.execute("DELETE FROM checkins WHERE id = 1"))
+        deleter = pg_migrated.get_server_pid()
+        while not await other.fetchval(  # the delete is waiting for the insert's lock (a condition, not a clock)
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", deleter
+        ):
+            assert not deleting.done(), deleting.result()
+            await asyncio.sleep(0.01)
+        await inserting.commit()
+        await deleting
+        assert await _week_tables(_pg_rows, pg_migrated) == (
+            [(1, MONDAY, 1, "on_track", MONDAY + 200, 2, 0)],
+            [(1, MONDAY, "on_track", 1, 0)],
+        )
+    finally:
+        await other.close()
 
 
 async def _week_tables(rows: Any, source: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
