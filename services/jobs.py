@@ -219,7 +219,7 @@ class JobDispatcher:
             free = self._concurrency - len(self._in_flight)
             if free <= 0:
                 break
-            async with self._db.transaction() as conn:
+            async with self._db.transaction(exclusive=False) as conn:  # claims lock their own rows
                 batch = await store.claim_due(
                     conn,
                     now=self._clock.now(),

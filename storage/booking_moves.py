@@ -63,23 +63,25 @@ async def insert_move(
 ) -> Move:
     """A pending proposal. :class:`SlotTaken` when another call's proposal holds that time already."""
     try:
-        rows = await _rows(
-            conn,
-            """
-            INSERT INTO booking_moves (booking_id, guild_id, mentor_user_id, starts_at, ends_at, expires_at, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            RETURNING *
-            """,
-            (
-                booking.id,
-                booking.guild_id,
-                booking.mentor_user_id,
-                to_epoch(starts_at),
-                to_epoch(ends_at),
-                to_epoch(expires_at),
-                to_epoch(now),
-            ),
-        )
+        async with conn.may_fail():
+            rows = await _rows(
+                conn,
+                """
+                INSERT INTO booking_moves
+                    (booking_id, guild_id, mentor_user_id, starts_at, ends_at, expires_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                RETURNING *
+                """,
+                (
+                    booking.id,
+                    booking.guild_id,
+                    booking.mentor_user_id,
+                    to_epoch(starts_at),
+                    to_epoch(ends_at),
+                    to_epoch(expires_at),
+                    to_epoch(now),
+                ),
+            )
     except IntegrityError as exc:
         if "booking_moves" in str(exc):
             raise SlotTaken() from None
@@ -128,15 +130,16 @@ async def move_booking(
     """Give a confirmed booking its new times and the next invite sequence; None when it is no longer confirmed.
     :class:`SlotTaken` when another live booking holds the new start (the partial unique index)."""
     try:
-        rows = await _rows(
-            conn,
-            """
-            UPDATE bookings SET starts_at = ?, ends_at = ?, ics_sequence = ics_sequence + 1, updated_at = ?
-            WHERE id = ? AND status = 'confirmed'
-            RETURNING *
-            """,
-            (to_epoch(starts_at), to_epoch(ends_at), to_epoch(now), booking_id),
-        )
+        async with conn.may_fail():
+            rows = await _rows(
+                conn,
+                """
+                UPDATE bookings SET starts_at = ?, ends_at = ?, ics_sequence = ics_sequence + 1, updated_at = ?
+                WHERE id = ? AND status = 'confirmed'
+                RETURNING *
+                """,
+                (to_epoch(starts_at), to_epoch(ends_at), to_epoch(now), booking_id),
+            )
     except IntegrityError as exc:
         if "UNIQUE" in str(exc) and "bookings" in str(exc):
             raise SlotTaken() from None

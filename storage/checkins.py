@@ -175,8 +175,10 @@ async def recent_checkins(
     if before_id is not None:
         sql += " AND (created_at, id) < (SELECT created_at, id FROM checkins WHERE id = ?)"
         params.append(before_id)
-    sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-    params.append(limit)
+    sql += " ORDER BY created_at DESC, id DESC"
+    if limit >= 0:  # a negative limit: all of them
+        sql += " LIMIT ?"
+        params.append(limit)
     async with conn.execute(sql, params) as cur:
         rows = await cur.fetchall()
     return [_checkin(r) for r in rows]
@@ -319,7 +321,7 @@ async def record_dm_failure(conn: Conn, user_id: int, at: datetime) -> DmDeliver
     async with conn.execute(
         "INSERT INTO dm_delivery (user_id, consecutive_failures, last_failure_at, notice_pending)"
         " VALUES (?, 1, ?, 1)"
-        " ON CONFLICT (user_id) DO UPDATE SET consecutive_failures = consecutive_failures + 1,"
+        " ON CONFLICT (user_id) DO UPDATE SET consecutive_failures = dm_delivery.consecutive_failures + 1,"
         " last_failure_at = excluded.last_failure_at, notice_pending = 1"
         " RETURNING *",
         (user_id, to_epoch(at)),
@@ -333,7 +335,7 @@ async def record_dm_success(conn: Conn, user_id: int, *, clear_notice: bool) -> 
     """A DM got through: the run of failures is over. The notice stays unless ``clear_notice``."""
     await conn.execute(
         "UPDATE dm_delivery SET consecutive_failures = 0,"
-        " notice_pending = CASE WHEN ? THEN 0 ELSE notice_pending END WHERE user_id = ?",
+        " notice_pending = CASE WHEN ? = 1 THEN 0 ELSE notice_pending END WHERE user_id = ?",
         (int(clear_notice), user_id),
     )
 

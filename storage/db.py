@@ -8,7 +8,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -117,6 +117,9 @@ class SqliteConn:
     @property
     def in_transaction(self) -> bool:
         return self.raw.in_transaction
+
+    def may_fail(self) -> AbstractAsyncContextManager[Any]:
+        return nullcontext()  # SQLite rolls back only the failing statement
 
 
 class Database:

@@ -256,17 +256,18 @@ async def insert(
     number = await next_number(conn, guild_id)
     at = to_epoch(now)
     try:
-        found = await _requests(
-            conn,
-            """
-            INSERT INTO help_requests
-                (guild_id, number, asker_id, topic, body, wants, status, source, submit_key, created_at,
-                 awaiting_since, last_activity_at, anonymous)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending_thread', ?, ?, ?, ?, ?, ?)
-            RETURNING *
-            """,
-            (guild_id, number, asker_id, topic, body, wants, source, submit_key, at, at, at, int(anonymous)),
-        )
+        async with conn.may_fail():
+            found = await _requests(
+                conn,
+                """
+                INSERT INTO help_requests
+                    (guild_id, number, asker_id, topic, body, wants, status, source, submit_key, created_at,
+                     awaiting_since, last_activity_at, anonymous)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending_thread', ?, ?, ?, ?, ?, ?)
+                RETURNING *
+                """,
+                (guild_id, number, asker_id, topic, body, wants, source, submit_key, at, at, at, int(anonymous)),
+            )
     except IntegrityError as exc:
         if "help_requests.submit_key" in str(exc):
             raise DuplicateSubmission() from exc
@@ -282,17 +283,18 @@ async def attach_thread(
     Raises :class:`ThreadAlreadyAttached` when the thread belongs to another request.
     """
     try:
-        return await _request_or_none(
-            conn,
-            """
-            UPDATE help_requests
-            SET thread_id = ?, queue_message_id = coalesce(?, queue_message_id),
-                status = CASE WHEN status = 'pending_thread' THEN 'open' ELSE status END
-            WHERE id = ? AND status <> 'closed'
-            RETURNING *
-            """,
-            (thread_id, queue_message_id, request_id),
-        )
+        async with conn.may_fail():
+            return await _request_or_none(
+                conn,
+                """
+                UPDATE help_requests
+                SET thread_id = ?, queue_message_id = coalesce(?, queue_message_id),
+                    status = CASE WHEN status = 'pending_thread' THEN 'open' ELSE status END
+                WHERE id = ? AND status <> 'closed'
+                RETURNING *
+                """,
+                (thread_id, queue_message_id, request_id),
+            )
     except IntegrityError as exc:
         raise ThreadAlreadyAttached() from exc
 
@@ -369,7 +371,7 @@ async def reopen(conn: Conn, request_id: int, *, now: datetime, awaiting: bool) 
         UPDATE help_requests
         SET status = 'open', closed_at = NULL, closed_by = NULL, close_reason = NULL, feedback = NULL,
             idle_asked_at = NULL, last_activity_at = ?, escalation_level = 0,
-            awaiting_since = CASE WHEN ? THEN ? ELSE NULL END
+            awaiting_since = CASE WHEN ? = 1 THEN CAST(? AS BIGINT) ELSE NULL END
         WHERE id = ? AND status = 'closed' AND thread_id IS NOT NULL
         RETURNING *
         """,
@@ -474,11 +476,12 @@ async def active_claims_for(conn: Conn, request_ids: Sequence[int]) -> dict[int,
 async def insert_claim(conn: Conn, request_id: int, helper_id: int, *, now: datetime) -> Claim:
     """Raises :class:`ClaimExists` when the helper already holds an active claim on the request."""
     try:
-        found = await _claims(
-            conn,
-            "INSERT INTO help_claims (request_id, helper_id, claimed_at) VALUES (?, ?, ?) RETURNING *",
-            (request_id, helper_id, to_epoch(now)),
-        )
+        async with conn.may_fail():
+            found = await _claims(
+                conn,
+                "INSERT INTO help_claims (request_id, helper_id, claimed_at) VALUES (?, ?, ?) RETURNING *",
+                (request_id, helper_id, to_epoch(now)),
+            )
     except IntegrityError as exc:
         raise ClaimExists() from exc
     return found[0]

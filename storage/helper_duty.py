@@ -66,13 +66,15 @@ async def on_call_for_topic(
     length, topics = conn.dialect.json_array_length("d.topics"), conn.dialect.json_array_values("d.topics")
     rows = await conn.execute_fetchall(
         f"""
-        SELECT d.user_id,
-               (SELECT MAX(c.claimed_at) FROM help_claims AS c JOIN help_requests AS r ON r.id = c.request_id
-                WHERE c.helper_id = d.user_id AND r.guild_id = d.guild_id) AS last_helped
-        FROM helper_duty AS d
-        WHERE d.guild_id = ? AND d.on_call_until > ? AND d.user_id IS DISTINCT FROM ?
-          AND ({length} = 0 OR EXISTS (SELECT 1 FROM {topics} AS t WHERE t.value = ?))
-        ORDER BY last_helped IS NOT NULL, last_helped, d.user_id
+        SELECT user_id FROM (
+            SELECT d.user_id,
+                   (SELECT MAX(c.claimed_at) FROM help_claims AS c JOIN help_requests AS r ON r.id = c.request_id
+                    WHERE c.helper_id = d.user_id AND r.guild_id = d.guild_id) AS last_helped
+            FROM helper_duty AS d
+            WHERE d.guild_id = ? AND d.on_call_until > ? AND d.user_id IS DISTINCT FROM ?
+              AND ({length} = 0 OR EXISTS (SELECT 1 FROM {topics} AS t WHERE t.value = ?))
+        ) AS on_call
+        ORDER BY last_helped IS NOT NULL, last_helped, user_id
         LIMIT ?
         """,  # noqa: S608 (dialect fragments, no member input)
         (guild_id, to_epoch(now), exclude, topic, limit),

@@ -185,21 +185,26 @@ async def claim_due(conn: Conn, *, now: datetime, worker: str, lease_seconds: in
     walks the ``jobs_status_due`` index in due order and stops at ``limit``, so a claim stays cheap however many jobs
     are due.
 
-    The caller must hold ``BEGIN IMMEDIATE`` (``Database.transaction()``): the write lock is then taken before
-    anything is read, so two dispatchers, on two connections or in two processes, never claim the same job.
+    The caller must be in a transaction. On SQLite, ``BEGIN IMMEDIATE`` takes the write lock before anything is
+    read, so two dispatchers, on two connections or in two processes, never claim the same job. On PostgreSQL the
+    rows are taken ``FOR UPDATE SKIP LOCKED`` (``Database.transaction(exclusive=False)``): a dispatcher skips jobs
+    another is claiming, and a member's later job stays unclaimable while their earlier one is still pending.
     """
     if not conn.in_transaction:
         raise RuntimeError("claim_due must run inside Database.transaction() (BEGIN IMMEDIATE)")
     at = to_epoch(now)
+    lock = conn.dialect.skip_locked
     claimed = await _all(
         conn,
-        """
+        f"""
         UPDATE jobs
         SET status = 'running', claimed_by = ?, lease_until = ?, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM (
                 -- Reclaims: running jobs whose worker died or hung (rare, few).
-                SELECT id, due_at FROM jobs WHERE status = 'running' AND lease_until <= ?
+                SELECT id, due_at FROM (
+                    SELECT id, due_at FROM jobs WHERE status = 'running' AND lease_until <= ? {lock}
+                ) AS reclaim
                 UNION ALL
                 -- Pending due jobs, walked in due order along jobs_status_due; a member's job only while none of
                 -- theirs is running, and only their earliest.
@@ -218,14 +223,17 @@ async def claim_due(conn: Conn, *, now: datetime, worker: str, lease_seconds: in
                       ))
                     ORDER BY j.due_at, j.id
                     LIMIT ?
-                )
-            )
+                    {lock}
+                ) AS due
+            ) AS candidates
             ORDER BY due_at, id
             LIMIT ?
         )
+        -- Checked again on the row as it is now: another process may have claimed it since this one looked.
+        AND (status = 'pending' OR (status = 'running' AND lease_until <= ?))
         RETURNING *
-        """,
-        (worker, at + lease_seconds, at, at, limit, limit),
+        """,  # noqa: S608 (a dialect fragment, no member input)
+        (worker, at + lease_seconds, at, at, limit, limit, at),
     )
     return sorted(claimed, key=lambda job: (job.due_at, job.id))  # RETURNING order is unspecified
 
@@ -352,7 +360,7 @@ async def next_due_at(conn: Conn) -> datetime | None:
             SELECT MIN(due_at) AS t FROM jobs WHERE status = 'pending'
             UNION ALL
             SELECT MIN(lease_until) AS t FROM jobs WHERE status = 'running'
-        )
+        ) AS soonest
         """
     ) as cur:
         row = await cur.fetchone()

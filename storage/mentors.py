@@ -315,28 +315,30 @@ async def insert_booking(
     """A new ``requested`` booking. Raises :class:`SlotTaken` when the mentor already has a live booking then."""
     at = to_epoch(now)
     try:
-        rows = await _rows(
-            conn,
-            """
-            INSERT INTO bookings (guild_id, mentor_user_id, member_user_id, starts_at, ends_at, status, contact_mode,
-                                  topic_text, member_phone_encrypted, expires_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?)
-            RETURNING *
-            """,
-            (
-                guild_id,
-                mentor_user_id,
-                member_user_id,
-                to_epoch(starts_at),
-                to_epoch(ends_at),
-                contact_mode,
-                topic_text,
-                member_phone_encrypted,
-                to_epoch(expires_at),
-                at,
-                at,
-            ),
-        )
+        async with conn.may_fail():
+            rows = await _rows(
+                conn,
+                """
+                INSERT INTO bookings
+                    (guild_id, mentor_user_id, member_user_id, starts_at, ends_at, status, contact_mode, topic_text,
+                     member_phone_encrypted, expires_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?)
+                RETURNING *
+                """,
+                (
+                    guild_id,
+                    mentor_user_id,
+                    member_user_id,
+                    to_epoch(starts_at),
+                    to_epoch(ends_at),
+                    contact_mode,
+                    topic_text,
+                    member_phone_encrypted,
+                    to_epoch(expires_at),
+                    at,
+                    at,
+                ),
+            )
     except IntegrityError as exc:
         if "UNIQUE" in str(exc) and "bookings" in str(exc):
             log.info("booking refused slot taken guild=%d mentor=%d", guild_id, mentor_user_id)
@@ -408,7 +410,7 @@ async def transition_booking(
         f"""
         UPDATE bookings SET
             status = ?,
-            decided_at = CASE WHEN ? THEN ? ELSE decided_at END,
+            decided_at = CASE WHEN ? = 1 THEN ? ELSE decided_at END,
             ics_sequence = ics_sequence + ?,
             cancel_reason = COALESCE(?, cancel_reason),
             cancelled_by = COALESCE(?, cancelled_by),

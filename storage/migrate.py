@@ -54,7 +54,11 @@ def migrations_for(db: Database) -> list[Migration]:
 async def current_version(db: Database, conn: Conn | None = None) -> int:
     conn = db.conn if conn is None else conn
     if db.dialect.postgres:
-        rows = await conn.execute_fetchall("SELECT to_regclass('porchlight_schema') IS NOT NULL")
+        # A catalog query, not to_regclass(): a cached prepared statement may keep to_regclass's earlier answer.
+        rows = await conn.execute_fetchall(
+            "SELECT COUNT(*) FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'porchlight_schema'"
+        )
         if not rows[0][0]:
             return 0
         rows = await conn.execute_fetchall("SELECT version FROM porchlight_schema")

@@ -17,10 +17,10 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -177,6 +177,9 @@ class PgConn:
     def execute(self, sql: str, parameters: Params = ()) -> _Execution:
         return _Execution(_run(self._connection, sql, parameters))
 
+    def may_fail(self) -> AbstractAsyncContextManager[Any]:
+        return cast(AbstractAsyncContextManager[Any], self._connection.transaction())  # nested: a savepoint
+
     async def executescript(self, sql: str) -> None:
         """A whole migration file, as one simple-protocol script (no placeholders)."""
         try:
@@ -219,6 +222,9 @@ class PgPoolConn:
         async with self._pool.acquire() as connection, connection.transaction():
             for each in parameters:
                 await _run(connection, sql, each)
+
+    def may_fail(self) -> AbstractAsyncContextManager[Any]:
+        return nullcontext()  # each statement commits or fails on its own
 
     async def executescript(self, sql: str) -> None:
         async with self._pool.acquire() as connection, connection.transaction():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
 Params = Sequence[Any] | Mapping[str, Any]
@@ -59,6 +60,12 @@ class Conn(Protocol):
 
     async def executescript(self, sql: str) -> None: ...
 
+    def may_fail(self) -> AbstractAsyncContextManager[Any]:
+        """Around a statement whose integrity error the caller handles and then goes on in the same transaction:
+        SQLite undoes just the failed statement; PostgreSQL aborts the whole transaction unless the statement ran
+        inside a savepoint, which this is there."""
+        ...
+
     @property
     def in_transaction(self) -> bool: ...
 
@@ -89,6 +96,11 @@ class Dialect:
         if self.postgres:
             return f"(SELECT value FROM jsonb_each_text(CAST({expression} AS jsonb)))"  # noqa: S608
         return f"(SELECT CAST(value AS TEXT) AS value FROM json_each({expression}))"  # noqa: S608
+
+    @property
+    def skip_locked(self) -> str:
+        """Row locks for a claim query (PostgreSQL); SQLite's one writer needs none."""
+        return "FOR UPDATE SKIP LOCKED" if self.postgres else ""
 
     def json_array_length(self, expression: str) -> str:
         if self.postgres:

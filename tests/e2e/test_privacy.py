@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import discord
@@ -16,7 +17,8 @@ from services.help_requests import ESCALATE_JOB, IDLE_JOB
 from services.jobs import JobKind
 from services.mentors import JOB_KINDS as MENTOR_JOBS
 from services.privacy import EXPORT_FORMAT, EXPORT_VERSION
-from storage import guilds
+from storage import catalog, guilds
+from storage.db import Database
 from storage.jobs import Job
 from twin.people import Person
 from twin.state import PRIVATE_THREAD
@@ -124,31 +126,46 @@ def _json_scalars(value: Any, path: str) -> list[tuple[str, Any]]:
 def scan_database(path: str, user_id: int | None, texts: tuple[str, ...]) -> list[str]:
     """Every table, every row, every column of the SQLite file: where the id (as a number, a string or a mention,
     also inside JSON payloads and keys) or any of the texts still is."""
+
+    async def scan() -> list[str]:
+        db = await Database.open(path)
+        try:
+            return await scan_db(db, user_id, texts)
+        finally:
+            await db.close()
+
+    return _run_apart(scan())
+
+
+def _run_apart(coroutine: Coroutine[Any, Any, list[str]]) -> list[str]:
+    """Run on a loop of its own in a thread: callers are sync, and may be inside the test's running loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def scan_db(db: Database, user_id: int | None, texts: tuple[str, ...]) -> list[str]:
+    """The same scan on either engine, through Porchlight's own connection."""
     found: list[str] = []
-    conn = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert "checkins" in tables and "bookings" in tables and "member_blocks" in tables and "jobs" in tables
-        for table in tables:
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-            for row in conn.execute(f"SELECT * FROM {table}"):  # noqa: S608 - names from sqlite_master
-                for column, value in zip(columns, row, strict=True):
-                    if value is None:
-                        continue
-                    where = f"{table}.{column}"
-                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-                    if user_id is not None:
-                        found += _id_forms(user_id, value if not isinstance(value, bytes) else text, where)
-                        if isinstance(value, str) and value[:1] in "{[":
-                            try:
-                                decoded = json.loads(value)
-                            except ValueError:
-                                decoded = None
-                            for inner, scalar in _json_scalars(decoded, where):
-                                found += _id_forms(user_id, scalar, f"{inner} (JSON)")
-                    found += [f"{where} holds {t!r}" for t in texts if t in text]
-    finally:
-        conn.close()
+    tables = await catalog.table_names(db.conn)
+    assert "checkins" in tables and "bookings" in tables and "member_blocks" in tables and "jobs" in tables
+    for table in tables:
+        columns = await catalog.column_names(db.conn, table)
+        for row in await catalog.all_rows(db.conn, table):
+            for column, value in zip(columns, row, strict=True):
+                if value is None:
+                    continue
+                where = f"{table}.{column}"
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+                if user_id is not None:
+                    found += _id_forms(user_id, value if not isinstance(value, bytes) else text, where)
+                    if isinstance(value, str) and value[:1] in "{[":
+                        try:
+                            decoded = json.loads(value)
+                        except ValueError:
+                            decoded = None
+                        for inner, scalar in _json_scalars(decoded, where):
+                            found += _id_forms(user_id, scalar, f"{inner} (JSON)")
+                found += [f"{where} holds {t!r}" for t in texts if t in text]
     return found
 
 

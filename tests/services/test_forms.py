@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +10,7 @@ from services.clock import ManualClock
 from services.contact import PhoneVault
 from services.forms import DRAFT_TTL, FormDrafts
 from storage.db import Database
-from tests.e2e.test_privacy import scan_database
+from tests.e2e.test_privacy import scan_db
 from tests.services.conftest import ALICE, BOB, GUILD
 
 SIGNUP = "mentors:apply:900"
@@ -23,11 +22,11 @@ def drafts(db: Database, clock: ManualClock) -> FormDrafts:
     return FormDrafts(db, clock, PhoneVault(PhoneVault.generate_key()))
 
 
-async def test_typed_text_and_options_are_sealed_at_rest(drafts: FormDrafts, db_path: Path) -> None:
+async def test_typed_text_and_options_are_sealed_at_rest(drafts: FormDrafts, db: Database) -> None:
     await drafts.opened(ALICE, GUILD, "mentors.apply", SIGNUP, {"windows": "Mon 07:30-08:30"})
     await drafts.keep(ALICE, GUILD, "mentors.apply", SIGNUP, TYPED)
     texts = (*TYPED.values(), "07:30-08:30")
-    assert scan_database(str(db_path), None, texts) == []
+    assert await scan_db(db, None, texts) == []
     draft = await drafts.get(ALICE, SIGNUP)
     assert draft is not None and draft.values == TYPED and draft.context == {"windows": "Mon 07:30-08:30"}
 

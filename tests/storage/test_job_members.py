@@ -79,7 +79,7 @@ async def test_delete_for_user_finds_the_id_in_payloads_and_keys_in_any_form(db:
     await _plant(db, user_id=None, payload={}, key=f"roster:{GUILD}:{ALICE}")
     await _plant(db, user_id=None, payload={}, key=None)
     error = f"DuplicateJob: key 'r:1:{ALICE}' is running"
-    await db.conn.execute("UPDATE jobs SET last_error = ? WHERE id = last_insert_rowid()", (error,))
+    await db.conn.execute("UPDATE jobs SET last_error = ? WHERE id = (SELECT MAX(id) FROM jobs)", (error,))
     # Not hers: bob's job, and a number that merely contains her id's digits.
     await _plant(db, user_id=BOB, payload={"user_id": BOB}, key=f"roster:{GUILD}:{BOB}")
     await _plant(db, user_id=None, payload={"n": int(f"{ALICE}9")}, key=f"x:1{ALICE}")

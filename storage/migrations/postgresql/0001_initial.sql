@@ -17,6 +17,33 @@ EXCEPTION WHEN data_exception THEN  -- 22P02 bad JSON syntax, 22P05 bad escape
 END;
 $$;
 
+-- SQLite's json_patch(target, patch) (RFC 7396 merge patch), so that storage's SQL is the same on both engines:
+-- keys of `patch` replace those of `target`, a null removes the key, nested objects merge key by key.
+CREATE FUNCTION porchlight_jsonb_patch(target JSONB, patch JSONB) RETURNS JSONB
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    key TEXT;
+    value JSONB;
+    result JSONB;
+BEGIN
+    IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN
+        RETURN patch;
+    END IF;
+    result := CASE WHEN target IS NOT NULL AND jsonb_typeof(target) = 'object' THEN target ELSE '{}'::jsonb END;
+    FOR key, value IN SELECT * FROM jsonb_each(patch) LOOP
+        IF jsonb_typeof(value) = 'null' THEN
+            result := result - key;
+        ELSE
+            result := jsonb_set(result, ARRAY[key], porchlight_jsonb_patch(result -> key, value));
+        END IF;
+    END LOOP;
+    RETURN result;
+END;
+$$;
+
+CREATE FUNCTION json_patch(target TEXT, patch TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT porchlight_jsonb_patch(target::jsonb, patch::jsonb)::text $$;
+
 CREATE TABLE guild_config (
     guild_id          BIGINT PRIMARY KEY,
     help_channel_id   BIGINT NULL,
