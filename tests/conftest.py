@@ -15,6 +15,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,9 @@ def postgres_problem() -> str | None:
             connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
             await connection.close()
 
-        try:
-            asyncio.run(probe())
+        try:  # on a thread of its own: the caller may be inside a running event loop (an async fixture)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, probe()).result()
         except Exception as error:  # any reason at all: unreachable, refused, bad credentials
             _postgres_problem = f"{type(error).__name__}: {error}"
     return _postgres_problem
