@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -40,7 +39,7 @@ from storage import (
     safety,
 )
 from storage.db import Database
-from tests.conftest import POSTGRES_URL, postgres_problem
+from tests.conftest import postgres_schema, require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -49,21 +48,9 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """An empty schema of the test PostgreSQL server (required under CI=true, else skipped when unreachable)."""
-    problem = postgres_problem()
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {POSTGRES_URL}: {problem}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
-    import asyncpg
-
-    schema = f"copy_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
+    require_postgres()
+    async with postgres_schema("copy") as url:
+        yield url
 
 
 async def _fill_what_the_demo_leaves_empty(db: Database) -> None:
