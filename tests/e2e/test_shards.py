@@ -11,6 +11,14 @@ from tests.e2e.sharded import ShardedWorld, sharded_world
 from tests.e2e.test_anonymous import HELPER_WORDS, ask_anonymously, desk_dm, member_posts, reply_in_thread
 from tests.e2e.test_checkins import checkin, labels, stored
 from tests.e2e.test_help import cards, help_threads, settled
+from tests.e2e.test_mentors import (
+    approved_mentor,
+    confirmation_dm,
+    invite,
+    request_call,
+    request_dm,
+    roster_cards,
+)
 from twin.state import Application
 
 HER_WORDS = "It is for the analyst role, second round"
@@ -121,3 +129,28 @@ async def test_only_the_bot_holding_shard_0_syncs_commands(tmp_path: Path) -> No
             answer = await checkin(c, c.bob, "On track")
             assert answer.ephemeral and "thanks for checking in" in answer.text, answer.text
             assert [r.status for r in await stored(c, c.bob)] == ["on_track"]
+
+
+async def test_a_mentor_accepts_a_booking_from_the_dm_on_shard_0_for_a_server_on_shard_1(tmp_path: Path) -> None:
+    """The request DM's Accept arrives at bot A (shard 0); the server is bot B's. Both confirmations (with invites)
+    go out, and A brings the roster card of a server it does not hold up to date, over REST."""
+    async with sharded_world(tmp_path / "porchlight.db") as world:
+        await world.start_bot((0,))
+        await world.start_bot((1,))
+        c = world.on_shard(1)[0]
+        await c.configure()
+        card = await approved_mentor(c, c.bob)
+        asked = await request_call(c, c.alice, card, days_ahead=2)
+        assert asked.ephemeral and "Request sent" in asked.text
+        assert "Calls left this week\n3" in roster_cards(c)[0].text
+        dm_interactions = len(frames(world, 0, "INTERACTION_CREATE"))
+
+        accepted = await c.bob.click(request_dm(c.bob), "Accept")
+        assert "You accepted" in accepted.text and accepted.buttons == []
+        [click] = frames(world, 0, "INTERACTION_CREATE")[dm_interactions:]
+        assert "guild_id" not in click and click["data"]["custom_id"].startswith("mentors:accept:")
+        await settled(lambda: any("is confirmed" in dm.text for dm in c.alice.dms()))
+        member_uid = str(next(iter(invite(confirmation_dm(c.alice)).walk("VEVENT")))["uid"])
+        assert member_uid == str(next(iter(invite(confirmation_dm(c.bob)).walk("VEVENT")))["uid"])
+        # Bot A flushed the booking's effects, the roster card of bot B's server among them (over REST).
+        await settled(lambda: "Calls left this week\n2" in roster_cards(c)[0].text)
