@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import secrets
 import signal
@@ -269,12 +270,19 @@ class PorchlightBot(commands.Bot):
         if self._connections > 1:  # a new session after a lost one (the first connection is not a reconnect)
             self.metrics.gateway_reconnects.inc()
 
+    def gateway_open(self) -> bool:
+        """Connected to Discord's gateway, with a measured heartbeat (``/healthz``)."""
+        ws = self.ws
+        return not self.is_closed() and ws is not None and ws.open and math.isfinite(self.latency)
+
     async def on_resumed(self) -> None:
         self.metrics.gateway_reconnects.inc()
 
     async def on_ready(self) -> None:
         assert self.user is not None
-        log.info("ready as user=%s guilds=%d", self.user.id, len(self.guilds))
+        held = ",".join(map(str, self.settings.held_shards))
+        shards = f" shards={held} of {self.settings.shard_count}" if self.settings.sharded else ""
+        log.info("ready as user=%s guilds=%d%s", self.user.id, len(self.guilds), shards)
 
     async def close(self) -> None:
         """Stop accepting work, let in-flight handlers finish, stop the job loop, then disconnect and close the db.
@@ -322,6 +330,24 @@ class ShardedPorchlightBot(PorchlightBot, commands.AutoShardedBot):
         )
         self._max_concurrency: int | None = None
         self._identify_buckets: dict[int, tuple[asyncio.Lock, list[float]]] = {}
+        self._shard_connections: dict[int, int] = {}
+
+    async def on_connect(self) -> None:
+        """discord.py dispatches ``connect`` once per shard: reconnects are counted per shard instead."""
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        connections = self._shard_connections[shard_id] = self._shard_connections.get(shard_id, 0) + 1
+        if connections > 1:  # this shard's new session after a lost one
+            self.metrics.gateway_reconnects.inc()
+
+    def gateway_open(self) -> bool:
+        """Every shard this process holds is connected, each with a measured heartbeat."""
+        shards = list(self.shards.values())
+        return (
+            not self.is_closed()
+            and len(shards) == len(self.settings.held_shards)
+            and all(not shard.is_closed() and math.isfinite(shard.latency) for shard in shards)
+        )
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if self._max_concurrency is None:

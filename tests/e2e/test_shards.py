@@ -4,8 +4,11 @@ bot's shard, by fetching that server over REST."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from tests.e2e.test_anonymous import HELPER_WORDS, ask_anonymously, desk_dm, member_posts, reply_in_thread
@@ -19,6 +22,7 @@ from tests.e2e.test_mentors import (
     request_dm,
     roster_cards,
 )
+from tests.e2e.test_metrics import sample
 from twin.state import Application
 
 HER_WORDS = "It is for the analyst role, second round"
@@ -154,3 +158,23 @@ async def test_a_mentor_accepts_a_booking_from_the_dm_on_shard_0_for_a_server_on
         assert member_uid == str(next(iter(invite(confirmation_dm(c.bob)).walk("VEVENT")))["uid"])
         # Bot A flushed the booking's effects, the roster card of bot B's server among them (over REST).
         await settled(lambda: "Calls left this week\n2" in roster_cards(c)[0].text)
+
+
+async def test_healthz_and_reconnect_metrics_count_every_shard(tmp_path: Path) -> None:
+    async with sharded_world(tmp_path / "porchlight.db") as world:
+        bot = await world.start_bot(metrics_port=0)
+        assert bot.ops is not None
+
+        async def get(path: str) -> tuple[int, str]:
+            assert bot.ops is not None
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{bot.ops.port}{path}") as response:
+                return response.status, await response.text()
+
+        assert await get("/healthz") == (200, '{"alive": true, "database_writable": true, "gateway_connected": true}')
+        resumed = [asyncio.create_task(bot.wait_for("shard_resumed", check=lambda s, i=i: s == i)) for i in (0, 1)]
+        await asyncio.sleep(0)
+        await world.twin.request_reconnect(app_of(world))  # op 7 to both shards: each resumes
+        await asyncio.wait_for(asyncio.gather(*resumed), 5)
+        _, metrics = await get("/metrics")
+        assert sample(metrics, "porchlight_gateway_reconnects_total") == 2  # one per shard, not one per connect
+        assert (await get("/healthz"))[0] == 200
