@@ -23,6 +23,7 @@ from tests.e2e.test_mentors import (
     roster_cards,
 )
 from tests.e2e.test_metrics import sample
+from twin.people import Modal
 from twin.state import Application
 
 HER_WORDS = "It is for the analyst role, second round"
@@ -99,13 +100,14 @@ async def test_a_dm_reaches_shard_0_and_relays_into_a_server_held_by_the_other_b
 
 async def test_a_job_for_a_server_on_the_other_bots_shard_runs_and_its_dm_buttons_answer(tmp_path: Path) -> None:
     """Jobs are taken by any process: bot A (shard 0) runs the follow-up of a check-in made in a server on shard 1,
-    naming that server, and the follow-up's DM button (shard 0 again) records the answer for that server."""
+    naming that server; the follow-up's DM buttons (shard 0 again) record the answer for that server, and "Ask for
+    help privately" from the DM opens her private thread there, made by bot A over REST."""
     async with sharded_world(tmp_path / "porchlight.db") as world:
         bot_a = await world.start_bot((0,))
         await world.start_bot((1,))
         c = world.on_shard(1)[0]
         await c.configure()
-        await checkin(c, c.alice, "Stuck")
+        await checkin(c, c.alice, "In a rut")
         c.clock.advance(days=3)
         report = await bot_a.services.jobs.run_due()  # bot A, which does not hold that server, takes the job
         assert report.ran >= 1, report
@@ -113,11 +115,21 @@ async def test_a_job_for_a_server_on_the_other_bots_shard_runs_and_its_dm_button
         assert "How is it going now?" in dm.text and c.guild.name in dm.text
         assert labels(dm) == ["On track", "Stuck", "In a rut", "Hired"]
 
-        answered = await c.alice.click(dm, "On track")
-        assert answered is not None
+        await c.alice.click(dm, "Stuck")
         records = await stored(c, c.alice)
-        assert [(r.status, r.source) for r in records] == [("on_track", "followup"), ("stuck", "command")]
+        assert [(r.status, r.source) for r in records] == [("stuck", "followup"), ("rut", "command")]
         assert "Checked in" in dm.text and c.guild.name in dm.text
+        dm_clicks = len(frames(world, 0, "INTERACTION_CREATE"))
+        form = await c.alice.click(dm, "Ask for help privately")
+        assert isinstance(form, Modal), form
+        opened = await c.alice.submit_modal(
+            form, {"Topic": ["networking"], "What's going on?": "No replies from anyone I message on LinkedIn."}
+        )
+        assert opened.ephemeral
+        assert len(frames(world, 0, "INTERACTION_CREATE")) == dm_clicks + 2  # the button and the form: bot A's
+        [thread] = help_threads(c)
+        assert thread.guild_id == c.guild.id and set(thread.members) == {c.alice.id, c.app.bot.id}
+        await settled(lambda: len(cards(c)) == 1)  # the queue card in that server's helper queue
 
 
 async def test_only_the_bot_holding_shard_0_syncs_commands(tmp_path: Path) -> None:
@@ -178,3 +190,24 @@ async def test_healthz_and_reconnect_metrics_count_every_shard(tmp_path: Path) -
         _, metrics = await get("/metrics")
         assert sample(metrics, "porchlight_gateway_reconnects_total") == 2  # one per shard, not one per connect
         assert (await get("/healthz"))[0] == 200
+
+
+async def test_the_daily_pass_asks_discord_only_about_the_bots_own_servers(tmp_path: Path) -> None:
+    """Who left is asked per server Porchlight holds data in; each bot asks only about its shards' servers (the
+    other bot covers the rest), while the database-wide purges run wherever the pass runs."""
+    async with sharded_world(tmp_path / "porchlight.db") as world:
+        bots = {0: await world.start_bot((0,)), 1: await world.start_bot((1,))}
+        for c in world.communities:
+            await c.configure()
+            await checkin(c, c.alice, "Stuck")
+        alice = world.communities[0].alice
+        for shard_id, bot in bots.items():
+            first = len(world.twin.requests)
+            privacy: Any = bot.get_cog("PrivacyCog")
+            await privacy.daily()
+            asked = {
+                int(r.path.split("/")[-3])
+                for r in world.twin.requests[first:]
+                if r.method == "GET" and r.path.endswith(f"/members/{alice.id}")
+            }
+            assert asked == {c.guild.id for c in world.on_shard(shard_id)}
