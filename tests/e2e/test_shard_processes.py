@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -21,11 +21,16 @@ from tests.e2e.test_checkins import checkin
 NUM_SHARDS = 2
 
 
-@pytest.fixture(params=["sqlite"])
+# Each shared database the processes are tested on: its settings, given the test's folder.
+DATABASES: dict[str, Callable[[Path], dict[str, str]]] = {
+    "sqlite": lambda folder: {"PORCHLIGHT_DATABASE_PATH": str(folder / "porchlight.db")},
+}
+
+
+@pytest.fixture(params=sorted(DATABASES))
 def database_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """The database both processes share, as settings in their environment."""
-    assert request.param == "sqlite"
-    return {"PORCHLIGHT_DATABASE_PATH": str(tmp_path / "porchlight.db")}
+    return DATABASES[request.param](tmp_path)
 
 
 @contextlib.asynccontextmanager
