@@ -5,10 +5,12 @@ bot's shard, by fetching that server over REST."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from tests.e2e.test_anonymous import HELPER_WORDS, ask_anonymously, desk_dm, member_posts, reply_in_thread
@@ -43,9 +45,15 @@ def guild_ids(frames_: list[dict[str, Any]]) -> set[int | None]:
     return {int(f["guild_id"]) if f.get("guild_id") else None for f in frames_}
 
 
-async def test_one_bot_on_two_shards_answers_in_four_servers_each_event_on_its_servers_shard(tmp_path: Path) -> None:
-    async with sharded_world(tmp_path / "porchlight.db") as world:
+async def test_one_bot_on_two_shards_answers_in_four_servers_each_event_on_its_servers_shard(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="porchlight")
+    async with sharded_world(tmp_path / "porchlight.db", max_concurrency=2) as world:
         bot = await world.start_bot()  # both shards
+        # Identify pacing follows GET /gateway/bot: with max_concurrency 2 each shard has its own bucket.
+        identified = sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("identifying shard="))
+        assert identified == [f"identifying shard={i} bucket={i} max_concurrency=2" for i in (0, 1)]
         sessions = world.twin.gateway.sessions_of(app_of(world))
         assert sorted((s.shard_id, s.num_shards) for s in sessions) == [(0, 2), (1, 2)]
         for shard_id in (0, 1):
