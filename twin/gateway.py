@@ -92,6 +92,8 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.connected: dict[int, asyncio.Event] = {}
         self._identify_waiters: list[tuple[int, asyncio.Future[Session]]] = []
+        # (application id, how many sessions, the sessions so far, the future of them all)
+        self._identify_counters: list[tuple[int, int, list[Session], asyncio.Future[list[Session]]]] = []
         self._transports: dict[int, asyncio.BaseTransport | None] = {}
         self.identifies: dict[int, list[float]] = {}  # application id -> loop times of its IDENTIFYs
         twin.state.listeners.append(self.on_event)
@@ -203,12 +205,24 @@ class Gateway:
             self._identify_waiters.remove(waiter)
             if not waiter[1].done():
                 waiter[1].set_result(session)
+        for counter in [c for c in self._identify_counters if c[0] == app.id]:
+            counter[2].append(session)
+            if len(counter[2]) >= counter[1] or counter[3].done():
+                self._identify_counters.remove(counter)
+                if not counter[3].done():
+                    counter[3].set_result(list(counter[2]))
         return session
 
     def next_identify(self, app: Application) -> asyncio.Future[Session]:
         """A future resolved with the application's next new session (an IDENTIFY, not a RESUME)."""
         future: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
         self._identify_waiters.append((app.id, future))
+        return future
+
+    def next_identifies(self, app: Application, count: int) -> asyncio.Future[list[Session]]:
+        """A future resolved with the application's next ``count`` new sessions (e.g. all of one process's shards)."""
+        future: asyncio.Future[list[Session]] = asyncio.get_running_loop().create_future()
+        self._identify_counters.append((app.id, count, [], future))
         return future
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:

@@ -35,17 +35,19 @@ def database_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, st
 
 @contextlib.asynccontextmanager
 async def shard_process(
-    world: ShardedWorld, shard_id: int, database_env: dict[str, str], folder: Path
+    world: ShardedWorld, shard_ids: tuple[int, ...], database_env: dict[str, str], folder: Path
 ) -> AsyncIterator[BotProcess]:
-    """``python bot.py`` holding ``shard_id`` of ``world.num_shards``, with its own worker name and log."""
+    """``python bot.py`` holding ``shard_ids`` of ``world.num_shards``, with its own worker name and log; started
+    once every one of its shards identified."""
     c = world.communities[0]
+    name = "shard-" + "-".join(map(str, shard_ids))
     env = {
         **database_env,
         "PORCHLIGHT_SHARD_COUNT": str(world.num_shards),
-        "PORCHLIGHT_SHARD_IDS": str(shard_id),
-        "PORCHLIGHT_WORKER_NAME": f"shard-{shard_id}",
+        "PORCHLIGHT_SHARD_IDS": ",".join(map(str, shard_ids)),
+        "PORCHLIGHT_WORKER_NAME": name,
     }
-    process = BotProcess(world.twin, c.app, c.database_path, env=env, log_path=folder / f"shard-{shard_id}.log")
+    process = BotProcess(world.twin, c.app, c.database_path, env=env, log_path=folder / f"{name}.log")
     async with process:
         yield process
 
@@ -63,10 +65,10 @@ async def test_two_processes_each_answer_their_own_servers_and_only_shard_0s_syn
     tmp_path: Path, database_env: dict[str, str]
 ) -> None:
     async with sharded_world(tmp_path / "porchlight.db", num_shards=NUM_SHARDS) as world:
-        async with shard_process(world, 1, database_env, tmp_path) as second:
+        async with shard_process(world, (1,), database_env, tmp_path) as second:
             assert command_puts(world) == 0  # started and connected without syncing
             assert "commands are synced by the process holding shard 0" in second.log()
-            async with shard_process(world, 0, database_env, tmp_path) as first:
+            async with shard_process(world, (0,), database_env, tmp_path) as first:
                 assert command_puts(world) == 1
                 assert "commands synced scope=global" in first.log()
                 for c in world.communities:
@@ -80,3 +82,17 @@ async def test_two_processes_each_answer_their_own_servers_and_only_shard_0s_syn
             for process in (first, second):
                 assert "a note that stays out of logs" not in process.log()
                 assert world.communities[0].app.token not in process.log()
+
+
+async def test_one_process_holding_both_shards_is_started_once_both_identified_and_answers_everywhere(
+    tmp_path: Path, database_env: dict[str, str]
+) -> None:
+    async with sharded_world(tmp_path / "porchlight.db", num_shards=NUM_SHARDS) as world:
+        async with shard_process(world, (0, 1), database_env, tmp_path) as both:
+            assert both.shards == 2
+            sessions = world.twin.gateway.sessions_of(world.communities[0].app)
+            assert sorted(s.shard_id for s in sessions) == [0, 1]
+            for c in world.communities:
+                await c.configure()
+                await checkin(c, c.alice, "Stuck")
+            assert recorded_in(both) == {c.guild.id for c in world.communities}
