@@ -9,28 +9,33 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.bot_process import BotProcess
+from tests.conftest import postgres_schema, require_postgres
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from tests.e2e.test_checkins import checkin
 
 NUM_SHARDS = 2
 
 
-# Each shared database the processes are tested on: its settings, given the test's folder.
-DATABASES: dict[str, Callable[[Path], dict[str, str]]] = {
-    "sqlite": lambda folder: {"PORCHLIGHT_DATABASE_PATH": str(folder / "porchlight.db")},
-}
+# Contact details on PostgreSQL are encrypted with one key that every process shares.
+SHARED_KEY = "c2hhcmVkLWtleS1mb3ItdHdvLXByb2Nlc3Nlcy10ZXM="
 
 
-@pytest.fixture(params=sorted(DATABASES))
-def database_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The database both processes share, as settings in their environment."""
-    return DATABASES[request.param](tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """The database both processes share, as settings in their environment: a SQLite file, or a fresh PostgreSQL
+    schema (required under CI=true)."""
+    if request.param == "sqlite":
+        yield {"PORCHLIGHT_DATABASE_PATH": str(tmp_path / "porchlight.db")}
+        return
+    require_postgres()
+    async with postgres_schema("procs") as url:
+        yield {"PORCHLIGHT_DATABASE_URL": url, "PORCHLIGHT_ENCRYPTION_KEY": SHARED_KEY}
 
 
 @contextlib.asynccontextmanager
