@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 
 from services.errors import PorchlightError
-from services.metrics import command_label
+from services.metric_labels import command_label
 
 log = logging.getLogger(__name__)
 
