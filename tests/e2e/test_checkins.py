@@ -69,6 +69,19 @@ async def test_on_track_is_acknowledged_privately_without_buttons(community: Com
     assert [s.status for s in await stored(c, c.alice)] == ["on_track"]
 
 
+async def test_a_checkin_is_stored_and_answered_in_one_response(community: Community) -> None:
+    """No "thinking…" first: the answer is the interaction's response, one request (the bare minimum a bot makes)."""
+    c = community
+    before = len(c.twin.requests)
+    answer = await checkin(c, c.alice, "Stuck")
+    assert [(r.method, r.route) for r in c.twin.requests[before:]] == [
+        ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+    ]
+    assert answer.ephemeral and "I'll DM you in 3 days" in answer.text
+    assert labels(answer) == ["Ask for help privately", "Find a commute call", "Not now"]
+    assert [s.status for s in await stored(c, c.alice)] == ["stuck"]
+
+
 async def test_stuck_offers_asking_privately_a_call_and_not_now(community: Community) -> None:
     c = community
     answer = await checkin(c, c.alice, "Stuck", note="Forty applications, two replies")
