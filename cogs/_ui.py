@@ -27,7 +27,9 @@ RESTARTING = "Porchlight is restarting. Please try again in a minute."
 
 # Discord wants an interaction answered within 3 seconds. Work that usually takes milliseconds (a transaction) is
 # answered in one response when it is done; only past this does the member see "thinking…" and the answer follow.
-DEFER_AFTER = 1.5
+# With the moderation gate's own wait (``cogs.moderation.GATE_WAIT``, 1 s) before it, a deferral still goes out
+# about a second before Discord's deadline.
+DEFER_AFTER = 1.0
 
 T = TypeVar("T")
 
