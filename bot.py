@@ -193,6 +193,9 @@ class PorchlightBot(commands.Bot):
             tree_cls=PorchlightTree,
             # Nobody is ever pinged unless a message opts in explicitly (e.g. an escalation naming one role).
             allowed_mentions=discord.AllowedMentions.none(),
+            # No message cache: nothing reads it (no on_message_edit/delete or reaction events, references are read
+            # by id), and it would hold the last 1,000 messages Porchlight sees, its own posts and DMs included.
+            max_messages=client_options.pop("max_messages", None),
             **client_options,
         )
         self.settings = settings
