@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import pydantic
@@ -25,7 +25,6 @@ from discord.ext import commands
 
 from cogs import EXTENSIONS
 from cogs._effects import EffectRunner
-from cogs._ops import OpsServer
 from cogs._pacing import GlobalPacer, pace
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
@@ -40,7 +39,6 @@ from services.help_requests import HelpRequestService
 from services.helper_duty import HelperDutyService
 from services.jobs import JobDispatcher
 from services.mentors import MentorService
-from services.metrics import Metrics
 from services.privacy import PrivacyService
 from services.reach_outs import ReachOutService
 from services.reminders import ReminderService
@@ -52,6 +50,10 @@ from storage.backup import BackupFailed, backup_database, backup_name
 from storage.db import Database
 from storage.health import DatabaseUnusable, open_checked_url
 from storage.migrate import DatabaseTooNew
+
+if TYPE_CHECKING:
+    from cogs._ops import OpsServer
+    from services.metrics import Metrics
 
 log = logging.getLogger("porchlight")
 
@@ -205,6 +207,9 @@ class PorchlightBot(commands.Bot):
             tree_cls=PorchlightTree,
             # Nobody is ever pinged unless a message opts in explicitly (e.g. an escalation naming one role).
             allowed_mentions=discord.AllowedMentions.none(),
+            # No message cache: nothing reads it (no on_message_edit/delete or reaction events, references are read
+            # by id), and it would hold the last 1,000 messages Porchlight sees, its own posts and DMs included.
+            max_messages=client_options.pop("max_messages", None),
             **client_options,
         )
         self.settings = settings
@@ -214,8 +219,13 @@ class PorchlightBot(commands.Bot):
         self.draining = False
         self.effects = EffectRunner(self)
         self._jobs_task: asyncio.Task[None] | None = None
-        self.metrics = Metrics()
-        services.jobs.observer = self.metrics.observe_job
+        # Metrics are kept only when someone can read them: prometheus-client is imported only with a metrics port.
+        self.metrics: Metrics | None = None
+        if settings.metrics_port is not None:
+            from services.metrics import Metrics
+
+            self.metrics = Metrics()
+            services.jobs.observer = self.metrics.observe_job
         self.ops: OpsServer | None = None
         self._connections = 0
         self._shutdown: asyncio.Future[None] | None = None
@@ -223,6 +233,8 @@ class PorchlightBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self.settings.metrics_port is not None:
+            from cogs._ops import OpsServer
+
             self.ops = OpsServer(self, self.settings.metrics_host, self.settings.metrics_port)
             await self.ops.start()
         self.services.jobs.register(self.effects.job_kind())
@@ -279,7 +291,7 @@ class PorchlightBot(commands.Bot):
 
     async def on_connect(self) -> None:
         self._connections += 1
-        if self._connections > 1:  # a new session after a lost one (the first connection is not a reconnect)
+        if self._connections > 1 and self.metrics is not None:  # a new session after a lost one
             self.metrics.gateway_reconnects.inc()
 
     def gateway_open(self) -> bool:
@@ -288,7 +300,8 @@ class PorchlightBot(commands.Bot):
         return not self.is_closed() and ws is not None and ws.open and math.isfinite(self.latency)
 
     async def on_resumed(self) -> None:
-        self.metrics.gateway_reconnects.inc()
+        if self.metrics is not None:
+            self.metrics.gateway_reconnects.inc()
 
     async def on_ready(self) -> None:
         assert self.user is not None

@@ -11,15 +11,20 @@ INTERACTION_CREATE until the member sees the answer (the reply, or the follow-up
 
 - ``/setup show`` (the admin);
 - ``/checkin status`` (a stuck check-in: stored, counted, its follow-up scheduled);
-- ``/ask`` submit: the form's submission (opening the form is not timed). Porchlight's makes five requests that
-  count against Discord's global limit (the private thread, its member, the posts), so at ``concurrency`` in flight
-  it queues for that limit (at most 10 a second); ``/ask alone`` measures it once more, ``count / 4`` times, one at
-  a time and each after a pause (its throughput means nothing);
+- ``/ask`` submit: the form's submission (opening the form is not timed). Porchlight answers once the request is
+  stored, then makes five requests that count against Discord's global limit (the private thread, its member, the
+  posts; at ``concurrency`` in flight they queue for that limit, at most 10 asks a second) and edits the answer to
+  link the thread; ``/ask alone`` measures it once more, ``count / 4`` times, one at a time and each after a pause
+  (its throughput means nothing);
 - booking: the call request form's submission, after "Book a call" on a roster card and picking a time (those two
-  steps are timed separately as ``booking picker``, the free-slot computation).
+  steps are timed separately as ``booking picker``, the free-slot computation). Porchlight answers once the booking
+  is stored, then DMs the mentor (a request under the global limit) and edits the answer to say it was sent.
 
-Requests are those the twin handled during an operation's runs (a background job of the other bot included), and
-CPU is the bot process's (all threads) and this process's over the same runs, per interaction.
+A bot may answer first and carry on after (Porchlight opens an /ask's thread and DMs a mentor after answering: those
+requests queue under Discord's global limit, the answer does not). Each run therefore ends when the twin has had no
+request for half a second, so that work is not a load on the other bot's run; requests are those the twin handled
+until then (a background job of the other bot included), and CPU is the bot process's (all threads) and this
+process's over the same span, per interaction. Throughput is answers a second, over the span to the last answer.
 
 **Memory.** VmRSS of each process (``/proc/<pid>/status``) once it is ready, and again after the traffic.
 
@@ -57,6 +62,8 @@ PHONE = "+44 20 7946 0958"
 MENTOR_WINDOWS = "Mon-Sun 06:00-22:00"
 ALONE = "/ask alone"  # the same form submission, one at a time with a pause: nothing queues for the global limit
 PAUSE = 0.25  # seconds before each lone /ask: the pacer's burst is back, as in a community at an ordinary pace
+QUIET_GAP = 0.5  # seconds without a request: a bot's work after its answers is done
+QUIET_WITHIN = 60.0
 OPERATIONS = ("/setup show", "/checkin", "/ask submit", ALONE, "booking", "booking picker")
 
 log = logging.getLogger(__name__)
@@ -222,6 +229,18 @@ async def drive(step: Callable[[int], Awaitable[float]], count: int, concurrency
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
     return latencies, time.perf_counter() - began
+
+
+async def quiet(twin: Twin, *, gap: float = QUIET_GAP, within: float = QUIET_WITHIN) -> None:
+    """Wait until the twin has handled no request for ``gap`` seconds (at most ``within``): a bot that answers first
+    and then carries on (a thread, a DM, queued under the global limit) has finished."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    seen, since = len(twin.requests), loop.time()
+    while loop.time() - since < gap and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        if len(twin.requests) != seen:
+            seen, since = len(twin.requests), loop.time()
 
 
 async def timed(action: Awaitable[Any]) -> tuple[float, Any]:
@@ -395,6 +414,7 @@ async def _run(
                     latencies, wall = await drive(
                         ops.steps()[op], max(1, count // 4) if alone else count, 1 if alone else concurrency
                     )
+                    await quiet(twin)  # its work after the answers is its own, not a load on the next run
                     samples[op][name].add(
                         latencies, wall, twin.requests[before:], cpu_seconds(pid) - cpu, time.process_time() - own
                     )

@@ -50,7 +50,8 @@ async def send_dm(bot: PorchlightBot, user_id: int, content: str | None = None, 
     except discord.Forbidden as error:
         if error.code != DMS_CLOSED:
             raise
-        bot.metrics.dms_refused.inc()
+        if bot.metrics is not None:
+            bot.metrics.dms_refused.inc()
         outcome = await reminders.record_dm_failure(user_id)
         log.info(
             "dm not delivered user=%d failures=%d paused=%s", user_id, outcome.consecutive_failures, outcome.paused

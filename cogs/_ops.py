@@ -64,6 +64,7 @@ class OpsServer:
 
     async def metrics(self, request: web.Request) -> web.Response:
         m = self.bot.metrics
+        assert m is not None  # the endpoint runs only with a metrics port, and then the bot keeps metrics
         now = self.bot.services.clock.now()
         m.jobs_due.set(await jobs_store.count_due(self.bot.db.conn, now))
         latency = self.bot.latency

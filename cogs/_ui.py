@@ -3,6 +3,7 @@ messages a member can act on."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -14,7 +15,7 @@ import discord
 from discord import app_commands
 
 from services.errors import PorchlightError
-from services.metrics import command_label
+from services.metric_labels import command_label
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,14 @@ SOMETHING_BROKE = (
     "Please try again in a minute; if it keeps happening, tell a moderator."
 )
 RESTARTING = "Porchlight is restarting. Please try again in a minute."
+
+# Discord wants an interaction answered within 3 seconds. Work that usually takes milliseconds (a transaction) is
+# answered in one response when it is done; only past this does the member see "thinking…" and the answer follow.
+# With the moderation gate's own wait (``cogs.moderation.GATE_WAIT``, 1 s) before it, a deferral still goes out
+# about a second before Discord's deadline.
+DEFER_AFTER = 1.0
+
+T = TypeVar("T")
 
 # Every persistent component's custom id template (``feature:action[:id...]``), in one place so they stay disjoint:
 # discord.py runs every DynamicItem whose template matches. Ids and fixed words only, never member-written text.
@@ -110,6 +119,33 @@ def is_staff(interaction: discord.Interaction[Any], role_ids: Iterable[int | Non
         return True
     member = interaction.user
     return isinstance(member, discord.Member) and any(member.get_role(r) for r in role_ids if r)
+
+
+async def soon(interaction: discord.Interaction[Any], work: Awaitable[T], *, defer_after: float = DEFER_AFTER) -> T:
+    """``work``'s result, deferring the interaction (ephemeral "thinking…") only if it takes over ``defer_after``.
+
+    One request instead of two when the work is quick (the answer is the interaction's response); a slow database
+    still answers in time. Cancelling the caller cancels the work."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=defer_after)
+        if not done and not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        return await task
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+async def amend(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
+    """Replace what the interaction's answer says (answering it if nothing was sent yet): the edit is a PATCH, which a
+    retry cannot repeat, and exempt from Discord's global limit."""
+    response = interaction.response
+    placeholder = response.type is discord.InteractionResponseType.deferred_channel_message
+    if response.is_done() and (not placeholder or interaction.extras.get("answered")):
+        await interaction.edit_original_response(content=content, **kwargs)
+    else:
+        await reply(interaction, content, **kwargs)
 
 
 async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:

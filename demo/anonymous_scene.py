@@ -3,7 +3,7 @@ answers by DM and closes it from there; nobody but bob ever learns it was him.""
 
 from __future__ import annotations
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from demo.help_scene import _until
 from demo.transcript import Transcript
 from twin.people import MessageView, Modal
@@ -18,7 +18,8 @@ async def asking_anonymously(c: Community, t: Transcript) -> None:
     form = await c.bob.slash("ask", channel=c.general, topic="interviews", anonymous=True)
     assert isinstance(form, Modal)
     t.action(c.bob, "fills in the form and submits")
-    await c.bob.submit_modal(form, {"What's going on?": BODY, "What would help most?": "how to ask for the time off"})
+    wants = "how to ask for the time off"
+    await final_answer(await c.bob.submit_modal(form, {"What's going on?": BODY, "What would help most?": wants}))
     t.flush()
     thread = max((ch for ch in c.guild.threads() if ch.name.startswith("help-")), key=lambda ch: ch.id)  # the newest
     card = next(

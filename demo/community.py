@@ -8,6 +8,7 @@ reminders, escalations) is driven by moving the clock and running due jobs, neve
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
@@ -19,10 +20,12 @@ from typing import Any
 import discord
 
 from bot import PERMISSIONS, PorchlightBot, create_bot
+from cogs.help._render import OPENING_SOON
+from cogs.mentors._render import SENDING_SOON
 from services.clock import ManualClock
 from services.jobs import RunReport
 from settings import Settings
-from twin.people import Person
+from twin.people import MessageView, Person
 from twin.server import Twin
 from twin.state import Application, Channel, Guild, Role
 from twin.testing import running_bot
@@ -36,6 +39,21 @@ MODERATOR = discord.Permissions(manage_threads=True, manage_messages=True, kick_
 
 # discord.py waits this long after the last GUILD_CREATE before on_ready; the twin sends them all at once.
 GUILD_READY_TIMEOUT = 0.05
+ANSWER_EDIT_WITHIN = 5.0
+
+
+async def final_answer(answer: Any, within: float = ANSWER_EDIT_WITHIN) -> Any:
+    """An answer as it ends. Porchlight answers a help request or a call request at once ("saved, opening it now",
+    "sending it now") and edits that answer when the thread is open or the mentor's DM went (or says why not).
+    Anything else (a refusal, a form) is returned as it is."""
+    if isinstance(answer, MessageView):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while any(interim in answer.text for interim in (OPENING_SOON, SENDING_SOON)):
+            if loop.time() > deadline:
+                raise AssertionError(f"the answer was never edited to say how it went: {answer.text!r}")
+            await asyncio.sleep(0.01)
+    return answer
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from demo.transcript import Transcript
 from twin.people import MessageView, Modal
 
@@ -20,7 +20,7 @@ async def asking_for_help(c: Community, t: Transcript) -> None:
     assert isinstance(form, Modal)
     t.note(f"a form opens: {', '.join(label for label, _ in form.inputs)}")
     t.action(c.alice, "fills it in and submits")
-    await c.alice.submit_modal(form, {"What's going on?": BODY, "What would help most?": WANTS})
+    await final_answer(await c.alice.submit_modal(form, {"What's going on?": BODY, "What would help most?": WANTS}))
     t.flush()
     thread = next(ch for ch in c.guild.threads() if ch.name.startswith("help-"))
     card = next(MessageView(c.twin, m.id) for m in reversed(c.twin.state.channel_messages(c.queue.id)) if m.embeds)

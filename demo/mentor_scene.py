@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import icalendar
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from demo.transcript import Transcript
 from twin.people import MessageView, Modal
 
@@ -58,8 +58,10 @@ async def booking_a_call(c: Community, t: Transcript) -> None:
     modal = await c.alice.select(picker, "Pick a time", values=[option["value"]])
     assert isinstance(modal, Modal)
     t.action(c.alice, "writes what she'd like to talk about and sends the request")
-    await c.alice.submit_modal(
-        modal, {"What would you like to talk about?": "How to tell my career-change story in PM interviews."}
+    await final_answer(
+        await c.alice.submit_modal(
+            modal, {"What would you like to talk about?": "How to tell my career-change story in PM interviews."}
+        )
     )
     t.flush()
 

@@ -3,6 +3,9 @@
 Each call builds its own ``Figure`` (pyplot's global figure manager is never touched), so charts can be drawn in a
 worker thread (``asyncio.to_thread``) while the event loop keeps serving Discord. A figure under 3 is drawn as an
 empty bar labelled "<3", exactly as the text says "fewer than 3".
+
+matplotlib (with numpy, about 30 MiB resident) is imported by the first chart drawn, not when the bot starts: most
+processes never draw one.
 """
 
 from __future__ import annotations
@@ -10,22 +13,30 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import matplotlib
+from services.checkins import Status
+from services.stats import CALL_FIGURES, HELP_FIGURES, STATUS_LABELS, Stats, visible
 
-matplotlib.use("Agg")
-
-from matplotlib.axes import Axes  # noqa: E402 - the backend is chosen first
-from matplotlib.figure import Figure  # noqa: E402
-
-from services.checkins import Status  # noqa: E402
-from services.stats import CALL_FIGURES, HELP_FIGURES, STATUS_LABELS, Stats, visible  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI = 80
 STATS_SIZE = (10.0, 9.0)  # inches: 800 x 720 pixels
 TREND_SIZE = (5.0, 2.0)  # 400 x 160 pixels
 COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd")
 STATUS_COLOURS = {"on_track": "#55a868", "stuck": "#c44e52", "rut": "#ccb974", "hired": "#4c72b0"}
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    """A new figure, importing matplotlib on first use (the Agg backend is chosen before anything else of it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained")
 
 
 def _png(figure: Figure) -> bytes:
@@ -53,7 +64,7 @@ def _bars(axes: Axes, labels: list[str], series: dict[str, list[int]], title: st
 
 def stats_png(stats: Stats) -> bytes:
     labels = [f"{w.start:%d %b}" for w in stats.weeks]
-    figure = Figure(figsize=STATS_SIZE, layout="constrained")
+    figure = _figure(STATS_SIZE)
     figure.suptitle("Porchlight, last 8 weeks (weeks start Monday, UTC; counts under 3 hidden as <3)", fontsize=11)
     grid = figure.subplots(2, 2)
     help_axes, calls_axes, checkin_axes, claim_axes = grid[0][0], grid[0][1], grid[1][0], grid[1][1]
@@ -85,7 +96,7 @@ def stats_png(stats: Stats) -> bytes:
 
 def trend_png(points: Sequence[tuple[datetime, Status]]) -> bytes:
     """A member's own check-ins over time, oldest first: higher is better (Stuck, In a rut, On track, Hired)."""
-    figure = Figure(figsize=TREND_SIZE, layout="constrained")
+    figure = _figure(TREND_SIZE)
     axes = figure.subplots()
     xs = list(range(len(points)))
     axes.plot(xs, [s.level for _, s in points], color="#999999", linewidth=1)

@@ -40,7 +40,7 @@ from storage import guilds
 from storage.checkins import Checkin
 from storage.db import Database
 from storage.jobs import DuplicateJob
-from storage.sql import guild_scope
+from storage.sql import Conn, guild_scope
 
 log = logging.getLogger(__name__)
 
@@ -279,13 +279,14 @@ class CheckinService:
     async def followup_days(self, guild_id: int) -> float:
         return settings_catalog.number(await guilds.get_config(self.db.conn, guild_id), "followup_days")
 
-    async def _schedule_followup(self, checkin: Checkin, due: datetime) -> None:
+    async def _schedule_followup(self, conn: Conn, checkin: Checkin, due: datetime) -> None:
         key = followup_dedupe_key(checkin.guild_id, checkin.user_id)
         # The previous follow-up may be being sent right now (its DM button may be what was pressed); a running job
         # cannot be replaced, so this one then gets a key of its own. Check-ins cancel by kind and member, not key.
         for dedupe_key in (key, f"{key}:{checkin.id}"):
             try:
-                await self.dispatcher.schedule(
+                await self.dispatcher.schedule_in(
+                    conn,
                     kind=FOLLOWUP_JOB,
                     due_at=due,
                     payload={"checkin_id": checkin.id},
@@ -316,7 +317,11 @@ class CheckinService:
         share = bool(share_with_helpers) and state.needs_help
         now = self.clock.now()
 
-        # This server's rows only (the check-in, its week counts, a notice's effect and its job): beside other servers'.
+        due: datetime | None = None
+        days: float | None = None
+        cancelled = 0
+        # One transaction: the check-in, what it supersedes and the follow-up it schedules commit together. It touches
+        # this server's rows only (the check-in, its week counts, its jobs, a notice's effect): beside other servers'.
         async with self.db.transaction(scope=guild_scope(guild_id)) as conn:
             checkin, created = await store.insert_checkin(
                 conn,
@@ -335,6 +340,15 @@ class CheckinService:
                 await self.outbox.record(
                     conn, share_subject(checkin.id), ReachEffect.NOTICE, guild_id=guild_id, user_id=user_id
                 )
+            if created:
+                # Any newer check-in supersedes the member's pending follow-ups here (hired: that is all of them);
+                # stuck / in a rut then schedules a fresh one.
+                cancelled = await self.dispatcher.cancel_in(conn, kind=FOLLOWUP_JOB, guild_id=guild_id, user_id=user_id)
+                if Status(checkin.status).needs_help:
+                    config = await guilds.get_config(conn, guild_id)
+                    days = settings_catalog.number(config, "followup_days")
+                    due = checkin.created_at + timedelta(days=days)
+                    await self._schedule_followup(conn, checkin, due)
         stored = Status(checkin.status)
         kind = _reply_kind(stored, previous[0] if previous else None)
 
@@ -349,16 +363,8 @@ class CheckinService:
                 followups_cancelled=0,
                 share_with_helpers=False,
             )
-
-        due: datetime | None = None
-        days: float | None = None
-        # Any newer check-in supersedes the member's pending follow-ups here (hired: that is all of them);
-        # stuck / in a rut then schedules a fresh one.
-        cancelled = await self.dispatcher.cancel(kind=FOLLOWUP_JOB, guild_id=guild_id, user_id=user_id)
-        if stored.needs_help:
-            days = await self.followup_days(guild_id)
-            due = checkin.created_at + timedelta(days=days)
-            await self._schedule_followup(checkin, due)
+        if due is not None:
+            self.dispatcher.wake()
         log.info(
             "checkin recorded checkin_id=%d guild_id=%d source=%s followup=%s",
             checkin.id,

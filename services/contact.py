@@ -3,19 +3,26 @@
 A number is shared only with the other person of a confirmed booking, by DM; everything else handles it as an opaque
 Fernet token (AES-128-CBC with HMAC-SHA256, so a tampered or foreign token is refused rather than misread). The key
 comes from Settings; :meth:`PhoneVault.generate_key` makes one for ``make demo`` and tests.
+
+phonenumbers and cryptography (about 10 MiB resident together) are imported by the first number handled, not when the
+bot starts; the key is checked at start all the same.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import os
 import re
 from dataclasses import dataclass, field
-
-import phonenumbers
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from services.errors import PorchlightError
 from services.text import clean_text
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +55,16 @@ class PhoneNumber:
     @property
     def masked(self) -> str:
         """Country code and last two digits only, e.g. ``+44 … 58``: enough to recognise, not enough to call."""
+        import phonenumbers
+
         parsed = phonenumbers.parse(self.e164, None)
         return f"+{parsed.country_code} … {self.e164[-2:]}"
 
     @property
     def international(self) -> str:
         """Readable form for the confirmation DM (``+44 20 7946 0958``)."""
+        import phonenumbers
+
         return phonenumbers.format_number(
             phonenumbers.parse(self.e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
         )
@@ -65,6 +76,8 @@ def normalize_phone(text: str, default_region: str | None = None) -> PhoneNumber
     Without a ``default_region`` (ISO 3166 code such as ``"GB"``) the number must start with ``+`` and its country
     code, and the error says so.
     """
+    import phonenumbers
+
     raw = clean_text(text) or ""
     if not raw:
         raise InvalidPhoneNumber(f"Please give a phone number with its country code, for example {EXAMPLE_NUMBER}.")
@@ -93,26 +106,41 @@ def normalize_phone(text: str, default_region: str | None = None) -> PhoneNumber
 class PhoneVault:
     """Encrypts and decrypts phone numbers with one Fernet key. ``repr`` never shows the key."""
 
-    __slots__ = ("_fernet",)
+    __slots__ = ("_key", "_cipher")
 
     def __init__(self, key: bytes) -> None:
+        # Fernet's own check of its key (url-safe base64 of 32 bytes), made here so that a bad key stops the start.
         try:
-            self._fernet = Fernet(key)
-        except (ValueError, TypeError) as exc:
+            if len(base64.urlsafe_b64decode(key)) != 32:
+                raise ValueError("not 32 bytes")
+        except (ValueError, TypeError, binascii.Error) as exc:
             raise ValueError("the phone encryption key must be a url-safe base64 Fernet key (32 bytes)") from exc
+        self._key = key
+        self._cipher: Fernet | None = None
 
     def __repr__(self) -> str:
         return "PhoneVault(key=<hidden>)"
 
+    @property
+    def _fernet(self) -> Fernet:
+        if self._cipher is None:
+            from cryptography.fernet import Fernet
+
+            self._cipher = Fernet(self._key)
+        return self._cipher
+
     @staticmethod
     def generate_key() -> bytes:
-        return Fernet.generate_key()
+        """A new Fernet key: url-safe base64 of 32 random bytes (what ``Fernet.generate_key`` returns)."""
+        return base64.urlsafe_b64encode(os.urandom(32))
 
     def encrypt(self, e164: str | PhoneNumber) -> bytes:
         number = e164 if isinstance(e164, PhoneNumber) else PhoneNumber(e164)
         return self._fernet.encrypt(number.e164.encode("ascii"))
 
     def decrypt(self, token: bytes) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token).decode("ascii")
         except InvalidToken:
@@ -131,6 +159,8 @@ class PhoneVault:
 
     def unseal(self, token: bytes) -> str | None:
         """The text back, or None when this key cannot read it (the key was changed)."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token).decode("utf-8")
         except InvalidToken:

@@ -27,7 +27,7 @@ from services.clock import Clock
 from storage import jobs as store
 from storage.db import Database
 from storage.jobs import Job
-from storage.sql import guild_scope
+from storage.sql import Conn, guild_scope
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,8 @@ class JobDispatcher:
         Raises :class:`UnknownJobKind` for a kind nobody handles (a typo would otherwise only surface when the job
         fails), and :class:`storage.jobs.DuplicateJob` when the job holding ``dedupe_key`` is running right now.
         """
-        registered = self._kinds.get(kind)
-        if registered is None:
-            raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
         async with self._db.transaction(scope=guild_scope(guild_id)) as conn:
-            job = await store.schedule(
+            job = await self.schedule_in(
                 conn,
                 kind=kind,
                 due_at=due_at,
@@ -156,11 +153,38 @@ class JobDispatcher:
                 guild_id=guild_id,
                 user_id=user_id,
                 dedupe_key=dedupe_key,
-                max_attempts=registered.max_attempts,
-                now=self._clock.now(),
             )
-        log.debug("job scheduled id=%d kind=%s", job.id, job.kind)
         self.wake()
+        return job
+
+    async def schedule_in(
+        self,
+        conn: Conn,
+        *,
+        kind: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+        guild_id: int | None = None,
+        user_id: int | None = None,
+        dedupe_key: str | None = None,
+    ) -> Job:
+        """:meth:`schedule` on the caller's transaction (the job commits with the change that implies it); the caller
+        calls :meth:`wake` after the commit."""
+        registered = self._kinds.get(kind)
+        if registered is None:
+            raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
+        job = await store.schedule(
+            conn,
+            kind=kind,
+            due_at=due_at,
+            payload=payload,
+            guild_id=guild_id,
+            user_id=user_id,
+            dedupe_key=dedupe_key,
+            max_attempts=registered.max_attempts,
+            now=self._clock.now(),
+        )
+        log.debug("job scheduled id=%d kind=%s", job.id, job.kind)
         return job
 
     async def cancel(
@@ -173,9 +197,21 @@ class JobDispatcher:
     ) -> int:
         """Cancel matching pending jobs (at least one filter); return how many."""
         async with self._db.transaction(scope=guild_scope(guild_id)) as conn:
-            count = await store.cancel(
-                conn, kind=kind, dedupe_key=dedupe_key, guild_id=guild_id, user_id=user_id, now=self._clock.now()
-            )
+            return await self.cancel_in(conn, kind=kind, dedupe_key=dedupe_key, guild_id=guild_id, user_id=user_id)
+
+    async def cancel_in(
+        self,
+        conn: Conn,
+        *,
+        kind: str | None = None,
+        dedupe_key: str | None = None,
+        guild_id: int | None = None,
+        user_id: int | None = None,
+    ) -> int:
+        """:meth:`cancel` on the caller's transaction."""
+        count = await store.cancel(
+            conn, kind=kind, dedupe_key=dedupe_key, guild_id=guild_id, user_id=user_id, now=self._clock.now()
+        )
         if count:
             log.debug("jobs cancelled count=%d kind=%s", count, kind)
         return count

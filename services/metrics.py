@@ -7,7 +7,6 @@ message id, and never text anyone wrote.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -16,21 +15,12 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from services.jobs import RunReport
+from services.metric_labels import command_label
+
+__all__ = ["Metrics", "command_label"]
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 LAG_BUCKETS = (0.1, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0)
-_WORD = re.compile(r"[a-z][a-z_-]{0,30}")
-
-
-def command_label(name: str | None, custom_id: str | None) -> str:
-    """A label safe to publish: a slash command's name, or a component's ``feature:action`` (ids dropped)."""
-    if name:
-        words = name.split()
-        return " ".join(words) if all(_WORD.fullmatch(w) for w in words) else "other"
-    if custom_id:
-        words = custom_id.split(":")[:2]
-        return ":".join(words) if all(_WORD.fullmatch(w) for w in words) else "other"
-    return "other"
 
 
 class Metrics:

@@ -27,6 +27,7 @@ from services.windows import Window
 
 Interval = tuple[datetime, datetime]
 DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +117,13 @@ def free_slots(
     absences: Sequence[Absence] = (),
     limit: int = 25,
     elsewhere: Sequence[Interval] = (),
+    until: datetime | None = None,
 ) -> list[datetime]:
     """The next free slot starts (aware UTC, ascending, at most ``limit``); see the module docstring for the rules.
 
     ``elsewhere``: the mentor's calls in other servers. A mentor has one day, so they hold their time (buffer
-    included) here too, but they count toward the weekly limit of the server they were booked in, not this one."""
+    included) here too, but they count toward the weekly limit of the server they were booked in, not this one.
+    ``until``: none after that instant (checking one start looks no further than it)."""
     if call_minutes <= 0 or buffer_minutes < 0 or limit < 0:
         raise ValueError("call_minutes must be positive, buffer_minutes and limit not negative")
     now = _aware_utc(now, "now")
@@ -130,6 +133,8 @@ def free_slots(
     if paused_until is not None:
         earliest = max(earliest, _aware_utc(paused_until, "paused_until"))
     horizon = now + timedelta(days=horizon_days)
+    if until is not None:
+        horizon = min(horizon, _aware_utc(until, "until") + timedelta(microseconds=1))
     if earliest >= horizon or weekly_limit <= 0 or not windows or limit == 0:
         return []
 
@@ -171,6 +176,16 @@ def _wall_slots(windows: Sequence[Window], tz: tzinfo, first: date, last: date, 
     """Back-to-back slot starts (UTC) of the weekly windows read in ``tz`` on local dates [first, last]; wall times
     that do not exist are skipped, and a slot must end inside its window on the wall clock."""
     for local_start, local_end in _local_intervals(windows, first, last):
+        span = local_end - local_start
+        utc_start, utc_end = local_to_utc(local_start, tz), local_to_utc(local_end, tz)
+        if span <= WEEK and utc_start is not None and utc_end is not None and utc_end - utc_start == span:
+            # The same UTC offset at both ends of at most a week (no zone changes its offset and back within a
+            # week): every slot is that offset from its wall time, with no conversion per slot.
+            offset = 0
+            while local_start + (offset + 1) * call <= local_end:
+                yield utc_start + offset * call
+                offset += 1
+            continue
         wall = local_start
         while wall + call <= local_end:
             start = local_to_utc(wall, tz)

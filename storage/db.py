@@ -1,12 +1,15 @@
 """The database handle. SQLite (the default): one aiosqlite connection with WAL, foreign keys, a busy timeout and row
 access by name, and a second connection that only checkpoints the write-ahead log in the background. PostgreSQL
-(``PORCHLIGHT_DATABASE_URL=postgresql://…``, for several processes): :mod:`storage.pg`, behind the same API."""
+(``PORCHLIGHT_DATABASE_URL=postgresql://…``, for several processes): :mod:`storage.pg`, behind the same API.
+
+Each SQLite statement is one trip to aiosqlite's database thread, rows included (:class:`PrefetchingConnection`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
+from aiosqlite.context import contextmanager
 
 from storage.sql import SQLITE, Conn, Dialect, Execution, Params, Row
 
@@ -24,6 +28,53 @@ BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_EVERY_COMMITS = 200
 # Should the background checkpoints fall behind, the connection checkpoints itself past this many WAL pages.
 BACKSTOP_CHECKPOINT_PAGES = 20_000
+
+
+class PrefetchedCursor(aiosqlite.Cursor):
+    """A cursor whose rows were all read on the database thread in the same trip as its statement: fetching and
+    closing it need no further trip. (Three trips were the rule: execute, fetch, close; each a hand-over to the
+    database thread and back that every other statement and transaction waits behind.)"""
+
+    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor, rows: list[sqlite3.Row]) -> None:
+        super().__init__(conn, cursor)
+        self._rows = deque(rows)
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Iterable[sqlite3.Row]:
+        count = self.arraysize if size is None else size
+        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
+
+    async def fetchall(self) -> Iterable[sqlite3.Row]:
+        rows, self._rows = list(self._rows), deque()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()  # the statement was finished and its cursor closed on the database thread
+
+
+class PrefetchingConnection(aiosqlite.Connection):
+    """``execute`` runs the statement to its end and reads its rows in one trip (a statement is never left half-read,
+    holding a read snapshot open); ``rowcount``, ``lastrowid`` and ``description`` are read as usual."""
+
+    def _execute_prefetch(self, sql: str, parameters: Any) -> tuple[sqlite3.Cursor, list[sqlite3.Row]]:
+        cursor = self._conn.execute(sql, parameters)
+        try:
+            return cursor, cursor.fetchall()
+        finally:
+            cursor.close()
+
+    @contextmanager
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:
+        fetched = self._execute(self._execute_prefetch, sql, [] if parameters is None else parameters)  # type: ignore[no-untyped-call]
+        cursor, rows = await fetched
+        return PrefetchedCursor(self, cursor, rows)
+
+
+def connect(path: str) -> aiosqlite.Connection:
+    """An autocommit connection (transactions are explicit) that reads each statement's rows in the same trip."""
+    return PrefetchingConnection(lambda: sqlite3.connect(path, isolation_level=None), 64)
 
 
 class Checkpointer:
@@ -146,7 +197,7 @@ class Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE) so that writers queue on the
         # busy timeout instead of failing on lock upgrade.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await connect(path)
         checkpointer = None
         try:
             conn.row_factory = sqlite3.Row

@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from cogs._dm import send_dm
 from cogs._guilds import guild_of
-from cogs._ui import is_staff, reply
+from cogs._ui import is_staff, reply, soon
 from cogs.checkins import _render as render
 from cogs.checkins._effects import ReachEffects
 from cogs.checkins._reach import post_notice
@@ -82,9 +82,12 @@ class CheckinCog(commands.Cog):
         share_with_helpers: bool = False,
     ) -> None:
         assert interaction.guild is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.checkins.record(
-            interaction.guild.id, interaction.user.id, status.value, note, share_with_helpers
+        if share_with_helpers:  # the helpers' notice is posted before the answer, which says how that went
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        # Recording alone takes milliseconds: answered in one response (deferred only if the database is slow).
+        outcome = await soon(
+            interaction,
+            self.checkins.record(interaction.guild.id, interaction.user.id, status.value, note, share_with_helpers),
         )
         share_line = ""
         if outcome.share_with_helpers:

@@ -14,7 +14,7 @@ import discord
 from cogs._dm import send_dm
 from cogs._guilds import guild_of
 from cogs._presence import confirm_members
-from cogs._ui import is_staff, reply
+from cogs._ui import amend, is_staff, reply, soon
 from cogs.help import _render as render
 from cogs.help._anon_desk import AnonymousDesk
 from cogs.help._effects import NO_PING, ping
@@ -101,44 +101,53 @@ class HelpDesk:
         await send_form(interaction, form)
 
     async def submit_ask(self, interaction: Interaction, fields: dict[str, Any], values: dict[str, Any]) -> None:
+        """Store the request, answer the member at once, then open the thread and say where it is.
+
+        The thread, its member, the opening and the card are requests that queue under Discord's global limit; the
+        answer is not one of them, so it comes first ("saved, opening your thread") and is edited to link the thread
+        when it is open. A crash in between leaves the fallback DM to say where the thread is (``TELL_ASKER``)."""
         guild = interaction.guild or (
             await guild_of(self.bot, int(fields["guild_id"])) if fields.get("guild_id") else None
         )
         if guild is None:
             await reply(interaction, render.ASK_IN_SERVER)
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
         topic = fields["topic"] if fields["topic"] != "none" else next(iter(values.get("topic") or []), "")
         anonymous = bool(fields.get("anon")) or "hide" in (values.get("anonymous") or [])
         # A refusal (HelpRequestRefused) propagates: the forms cog keeps what was typed and offers to re-open the form.
-        outcome = await self.requests.open_request(
-            guild.id,
-            interaction.user.id,
-            topic,
-            values.get("body"),
-            values.get("wants"),
-            submit_key=_custom_id(interaction),
-            source=fields["source"] or "ask",
-            anonymous=anonymous,
+        outcome = await soon(
+            interaction,
+            self.requests.open_request(
+                guild.id,
+                interaction.user.id,
+                topic,
+                values.get("body"),
+                values.get("wants"),
+                submit_key=_custom_id(interaction),
+                source=fields["source"] or "ask",
+                anonymous=anonymous,
+            ),
         )
+        if outcome.request.status != "open":
+            await reply(interaction, render.opening_soon(outcome.request))
         request, blocked = await self.materialize(outcome.request.id)
         if request.status == "open" and request.anonymous:
-            await reply(interaction, render.anonymous_opened(request, outcome.created))
+            await amend(interaction, render.anonymous_opened(request, outcome.created))
             return
         if request.status == "open":
             # The answer tells them, so the fallback DM is dropped first: a crash between the two leaves the member
-            # without a confirmation (they are in the thread), never with two.
+            # without a link (they are in the thread), never with two.
             await self.requests.asker_told(request.id)
-            await reply(interaction, render.opened(request, outcome.created))
+            await amend(interaction, render.opened(request, outcome.created))
             return
         # Saved, but the thread is not there yet: the member is DMed the link as soon as it is.
         await self.outbox.hasten(help_subject(request.id), HelpEffect.TELL_ASKER)
         if blocked:
             config = await self.config(guild.id)
             channel_id = (config.help_channel_id if config else None) or 0
-            await reply(interaction, render.pending(request, blocked, channel_id))
+            await amend(interaction, render.pending(request, blocked, channel_id))
         else:
-            await reply(interaction, render.saved(request))
+            await amend(interaction, render.saved(request))
 
     async def materialize(self, request_id: int) -> tuple[HelpRequest, list[str]]:
         """Carry out the request's recorded effects (thread, opening message, card...). Returns the request as it

@@ -142,6 +142,22 @@ def pending(request: HelpRequest, missing: list[str], channel_id: int) -> str:
     )
 
 
+OPENING_SOON = "opening it now"
+
+
+def opening_soon(request: HelpRequest) -> str:
+    """The first answer to a request, before its thread is open (this message is then edited to say where)."""
+    if request.anonymous:
+        return (
+            f"Your anonymous request #{request.number} is saved exactly as you wrote it; I'm {OPENING_SOON} for the "
+            "helpers. This message says when it's open, and I'll DM you: their replies arrive there."
+        )
+    return (
+        f"Your request #{request.number} is saved exactly as you wrote it; I'm {OPENING_SOON} in a private thread. "
+        "This message links it in a moment."
+    )
+
+
 def saved(request: HelpRequest) -> str:
     told = "I'll DM you when it's open" if request.anonymous else "I'll DM you the link as soon as it's there"
     return (

@@ -25,7 +25,7 @@ import discord
 from cogs._dm import send_dm
 from cogs._guilds import guild_of
 from cogs._presence import confirm_members
-from cogs._ui import is_staff, reply
+from cogs._ui import amend, is_staff, reply, soon
 from cogs.mentors import _render as render
 from cogs.mentors._roster import Roster
 from cogs.mentors._views import (
@@ -218,12 +218,20 @@ class Desk:
         topic: str,
         phone: str | None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
+        """Store the request, answer the member at once, then DM the mentor and say it was sent.
+
+        The DM queues under Discord's global limit; the answer does not, so it comes first ("sending it now") and is
+        edited once the DM went (or the mentor's DMs turned out closed). The DM is an effect recorded with the
+        booking: a crash in between leaves it to the effects job."""
+
+        async def store() -> Booking:
             async with self.safety.counting(guild_id, interaction.user.id, Action.BOOKING_REQUEST):
-                booking = await self.mentors.request_booking(
+                return await self.mentors.request_booking(
                     guild_id, mentor_id, interaction.user.id, starts_at, topic_text=topic, member_phone=phone
                 )
+
+        try:
+            booking = await soon(interaction, store())
         except SlotTaken as taken:
             mentor = await self.mentors.get(guild_id, mentor_id)
             text = render.slot_taken(taken.message, taken.alternatives)
@@ -232,10 +240,11 @@ class Desk:
             else:
                 await reply(interaction, text)
             return
+        await reply(interaction, render.request_sending(booking))
         await self.flush_booking(booking)
         sent = await self.bot.services.outbox.latest(booking_subject(booking.id, "mentor"), MentorEffect.REQUEST_DM)
         delivered = sent is None or sent.status != "done" or sent.result_id is not None  # done without: DMs closed
-        await reply(interaction, render.request_sent(booking, delivered))
+        await amend(interaction, render.request_sent(booking, delivered))
 
     async def accept(self, interaction: Interaction, booking_id: int) -> None:
         await interaction.response.defer()

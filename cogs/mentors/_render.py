@@ -180,6 +180,14 @@ def slot_taken(message: str, alternatives: Sequence[datetime]) -> str:
     return f"{message}\n{slot_lines(alternatives)}"
 
 
+SENDING_SOON = "sending it now"
+
+
+def request_sending(booking: Booking) -> str:
+    """The first answer to a call request, before the mentor's DM went (this message then says it was sent)."""
+    return f"Your request for {when(booking.starts_at)} is saved; I'm {SENDING_SOON} to <@{booking.mentor_user_id}>."
+
+
 def request_sent(booking: Booking, dm_delivered: bool) -> str:
     text = (
         f"Request sent for {when(booking.starts_at)}. <@{booking.mentor_user_id}> has until "

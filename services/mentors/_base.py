@@ -117,8 +117,10 @@ class MentorBase:
         limit: int,
         exclude: Sequence[datetime] = (),
         ignore: int | None = None,
+        until: datetime | None = None,
     ) -> list[datetime]:
-        """The mentor's next free starts; ``ignore`` leaves one booking out (the call being moved)."""
+        """The mentor's next free starts; ``ignore`` leaves one booking out (the call being moved); ``until``: none
+        after it (to check one start)."""
         now = self.clock.now()
         if mentor.status == "paused" and mentor.paused_until is None:
             return []
@@ -141,6 +143,7 @@ class MentorBase:
             absences=await self._absences(conn, mentor),
             limit=limit + len(exclude),
             elsewhere=await self._elsewhere(conn, mentor, now, ignore=ignore),
+            until=until,
         )
         return [s for s in slots if s not in exclude][:limit]
 

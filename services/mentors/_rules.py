@@ -12,8 +12,6 @@ from enum import StrEnum
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-import icalendar
-
 from services.errors import PorchlightError
 from services.text import clean_text
 from services.timezones import UnknownTimezone, resolve_timezone
@@ -253,6 +251,8 @@ def ics_invite(
     """An iCalendar invite for the call: stable UID per booking, SEQUENCE from the booking, UTC times, METHOD set."""
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError("method must be REQUEST or CANCEL")
+    import icalendar  # here, not at start-up: about 3 MiB that only a confirmed or cancelled call needs
+
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Porchlight//Commute calls//EN")
     cal.add("version", "2.0")

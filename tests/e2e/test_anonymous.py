@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from services.help_requests import RevealRefused
 from storage import guilds, help_relays
 from tests.e2e.test_help import BODY, WANTS, ask, cards, help_threads, settled, thread_messages
@@ -33,7 +33,9 @@ async def ask_anonymously(
 ) -> Any:
     modal = await person.slash("ask", channel=c.general, topic=topic, anonymous=True)
     assert isinstance(modal, Modal), getattr(modal, "text", modal)
-    return await person.submit_modal(modal, {"What's going on?": body, "What would help most?": wants})
+    return await final_answer(
+        await person.submit_modal(modal, {"What's going on?": body, "What would help most?": wants})
+    )
 
 
 def humans_in(c: Community, thread: Channel) -> set[int]:
@@ -93,8 +95,10 @@ async def test_the_checkin_form_offers_to_hide_her_name(community: Community) ->
     answer = await c.alice.slash("checkin", channel=c.general, status="stuck")
     form = await c.alice.click(answer, "Ask for help privately")
     assert isinstance(form, Modal) and any(cid == "anonymous" for cid in (i["custom_id"] for _, i in form.inputs))
-    await c.alice.submit_modal(
-        form, {"Topic": ["resume"], "What's going on?": BODY, "Your name": ["Don't show my name to helpers"]}
+    await final_answer(
+        await c.alice.submit_modal(
+            form, {"Topic": ["resume"], "What's going on?": BODY, "Your name": ["Don't show my name to helpers"]}
+        )
     )
     [thread] = help_threads(c)
     assert humans_in(c, thread) == set() and "**anonymous**" in thread_messages(c, thread)[0].text

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from services.checkins import NOTE_LIMIT
 from storage import checkins as store
 from storage.checkins import Checkin
@@ -67,6 +68,44 @@ async def test_on_track_is_acknowledged_privately_without_buttons(community: Com
     assert "Good to hear" in answer.text
     assert answer.buttons == []
     assert [s.status for s in await stored(c, c.alice)] == ["on_track"]
+
+
+async def test_a_checkin_is_stored_and_answered_in_one_response(community: Community) -> None:
+    """No "thinking…" first: the answer is the interaction's response, one request (the bare minimum a bot makes)."""
+    c = community
+    before = len(c.twin.requests)
+    answer = await checkin(c, c.alice, "Stuck")
+    assert [(r.method, r.route) for r in c.twin.requests[before:]] == [
+        ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+    ]
+    assert answer.ephemeral and "I'll DM you in 3 days" in answer.text
+    assert labels(answer) == ["Ask for help privately", "Find a commute call", "Not now"]
+    assert [s.status for s in await stored(c, c.alice)] == ["stuck"]
+
+
+async def test_a_checkin_behind_a_locked_database_is_deferred_then_answered(community: Community) -> None:
+    """Discord wants an answer within 3 seconds: when recording takes long (another process holds the write lock),
+    the member sees "thinking…" first, and the answer replaces it once the check-in is stored."""
+    c = community
+    callback = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+    before = len(c.twin.requests)
+    other = sqlite3.connect(c.database_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # Porchlight's BEGIN IMMEDIATE now waits (its busy timeout is 5 s)
+
+    async def release(_: Any) -> None:  # once Discord has the deferral
+        other.execute("ROLLBACK")
+
+    c.twin.faults.on_done("POST", "/interactions/*/callback", release)
+    try:
+        answer = await c.alice.slash("checkin", channel=c.general, status="stuck", within=10.0)
+    finally:
+        other.close()
+    assert isinstance(answer, MessageView) and "I'll DM you in 3 days" in answer.text
+    assert [(r.method, r.route) for r in c.twin.requests[before:]] == [
+        callback,
+        ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"),  # the "thinking…" replaced
+    ]
+    assert [s.status for s in await stored(c, c.alice)] == ["stuck"]
 
 
 async def test_stuck_offers_asking_privately_a_call_and_not_now(community: Community) -> None:
@@ -204,8 +243,10 @@ async def test_followup_button_works_after_a_restart(community: Community) -> No
     assert "Ask for help privately" in labels(dm)
     form = await c.alice.click(dm, "Ask for help privately")
     assert isinstance(form, Modal)
-    opened = await c.alice.submit_modal(
-        form, {"Topic": ["networking"], "What's going on?": "No replies from anyone I message on LinkedIn."}
+    opened = await final_answer(
+        await c.alice.submit_modal(
+            form, {"Topic": ["networking"], "What's going on?": "No replies from anyone I message on LinkedIn."}
+        )
     )
     assert opened.ephemeral
     [thread] = [t for t in c.guild.threads() if t.name.startswith("help-")]

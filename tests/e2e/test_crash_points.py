@@ -15,16 +15,22 @@ from typing import Any
 
 import pytest
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from tests.e2e.crash import World, crash_after, kill_at, settle, world  # noqa: F401 - world is the fixture
 from tests.e2e.test_help import BODY, WANTS, cards, help_threads, thread_messages
 from twin.people import MessageView, Modal
 
 
-async def ask(w: World) -> Any:
+async def submit_ask(w: World) -> Any:
+    """The /ask form sent: returns the first answer ("saved, opening it now"), before the thread is open."""
     modal = await w.c.alice.slash("ask", channel=w.c.general, topic="interviews")
     assert isinstance(modal, Modal)
     return await w.c.alice.submit_modal(modal, {"What's going on?": BODY, "What would help most?": WANTS})
+
+
+async def ask(w: World) -> Any:
+    """The /ask form sent and its answer edited to link the open thread."""
+    return await final_answer(await submit_ask(w))
 
 
 def openings(c: Community) -> list[MessageView]:
@@ -44,44 +50,48 @@ def one_request_in_place(c: Community) -> bool:
 
 
 ASK_BOUNDARIES = [
-    ("POST", "/channels/*/threads"),  # the thread exists, the bot does not know its id
-    ("PUT", "/channels/*/thread-members/*"),  # alice was added
-    ("POST", "/channels/{channel_id}/messages"),  # the opening message is posted
-    ("PATCH", "/webhooks/*/messages/@original"),  # alice was answered
+    ("POST", "/interactions/*/callback", 2),  # the request is stored and alice answered "saved, opening it now"
+    ("POST", "/channels/*/threads", 1),  # the thread exists, the bot does not know its id
+    ("PUT", "/channels/*/thread-members/*", 1),  # alice was added
+    ("POST", "/channels/{channel_id}/messages", 1),  # the opening message is posted
+    ("PATCH", "/webhooks/*/messages/@original", 1),  # alice's answer links the thread
 ]
 
 
-@pytest.mark.parametrize(("method", "pattern"), ASK_BOUNDARIES)
-async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one_card_one_confirmation(
-    world: World, method: str, pattern: str
+@pytest.mark.parametrize(("method", "pattern", "nth"), ASK_BOUNDARIES)
+async def test_ask_killed_after_each_effect_ends_with_one_thread_one_opening_one_card_one_link(
+    world: World, method: str, pattern: str, nth: int
 ) -> None:
+    """Alice is answered at once; where her thread is, she learns once: in that answer (edited) or else by DM."""
     w, c = world, world.c
-    answer = await crash_after(w, method, pattern, lambda: ask(w))
-    await settle(
-        lambda: one_request_in_place(c) and (answer is not None or bool(c.alice.dms())), "the request", quiet=w
-    )
+    answer = await crash_after(w, method, pattern, lambda: submit_ask(w), nth=nth)
+
+    def linked() -> bool:
+        return any(f"<#{t.id}>" in answer.content for t in help_threads(c)) if answer is not None else False
+
+    await settle(lambda: one_request_in_place(c) and (linked() or bool(c.alice.dms())), "the request", quiet=w)
     [thread] = help_threads(c)
     confirmations = [m for m in c.alice.dms() if f"<#{thread.id}>" in m.text]
-    if answer is not None:
-        assert f"<#{thread.id}>" in answer.content and confirmations == []
+    if linked():
+        assert confirmations == []
     else:
-        assert len(confirmations) == 1  # never answered: told once, by DM
+        assert len(confirmations) == 1  # the answer never got the link: told once, by DM
 
 
 async def test_ask_killed_after_the_queue_card_is_posted_keeps_that_card(world: World) -> None:
     w, c = world, world.c
-    await crash_after(w, "POST", f"/channels/{c.queue.id}/messages", lambda: ask(w))
+    await crash_after(w, "POST", f"/channels/{c.queue.id}/messages", lambda: submit_ask(w))
     await settle(lambda: one_request_in_place(c) and bool(c.alice.dms()), "the request", quiet=w)
     await c.helper.click(cards(c)[0], "Claim")
     assert len(cards(c)) == 1 and "Claimed by 1 helper" in cards(c)[0].text  # the claim edits that one card
 
 
-async def test_ask_killed_after_the_deferral_either_has_the_request_or_never_confirmed_it(world: World) -> None:
+async def test_ask_killed_after_the_form_was_opened_has_nothing_half_made(world: World) -> None:
     w, c = world, world.c
-    answer = await crash_after(w, "POST", "/interactions/*/callback", lambda: ask(w), nth=2)  # the form's deferral
+    answer = await crash_after(w, "POST", "/interactions/*/callback", lambda: submit_ask(w))  # the form shown
     assert answer is None
     await asyncio.sleep(1.0)
-    assert help_threads(c) == [] and cards(c) == [] and c.alice.dms() == []  # never confirmed, nothing half-made
+    assert help_threads(c) == [] and cards(c) == [] and c.alice.dms() == []  # never sent, nothing half-made
 
 
 CLAIM_BOUNDARIES = [
@@ -234,7 +244,7 @@ async def anonymous_claimed(w: World) -> Any:
     c = w.c
     modal = await c.alice.slash("ask", channel=c.general, topic="interviews", anonymous=True)
     assert isinstance(modal, Modal)
-    await c.alice.submit_modal(modal, {"What's going on?": BODY, "What would help most?": WANTS})
+    await final_answer(await c.alice.submit_modal(modal, {"What's going on?": BODY, "What would help most?": WANTS}))
     await c.helper.click(cards(c)[0], "Claim")
     [thread] = help_threads(c)
     return thread

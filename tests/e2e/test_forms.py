@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from cogs._forms import Form
-from demo.community import Community
+from demo.community import Community, final_answer
 from tests.e2e.test_anonymous import ask_anonymously
 from tests.e2e.test_help import ask, cards, help_threads, settled, thread_messages
 from tests.e2e.test_mentors import WINDOWS, approved_mentor, request_dm, sign_up
@@ -63,9 +63,11 @@ async def test_every_form_opened_before_a_restart_is_answered_after_it_and_its_d
     # A call that happened (the helper booked carol): the after-call DM offers a thank-you form.
     picker = await c.helper.click(card, "Book a call")
     slot = picker.selects[0]["options"][0]["value"]
-    await c.helper.submit_modal(
-        await c.helper.select(picker, "Pick a time", values=[slot]),
-        {"What would you like to talk about?": "Portfolio review"},
+    await final_answer(
+        await c.helper.submit_modal(
+            await c.helper.select(picker, "Pick a time", values=[slot]),
+            {"What would you like to talk about?": "Portfolio review"},
+        )
     )
     await c.carol.click(request_dm(c.carol), "Accept")
     c.clock.advance(timedelta(seconds=int(slot)) + timedelta(minutes=45) - timedelta(seconds=c.clock.now().timestamp()))
@@ -89,9 +91,11 @@ async def test_every_form_opened_before_a_restart_is_answered_after_it_and_its_d
     assert isinstance(modal, Modal)
     opened["mentors.request"] = modal
     other_picker = await c.mod.click(card, "Book a call")
-    await c.mod.submit_modal(
-        await c.mod.select(other_picker, "Pick a time", values=[second]),
-        {"What would you like to talk about?": "Salary negotiation"},
+    await final_answer(
+        await c.mod.submit_modal(
+            await c.mod.select(other_picker, "Pick a time", values=[second]),
+            {"What would you like to talk about?": "Salary negotiation"},
+        )
     )
     calls = await c.mod.slash("calls", channel=c.general)
     cancel = await c.mod.click(calls, "Cancel 1")
@@ -140,7 +144,9 @@ async def test_every_form_opened_before_a_restart_is_answered_after_it_and_its_d
     assert dave.headline == "Now on Saturdays" and dave.contact_mode == "they_call_me" and dave.has_phone
     assert dave.windows.startswith("Sat")
 
-    requested = await c.alice.submit_modal(opened["mentors.request"], {"What would you like to talk about?": "PM loop"})
+    requested = await final_answer(
+        await c.alice.submit_modal(opened["mentors.request"], {"What would you like to talk about?": "PM loop"})
+    )
     assert "Request sent" in requested.text
     assert any("PM loop" in dm.text for dm in c.carol.dms())
 
@@ -154,8 +160,8 @@ async def test_every_form_opened_before_a_restart_is_answered_after_it_and_its_d
     assert "Sent" in forwarded.text
     assert any("Your portfolio tips landed me a call" in dm.text for dm in c.carol.dms())
 
-    asked = await c.bob.submit_modal(
-        opened["help.ask"], {"body": "Stuck after final rounds", "wants": "mock interview"}
+    asked = await final_answer(
+        await c.bob.submit_modal(opened["help.ask"], {"body": "Stuck after final rounds", "wants": "mock interview"})
     )
     assert asked.ephemeral and len(help_threads(c)) == 3
     openings = [MessageView(c.twin, c.twin.state.channel_messages(t.id)[0].id) for t in help_threads(c)]
@@ -223,7 +229,7 @@ async def test_refused_help_request_reopens_with_the_text_kept(community: Commun
     first = await c.alice.slash("ask", channel=c.general, topic="interviews")
     second = await c.alice.slash("ask", channel=c.general, topic="networking")
     assert isinstance(first, Modal) and isinstance(second, Modal)
-    await c.alice.submit_modal(first, {"body": "Final rounds keep going nowhere"})
+    await final_answer(await c.alice.submit_modal(first, {"body": "Final rounds keep going nowhere"}))
     # The second form was open before the first was sent: the server's cool-down refuses it at submit.
     refused = await c.alice.submit_modal(second, {"body": "Nobody answers my messages", "wants": "an intro"})
     assert "add anything new in" in refused.text and [b["label"] for b in refused.buttons] == ["Edit my answers"]
@@ -232,7 +238,7 @@ async def test_refused_help_request_reopens_with_the_text_kept(community: Commun
     assert isinstance(again, Modal) and again.custom_id == second.custom_id
     assert prefilled(again) == {"body": "Nobody answers my messages", "wants": "an intro"}
     c.clock.advance(timedelta(hours=1))
-    opened = await c.alice.submit_modal(again, {})  # sent as it was, once the cool-down is over
+    opened = await final_answer(await c.alice.submit_modal(again, {}))  # sent as it was, once the cool-down is over
     assert "Your private thread is open" in opened.text and len(help_threads(c)) == 2
 
 
@@ -250,7 +256,7 @@ async def test_refused_booking_request_reopens_with_the_topic_kept(community: Co
     assert "Edit my answers" in refused.text
     again = await c.alice.click(refused, "Edit my answers")
     assert isinstance(again, Modal) and prefilled(again) == {"topic": topic, "phone": "not a number"}
-    sent = await c.alice.submit_modal(again, {member_phone: "+1 212 555 0142"})
+    sent = await final_answer(await c.alice.submit_modal(again, {member_phone: "+1 212 555 0142"}))
     assert "Request sent" in sent.text
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from twin.people import MessageView, Modal, Person
 from twin.state import CREATE_PRIVATE_THREADS, PRIVATE_THREAD, Channel, Overwrite, Scope, ThreadMember
 
@@ -18,7 +18,9 @@ WANTS = "a mock interview this week"
 async def ask(person: Person, c: Community, topic: str = "interviews", body: str = BODY, wants: str = WANTS) -> Any:
     modal = await person.slash("ask", channel=c.general, topic=topic)
     assert isinstance(modal, Modal), getattr(modal, "text", modal)
-    return await person.submit_modal(modal, {"What's going on?": body, "What would help most?": wants})
+    return await final_answer(
+        await person.submit_modal(modal, {"What's going on?": body, "What would help most?": wants})
+    )
 
 
 async def settled(check: Callable[[], bool], within: float = 3.0) -> None:
@@ -148,6 +150,7 @@ async def test_submitting_the_same_form_twice_opens_one_thread(community: Commun
     modal = await c.alice.slash("ask", channel=c.general, topic="resume")
     values = {"What's going on?": BODY, "What would help most?": WANTS}
     first, second = await asyncio.gather(c.alice.submit_modal(modal, values), c.alice.submit_modal(modal, values))
+    first, second = await final_answer(first), await final_answer(second)
     [thread] = help_threads(c)
     assert f"<#{thread.id}>" in first.content and f"<#{thread.id}>" in second.content
     assert len(cards(c)) == 1
@@ -324,7 +327,7 @@ async def test_the_checkin_button_opens_the_help_form(community: Community) -> N
     answer = await c.alice.slash("checkin", channel=c.general, status="stuck")
     form = await c.alice.click(answer, "Ask for help privately")
     assert isinstance(form, Modal)
-    await c.alice.submit_modal(form, {"Topic": ["resume"], "What's going on?": BODY})
+    await final_answer(await c.alice.submit_modal(form, {"Topic": ["resume"], "What's going on?": BODY}))
     [thread] = help_threads(c)
     assert thread.name == "help-1-resume"
 

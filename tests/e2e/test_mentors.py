@@ -12,7 +12,7 @@ from typing import Any
 
 import icalendar
 
-from demo.community import Community
+from demo.community import Community, final_answer
 from twin.people import MessageView, Modal, Person
 
 PHONE = "+44 20 7946 0958"
@@ -96,7 +96,7 @@ async def request_call(
     values = {"What would you like to talk about?": form.get("topic", "Practising for a PM final round")}
     if "phone" in form:
         values["Your phone number (only the mentor gets it)"] = form["phone"]
-    answer = await member.submit_modal(modal, values)
+    answer = await final_answer(await member.submit_modal(modal, values))
     assert isinstance(answer, MessageView)
     return answer
 
@@ -191,7 +191,7 @@ async def test_decline_tells_the_member_and_offers_other_times_that_book(communi
     option = offer.selects[0]["options"][0]["value"]
     modal = await c.alice.select(offer, "Pick a time", values=[option])
     assert isinstance(modal, Modal)
-    again = await c.alice.submit_modal(modal, {"What would you like to talk about?": "Another try"})
+    again = await final_answer(await c.alice.submit_modal(modal, {"What would you like to talk about?": "Another try"}))
     assert "Request sent" in again.text
 
 
@@ -220,6 +220,7 @@ async def test_two_members_racing_for_one_slot_get_one_booking_and_one_just_take
         c.alice.submit_modal(modals[0], {"What would you like to talk about?": "Mine"}),
         c.carol.submit_modal(modals[1], {"What would you like to talk about?": "Mine too"}),
     )
+    answers = [await final_answer(a) for a in answers]
     texts = sorted(a.text for a in answers)
     assert sum("Request sent" in t for t in texts) == 1
     taken = next(a for a in answers if "Request sent" not in a.text)

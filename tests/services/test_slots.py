@@ -9,7 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.slots import Absence, calls_left_this_week, free_slots, local_to_utc, week_start
+from services.slots import (
+    Absence,
+    _local_intervals,
+    _wall_slots,
+    calls_left_this_week,
+    free_slots,
+    local_to_utc,
+    week_start,
+)
 from services.windows import Window, parse_windows
 
 NY = ZoneInfo("America/New_York")
@@ -376,3 +384,48 @@ def test_no_slot_falls_on_an_away_date_and_travel_dates_follow_the_travel_zone(
             w_start <= local_start and local_end <= w_end
             for w_start, w_end in _joined_local_intervals(windows, local_start.date())
         ), "outside every window on the wall clock where the mentor is"
+
+
+def _wall_slots_one_by_one(windows: tuple[Window, ...], tz: ZoneInfo, first: date, last: date, minutes: int) -> list:
+    """The reference for ``_wall_slots``: every wall slot converted on its own (what the fast path must equal)."""
+    call = timedelta(minutes=minutes)
+    out = []
+    for local_start, local_end in _local_intervals(windows, first, last):
+        wall = local_start
+        while wall + call <= local_end:
+            start = local_to_utc(wall, tz)
+            wall += call
+            if start is not None and (start + call).astimezone(tz).replace(tzinfo=None) <= local_end:
+                out.append(start)
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Mon-Sun 07:30-08:30", "Mon-Sun 00:00-24:00", "Sat-Sun 22:00-03:00", "Mon-Sun 01:00-04:00", "Sun 00:30-03:30"],
+)
+@pytest.mark.parametrize("tz", [NY, LONDON, SYDNEY, AUCKLAND, ZoneInfo("Australia/Lord_Howe")])
+@pytest.mark.parametrize("minutes", [15, 30, 45])
+def test_slots_converted_per_interval_equal_slots_converted_one_by_one_across_switches(
+    text: str, tz: ZoneInfo, minutes: int
+) -> None:
+    """Slots of an interval without a clock change are converted at once: across every switch of 2026 (Lord Howe's
+    is half an hour), in windows of a day and around the clock, the starts are the same as one by one."""
+    windows = parse_windows(text, call_minutes=minutes)
+    for first in (date(2026, 1, 1) + timedelta(days=d) for d in range(0, 365, 11)):
+        last = first + timedelta(days=16)
+        assert list(_wall_slots(windows, tz, first, last, timedelta(minutes=minutes))) == _wall_slots_one_by_one(
+            windows, tz, first, last, minutes
+        )
+
+
+def test_free_slots_until_stops_at_that_start_and_agrees_with_the_full_list() -> None:
+    windows = parse_windows("Mon-Fri 09:00-12:00", call_minutes=30)
+    now = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    booked = [(datetime(2026, 3, 4, 14, tzinfo=UTC), datetime(2026, 3, 4, 14, 30, tzinfo=UTC))]
+    common = dict(tz=NY, call_minutes=30, now=now, weekly_limit=20, booked=booked, limit=10_000)
+    full = free_slots(windows, **common)  # type: ignore[arg-type]
+    for start in full[::7]:
+        assert free_slots(windows, **common, until=start) == [s for s in full if s <= start]  # type: ignore[arg-type]
+    taken = booked[0][0]
+    assert taken not in free_slots(windows, **common, until=taken)  # type: ignore[arg-type]

@@ -62,3 +62,26 @@ async def test_closing_the_database_ends_the_checkpoint_connection(db_path: Path
     assert db.checkpointer.done == 1
     db.checkpointer.request()  # after close: ignored, nothing starts
     assert db.checkpointer.requests == 1
+
+
+async def test_a_statement_is_run_to_its_end_with_its_rows_in_one_trip(db: Database, db_path: Path) -> None:
+    """Rows come with their statement (one hand-over to the database thread, not three): RETURNING rows, rowcount and
+    lastrowid as before, and a read whose first row is all the caller wanted holds no snapshot open afterwards, so a
+    checkpoint from another connection can copy the whole log."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('a', '1'), ('b', '2'), ('c', '3') RETURNING key"
+        )
+        assert [row[0] for row in await cur.fetchall()] == ["a", "b", "c"] and cur.rowcount == 3
+        assert cur.lastrowid is not None
+    cur = await db.conn.execute("SELECT key FROM meta WHERE key IN ('a', 'b', 'c') ORDER BY key")
+    first = await cur.fetchone()
+    assert first is not None and first[0] == "a"
+    other = sqlite3.connect(db_path)
+    try:
+        busy, log, done = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        other.close()
+    assert busy == 0 and log == done == 0  # nothing held the log: it was copied and truncated
+    assert [row[0] for row in await cur.fetchmany(5)] == ["b", "c"] and await cur.fetchone() is None
+    await cur.close()

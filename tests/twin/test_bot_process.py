@@ -46,8 +46,8 @@ async def test_a_kill_between_discords_work_and_the_response_leaves_the_work_don
             await bot.kill()
             killed.set()
 
-        # /checkin defers, stores, then edits its original answer: kill the bot once Discord made that edit.
-        c.twin.faults.on_done("*", "/webhooks/*", crash)
+        # /checkin stores, then answers in one response: kill the bot once Discord has that answer.
+        c.twin.faults.on_done("POST", "/interactions/*/callback", crash)
         answer = await c.alice.slash("checkin", channel=c.general, status="stuck", note="answered, then killed")
         assert answer.ephemeral  # Discord showed alice the answer; the bot never got Discord's response
         await asyncio.wait_for(killed.wait(), 5)
