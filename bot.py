@@ -198,7 +198,7 @@ class PorchlightBot(commands.Bot):
         self.services = services
         self.run_jobs = run_jobs
         self.draining = False
-        self.effects = EffectRunner(self)
+        self.effects = EffectRunner(services.outbox)
         self._jobs_task: asyncio.Task[None] | None = None
         self.metrics = Metrics()
         services.jobs.observer = self.metrics.observe_job
