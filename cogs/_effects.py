@@ -140,33 +140,38 @@ class EffectRunner:
         async with lock:
             if not await self.outbox.pending(subject):
                 return Flush()  # the common case costs a read; an effect recorded after it is flushed by its recorder
-            if not await self._claim(subject, wait=wait):
+            held = await self._claim(subject, wait=wait)
+            if held is None:
                 return Flush(pending=len(await self.outbox.pending(subject)), busy=True)
+            flush: Flush | None = None
             try:
-                return await self._flush_held(subject)
+                flush = await self._flush_held(subject, held)
+                return flush
             except SubjectBusy:  # the hold lapsed mid-run and another runner took the subject over
                 return Flush(pending=len(await self.outbox.pending(subject)), busy=True)
             finally:
-                await asyncio.shield(self.outbox.release(subject))
+                if flush is None or flush.pending or flush.waiting:  # else nothing it held is still pending
+                    await asyncio.shield(self.outbox.release(subject))
 
-    async def _claim(self, subject: str, *, wait: bool) -> bool:
+    async def _claim(self, subject: str, *, wait: bool) -> list[Effect] | None:
         """Hold the subject for this process; when another holds it, poll for up to :data:`CLAIM_WAIT` (``wait``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (CLAIM_WAIT if wait else 0.0)
         pauses = itertools.chain(CLAIM_POLL, itertools.repeat(CLAIM_POLL[-1]))
-        while await self.outbox.claim(subject) is None:
+        while (held := await self.outbox.claim(subject)) is None:
             pause = next(pauses)
             if loop.time() + pause > deadline:
                 log.info("effects subject held by another process, left to it kind=%s", subject.split(":")[0])
-                return False
+                return None
             await asyncio.sleep(pause)
-        return True
+        return held
 
-    async def _flush_held(self, subject: str) -> Flush:
+    async def _flush_held(self, subject: str, held: list[Effect]) -> Flush:
         done = 0
         waiting: dict[int, Effect] = {}
         seen: set[int] = set()
-        while batch := [e for e in await self.outbox.pending(subject) if e.id not in seen]:
+        batch = held
+        while batch:
             for effect in batch:
                 seen.add(effect.id)
                 if effect.not_before > self.outbox.clock.now():
@@ -176,6 +181,14 @@ class EffectRunner:
                 if outcome is not None:
                     return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
                 done += 1
+            # Effects recorded meanwhile (a handler's own follow-up): taken too, and the hold renewed.
+            more = await self.outbox.pending(subject)
+            if not [e for e in more if e.id not in seen]:
+                break
+            renewed = await self.outbox.claim(subject)
+            if renewed is None:
+                raise SubjectBusy(subject)
+            batch = [e for e in renewed if e.id not in seen]
         if waiting:
             await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting.values()))
         return Flush(done, waiting=len(waiting))

@@ -164,9 +164,10 @@ class Outbox:
         async with self.db.transaction() as conn:
             await store.note_progress(conn, effect.id, channel_id=landed.channel_id, result_id=landed.result_id)
 
-    async def claim(self, subject: str) -> int | None:
+    async def claim(self, subject: str) -> list[Effect] | None:
         """Hold the subject's pending effects for this process (or renew the hold, taking effects recorded since):
-        how many it holds, or None when another runner holds the subject (``storage.effects.claim_subject``)."""
+        the effects it holds, in order, or None when another runner holds the subject
+        (``storage.effects.claim_subject``)."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
             return await store.claim_subject(
@@ -188,17 +189,17 @@ class Outbox:
 
     async def start(self, effect: Effect) -> Effect | None:
         """Count a run before it touches Discord: a later run of an effect with ``attempts > 1`` knows the effect
-        may already have happened (the process can die right after Discord did the work). Renews this process's
-        hold on the subject first; raises :class:`SubjectBusy` when the hold was lost (its lease ran out and another
-        runner took the subject), so the effect is not run twice at once."""
+        may already have happened (the process can die right after Discord did the work). Only while this process
+        holds the subject (:meth:`claim`), whose hold on the effect it extends; raises :class:`SubjectBusy` when the
+        hold was lost (its lease ran out and another runner took the subject), so the effect is not run twice at
+        once."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            held = await store.claim_subject(
-                conn, effect.subject, worker=self.worker, now=now, lease_until=now + SUBJECT_LEASE
-            )
-            if held is None:
-                raise SubjectBusy(effect.subject)
-            started = await store.start(conn, effect.id, worker=self.worker)
+            started = await store.start(conn, effect.id, worker=self.worker, lease_until=now + SUBJECT_LEASE)
+            if started is None:
+                current = await store.get(conn, effect.id)
+                if current is not None and current.status == "pending":
+                    raise SubjectBusy(effect.subject)
         return started  # None: no longer pending (another runner finished or a change cancelled it)
 
     async def note_error(self, effect: Effect, error: str) -> None:

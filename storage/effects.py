@@ -152,10 +152,13 @@ async def note_progress(conn: Conn, effect_id: int, *, channel_id: int, result_i
     )
 
 
-async def claim_subject(conn: Conn, subject: str, *, worker: str, now: datetime, lease_until: datetime) -> int | None:
+async def claim_subject(
+    conn: Conn, subject: str, *, worker: str, now: datetime, lease_until: datetime
+) -> list[Effect] | None:
     """Take the subject's pending effects for ``worker`` until ``lease_until`` (or renew its hold on them, and take
     effects recorded since). None when another runner holds the subject: one of its pending effects is claimed by
-    someone else whose lease has not run out. Else how many pending effects ``worker`` now holds (0: none pending).
+    someone else whose lease has not run out. Else the pending effects ``worker`` now holds, in order (none: nothing
+    is pending).
 
     Inside a write transaction, so the check and the take are one step across processes: SQLite has one writer, and
     on PostgreSQL every write transaction holds the writer lock (``storage.pg``)."""
@@ -172,11 +175,12 @@ async def claim_subject(conn: Conn, subject: str, *, worker: str, now: datetime,
     )
     if held is not None:
         return None
-    cur = await conn.execute(
-        "UPDATE effects SET claimed_by = ?, lease_until = ? WHERE subject = ? AND status = 'pending'",
+    taken = await _effects(
+        conn,
+        "UPDATE effects SET claimed_by = ?, lease_until = ? WHERE subject = ? AND status = 'pending' RETURNING *",
         (worker, to_epoch(lease_until), subject),
     )
-    return cur.rowcount
+    return sorted(taken, key=lambda effect: effect.id)  # RETURNING order is unspecified
 
 
 async def release_subject(conn: Conn, subject: str, *, worker: str) -> int:
@@ -205,17 +209,19 @@ async def release_previous_runs(conn: Conn, *, stable_name: str, current_worker:
     return cur.rowcount
 
 
-async def start(conn: Conn, effect_id: int, *, worker: str) -> Effect | None:
-    """Count one more run of a pending effect that ``worker`` holds; the effect as it now stands. None when it is no
-    longer pending, or no longer held by ``worker`` (its lease ran out and another runner took the subject)."""
+async def start(conn: Conn, effect_id: int, *, worker: str, lease_until: datetime) -> Effect | None:
+    """Count one more run of a pending effect that ``worker`` holds, and extend the hold on it to ``lease_until``
+    (the run's Discord calls fit in it); the effect as it now stands. None when it is no longer pending, or no longer
+    held by ``worker`` (its lease ran out and another runner took the subject): the caller tells which by its status.
+    """
     found = await _effects(
         conn,
         """
-        UPDATE effects SET attempts = attempts + 1
+        UPDATE effects SET attempts = attempts + 1, lease_until = ?
         WHERE id = ? AND status = 'pending' AND claimed_by = ?
         RETURNING *
         """,
-        (effect_id, worker),
+        (to_epoch(lease_until), effect_id, worker),
     )
     return found[0] if found else None
 

@@ -127,19 +127,19 @@ async def test_a_process_that_stops_renewing_its_hold_loses_the_subject_and_cann
 ) -> None:
     one, two = process(db, clock, "one", []), process(second_db, clock, "two", [])
     [first, second] = await record(db, one.outbox, "help:1", 2)
-    assert await one.outbox.claim("help:1") == 2
+    assert [e.id for e in await one.outbox.claim("help:1") or []] == [first.id, second.id]
     assert await two.outbox.claim("help:1") is None
     with pytest.raises(SubjectBusy):
         await two.outbox.start(first)
-    assert await one.outbox.claim("help:1") == 2  # renewing its own hold
+    assert len(await one.outbox.claim("help:1") or []) == 2  # renewing its own hold
     clock.advance(SUBJECT_LEASE + timedelta(seconds=1))  # process one hung (or died) holding it
-    assert await two.outbox.claim("help:1") == 2
+    assert len(await two.outbox.claim("help:1") or []) == 2
     started = await two.outbox.start(first)
     assert started is not None and started.attempts == 1
     with pytest.raises(SubjectBusy):
         await one.outbox.start(second)  # the hung process comes back: it may not run what two now runs
     await two.outbox.release("help:1")
-    assert await one.outbox.claim("help:1") == 2  # released: free at once
+    assert len(await one.outbox.claim("help:1") or []) == 2  # released: free at once
 
 
 async def test_a_restarted_process_frees_at_once_the_subjects_its_previous_run_held(
@@ -147,13 +147,13 @@ async def test_a_restarted_process_frees_at_once_the_subjects_its_previous_run_h
 ) -> None:
     before = Outbox(db, JobDispatcher(db, clock, worker="bot", incarnation="a"), clock)
     [effect] = await record(db, before, "help:1", 1)
-    assert await before.claim("help:1") == 1  # then the process dies without releasing
+    assert len(await before.claim("help:1") or []) == 1  # then the process dies without releasing
     other = Outbox(second_db, JobDispatcher(second_db, clock, worker="other", incarnation="x"), clock)
     assert await other.release_previous_runs() == 0  # another worker's hold is not its business
     after = Outbox(second_db, JobDispatcher(second_db, clock, worker="bot", incarnation="b"), clock)
     assert await after.claim("help:1") is None
     assert await after.release_previous_runs() == 1
-    assert await after.claim("help:1") == 1
+    assert len(await after.claim("help:1") or []) == 1
     stored = await effects_store.get(second_db.conn, effect.id)
     assert stored is not None and stored.status == "pending"
 
