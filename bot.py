@@ -48,7 +48,7 @@ from services.stats import StatsService
 from settings import Settings
 from storage.backup import BackupFailed, backup_database, backup_name
 from storage.db import Database
-from storage.health import DatabaseUnusable, open_checked
+from storage.health import DatabaseUnusable, open_checked_url
 from storage.migrate import DatabaseTooNew
 
 log = logging.getLogger("porchlight")
@@ -149,7 +149,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Sett
             db,
             jobs,
             clock,
-            database=settings.database_path,
+            database=settings.sqlite_file,
             folder=settings.backup_folder,
             keep=settings.backup_keep,
             key_file=settings.key_file,
@@ -162,7 +162,8 @@ def encryption_key(settings: Settings) -> bytes:
     if settings.encryption_key is not None:
         return settings.encryption_key.get_secret_value().encode()
     path = settings.key_file
-    assert path is not None  # a key file is used exactly when no key is set
+    if path is None:
+        raise MissingKey(NO_SHARED_KEY)
     if path.exists():
         return path.read_bytes().strip()
     key = PhoneVault.generate_key()
@@ -172,6 +173,17 @@ def encryption_key(settings: Settings) -> bytes:
         handle.write(key)
     log.info("created an encryption key for contact details at %s", path)
     return key
+
+
+NO_SHARED_KEY = """\
+On PostgreSQL, every Porchlight process must encrypt contact details with the same key, so it cannot be a file
+beside the database: set PORCHLIGHT_ENCRYPTION_KEY (the same value in every process). Moving from SQLite? Use the
+contents of the key file beside the old database (porchlight.db.key). A new key:
+  python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"""
+
+
+class MissingKey(Exception):
+    """No contact-details key that every process shares."""
 
 
 class PorchlightBot(commands.Bot):
@@ -304,7 +316,7 @@ async def create_bot(
     """Open and migrate the database, build the services and the bot. The bot owns the database from here on."""
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     clock = clock or SystemClock()
-    db = await open_checked(settings.database_path, now=clock.now())
+    db = await open_checked_url(settings.database, now=clock.now())
     try:
         services = build_services(db, clock, PhoneVault(encryption_key(settings)), settings)
         return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
@@ -340,14 +352,22 @@ def configure_logging(level: str) -> None:
 
 def backup_command(settings: Settings, path: Path) -> int:
     """``bot.py --backup PATH``: a checked copy of the database, safe while the bot runs. Exit 2 when it fails."""
+    source = settings.sqlite_file
+    if source is None:
+        print(
+            "No backup made: the database is PostgreSQL; back it up with its own tools (pg_dump, or your host's "
+            "snapshots), and keep PORCHLIGHT_ENCRYPTION_KEY with it.",
+            file=sys.stderr,
+        )
+        return 2
     if path.is_dir():
-        path = path / backup_name(settings.database_path, datetime.now(UTC))
+        path = path / backup_name(source, datetime.now(UTC))
     try:
-        made = backup_database(settings.database_path, path, key_file=settings.key_file)
+        made = backup_database(source, path, key_file=settings.key_file)
     except BackupFailed as error:
         print(f"No backup made: {error}.", file=sys.stderr)
         return 2
-    print(f"Backed up {settings.database_path} to {made.path} ({made.size_bytes} bytes, quick_check ok).")
+    print(f"Backed up {source} to {made.path} ({made.size_bytes} bytes, quick_check ok).")
     if made.key_path is not None:
         print(f"Copied the contact-details key to {made.key_path} (mode 600); keep it with the backup.")
     elif settings.encryption_key is not None:
@@ -355,6 +375,64 @@ def backup_command(settings: Settings, path: Path) -> int:
             "Contact details are encrypted with PORCHLIGHT_ENCRYPTION_KEY: keep that key too, or restored phone "
             "numbers cannot be read."
         )
+    return 0
+
+
+async def copy_command(settings: Settings, url: str) -> int:
+    """``bot.py --copy-to postgresql://…``: this SQLite community into an empty PostgreSQL database, every table
+    checked. Exit 0 when every table matches, 1 when one does not, 2 when no copy was made."""
+    from storage.copy import CopyRefused, copy_database
+    from storage.db import is_postgres_url
+    from storage.pg import PostgresDatabase, redacted
+
+    source_file = settings.sqlite_file
+    if source_file is None or not source_file.exists():
+        print(
+            "Nothing to copy: --copy-to copies the SQLite file at PORCHLIGHT_DATABASE_PATH (or a sqlite:/// "
+            f"PORCHLIGHT_DATABASE_URL), and {source_file or 'none is configured'} does not exist.",
+            file=sys.stderr,
+        )
+        return 2
+    if not is_postgres_url(url):
+        print(f"--copy-to needs a postgresql:// URL, not {url!r}.", file=sys.stderr)
+        return 2
+    try:
+        source = await open_checked_url(str(source_file), now=datetime.now(UTC))
+    except DatabaseUnusable as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        try:
+            target = await open_checked_url(url, now=datetime.now(UTC))
+        except DatabaseUnusable as error:
+            print(error, file=sys.stderr)
+            return 2
+        assert isinstance(target, PostgresDatabase)
+        try:
+            report = await copy_database(source, target)
+        except CopyRefused as error:
+            print(f"No copy made: {error}.", file=sys.stderr)
+            return 2
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    width = max(len(table.table) for table in report)
+    print(f"Copied {source_file} into {redacted(url)}:")
+    for table in report:
+        verdict = "ok" if table.ok else "MISMATCH"
+        print(f"  {table.table:<{width}}  {table.source_rows:>9} rows -> {table.target_rows:>9}  {verdict}")
+    bad = [table.table for table in report if not table.ok]
+    if bad:
+        print(f"The copy differs in {', '.join(bad)}: do not switch to it; report this.", file=sys.stderr)
+        return 1
+    if settings.key_file is not None and settings.key_file.exists():
+        print(
+            f"Next: set PORCHLIGHT_ENCRYPTION_KEY to the contents of {settings.key_file} in every process, and "
+            "PORCHLIGHT_DATABASE_URL to the PostgreSQL URL."
+        )
+    else:
+        print("Next: set PORCHLIGHT_DATABASE_URL to the PostgreSQL URL in every process (same encryption key).")
     return 0
 
 
@@ -367,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="copy the database to PATH (a file, or a folder for a timestamped name) and exit; safe while the bot runs",
     )
+    parser.add_argument(
+        "--copy-to",
+        metavar="POSTGRESQL_URL",
+        help="copy this SQLite community into an empty PostgreSQL database, check every table, and exit",
+    )
     args = parser.parse_args(argv)
     if args.demo:
         from demo.run import run_demo
@@ -376,12 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.backup is not None:
         return backup_command(settings, args.backup)
+    if args.copy_to is not None:
+        return asyncio.run(copy_command(settings, args.copy_to))
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     try:
         asyncio.run(run(settings))
-    except DatabaseUnusable as error:
+    except (DatabaseUnusable, MissingKey) as error:
         print(error, file=sys.stderr)
         return 2
     except DatabaseTooNew as error:

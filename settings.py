@@ -18,6 +18,14 @@ class Settings(BaseSettings):
 
     token: SecretStr | None = Field(default=None, description="The bot token from the Developer Portal.")
     database_path: Path = Field(default=Path("porchlight.db"), description="SQLite file; created if missing.")
+    database_url: str | None = Field(
+        default=None,
+        pattern=r"^(sqlite:///|postgres(ql)?://)",
+        description=(
+            "postgresql://user:password@host:5432/dbname for several processes sharing one database (needs "
+            "PORCHLIGHT_ENCRYPTION_KEY), or sqlite:///path; unset: the SQLite file at PORCHLIGHT_DATABASE_PATH."
+        ),
+    )
     log_level: LogLevel = "INFO"
     discord_api_base: str = Field(default=DISCORD_API_BASE, description="REST base, e.g. a REST proxy.")
     discord_gateway_url: str = Field(default=DISCORD_GATEWAY_URL, description="Gateway websocket URL.")
@@ -55,10 +63,31 @@ class Settings(BaseSettings):
     )
 
     @property
+    def database(self) -> str:
+        """Where the data lives: the URL when set, else the SQLite file's path."""
+        return self.database_url if self.database_url is not None else str(self.database_path)
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url is not None and self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file, or None on PostgreSQL."""
+        if self.on_postgres:
+            return None
+        if self.database_url is not None:
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return self.database_path
+
+    @property
     def backup_folder(self) -> Path:
-        return self.backup_dir if self.backup_dir is not None else self.database_path.parent / "backups"
+        return self.backup_dir if self.backup_dir is not None else (self.sqlite_file or Path(".")).parent / "backups"
 
     @property
     def key_file(self) -> Path | None:
-        """The contact-details key file beside the database, unless the key comes from the environment."""
-        return None if self.encryption_key is not None else Path(f"{self.database_path}.key")
+        """The contact-details key file beside the SQLite database, unless the key comes from the environment (always,
+        on PostgreSQL: every process must hold the same key)."""
+        if self.encryption_key is not None or self.sqlite_file is None:
+            return None
+        return Path(f"{self.sqlite_file}.key")

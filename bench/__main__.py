@@ -1,7 +1,7 @@
 """`make bench`: Porchlight's four benchmarks, each a ratio measured in one run, then one summary line each.
 
 - fan-out (``bench.fanout``): reminder DMs per second as a share of Discord's global limit, through a twin that
-  enforces Discord's rate limits with a 100 ms round trip;
+  enforces Discord's rate limits with a 100 ms round trip; then the same on PostgreSQL, against SQLite;
 - interactions (``bench.interactions``): p50/p99 and throughput of ``/setup show``, ``/checkin``, the ``/ask`` form
   and a roster booking, Porchlight against a bare discord.py bot, each bot in its own process;
 - memory (measured in the same run): RSS of both processes with a guild of 50,000 members;
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 
-from bench import fanout, interactions
+from bench import fanout, interactions, postgres
 from bench import storage as bench_storage
 
 
@@ -27,6 +27,13 @@ async def main(args: argparse.Namespace) -> None:
     result = await fanout.run(args.reminders)
     fanout.report(result)
     summaries.append(result.summary())
+    if (problem := await postgres.unreachable()) is None:
+        print(f"\nfan-out on PostgreSQL ({postgres.POSTGRES_URL}), same reminders")
+        on_postgres = await fanout.run(args.reminders, postgres=True)
+        fanout.report(on_postgres)
+        summaries.append(fanout.backends_summary(result, on_postgres))
+    else:
+        summaries.append(f"fan-out on PostgreSQL: skipped, server unreachable ({problem})")
     print()
     measured = await interactions.run(
         members=args.members, count=args.count, rounds=args.rounds, concurrency=args.concurrency

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from bench.postgres import BENCH_KEY, scratch_schema
 from bot import PERMISSIONS, create_bot
 from demo.community import DEFAULT_START, GUILD_READY_TIMEOUT
 from services.clock import ManualClock
@@ -73,11 +74,13 @@ class Result:
     concurrency: int
     first: Pass
     known: Pass
+    backend: str = "SQLite"
 
     def summary(self) -> str:
         return (
-            f"fan-out: {self.known.per_second:.1f} DMs/s to known DM channels = {self.known.share:.0%} of Discord's "
-            f"{GLOBAL_LIMIT} requests/s (goal >= 90%); first DMs {self.first.per_second:.1f}/s "
+            f"fan-out ({self.backend}): {self.known.per_second:.1f} DMs/s to known DM channels = "
+            f"{self.known.share:.0%} of Discord's {GLOBAL_LIMIT} requests/s (goal >= 90%); "
+            f"first DMs {self.first.per_second:.1f}/s "
             f"({self.first.share:.0%}, two requests each) — {self.members} reminders, {ROUND_TRIP * 1000:.0f} ms "
             f"round trip, pool of {self.concurrency}"
         )
@@ -94,17 +97,26 @@ def delivered(twin: Twin, bot_id: int) -> int:
     )
 
 
-async def run(members: int = 2000, *, concurrency: int | None = None, round_trip: float = ROUND_TRIP) -> Result:
+async def run(
+    members: int = 2000, *, concurrency: int | None = None, round_trip: float = ROUND_TRIP, postgres: bool = False
+) -> Result:
+    """The fan-out on a SQLite file, or with ``postgres`` on a scratch PostgreSQL schema (:mod:`bench.postgres`)."""
     with tempfile.TemporaryDirectory(prefix="porchlight-fanout-") as tmp:
         twin = Twin(rate_limits=True, latency=round_trip)
         await twin.start()
         try:
-            return await _run(twin, Path(tmp) / "fanout.db", members, concurrency)
+            if not postgres:
+                return await _run(twin, {"database_path": Path(tmp) / "fanout.db"}, members, concurrency)
+            async with scratch_schema("fanout") as url:
+                where = {"database_url": url, "encryption_key": BENCH_KEY}
+                return await _run(twin, where, members, concurrency, backend="PostgreSQL")
         finally:
             await twin.close()
 
 
-async def _run(twin: Twin, database: Path, members: int, concurrency: int | None) -> Result:
+async def _run(
+    twin: Twin, where: dict[str, object], members: int, concurrency: int | None, backend: str = "SQLite"
+) -> Result:
     app = twin.create_application("Porchlight", token=secrets.token_urlsafe(24))
     owner = twin.create_user("owner")
     guild = twin.create_guild("Job Seekers Hub", owner=owner)
@@ -117,7 +129,7 @@ async def _run(twin: Twin, database: Path, members: int, concurrency: int | None
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]  # pydantic-settings init option
         token=app.token,
-        database_path=database,
+        **where,
         discord_api_base=twin.api_base,
         discord_gateway_url=twin.gateway_url,
         **options,
@@ -130,7 +142,7 @@ async def _run(twin: Twin, database: Path, members: int, concurrency: int | None
         first = await _pass(twin, bot, "first DMs")
         clock.advance(timedelta(days=1))  # the next day's reminders, to channels Porchlight now knows
         known = await _pass(twin, bot, "known channels")
-    return Result(members, settings.job_concurrency, first, known)
+    return Result(members, settings.job_concurrency, first, known, backend)
 
 
 async def _pass(twin: Twin, bot: object, name: str) -> Pass:
@@ -160,11 +172,30 @@ def report(result: Result) -> None:
     print(result.summary())
 
 
+def backends_summary(sqlite: Result, postgres: Result) -> str:
+    """The same fan-out on both engines, in one run: PostgreSQL's DMs/s against SQLite's."""
+    ratio = postgres.known.per_second / sqlite.known.per_second if sqlite.known.per_second else float("nan")
+    return (
+        f"fan-out on PostgreSQL: {postgres.known.per_second:.1f} vs {sqlite.known.per_second:.1f} DMs/s on SQLite "
+        f"= {ratio:.2f}x (goal: within 10%, >= 0.90x)"
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=2000, help="reminders due at once")
     parser.add_argument("--concurrency", type=int, default=None, help="job pool size (default: the setting's)")
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL, and compare the two")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+
+    async def main() -> None:
+        on_sqlite = await run(args.members, concurrency=args.concurrency)
+        report(on_sqlite)
+        if args.postgres:
+            on_postgres = await run(args.members, concurrency=args.concurrency, postgres=True)
+            report(on_postgres)
+            print(backends_summary(on_sqlite, on_postgres))
+
     with contextlib.suppress(KeyboardInterrupt):
-        report(asyncio.run(run(args.members, concurrency=args.concurrency)))
+        asyncio.run(main())

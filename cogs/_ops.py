@@ -69,7 +69,8 @@ class OpsServer:
         m.jobs_due.set(await jobs_store.count_due(self.bot.db.conn, now))
         latency = self.bot.latency
         m.gateway_latency.set(latency if math.isfinite(latency) else float("nan"))
-        m.database_bytes.set(database_bytes(self.bot.settings.database_path))
+        if (sqlite_file := self.bot.settings.sqlite_file) is not None:
+            m.database_bytes.set(database_bytes(sqlite_file))
         return web.Response(body=m.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(self, request: web.Request) -> web.Response:

@@ -32,7 +32,7 @@ class BackupService:
         dispatcher: JobDispatcher,
         clock: Clock,
         *,
-        database: Path,
+        database: Path | None,
         folder: Path,
         keep: int,
         key_file: Path | None,
@@ -48,11 +48,12 @@ class BackupService:
 
     @property
     def enabled(self) -> bool:
-        return self.keep > 0
+        """Daily copies of the SQLite file; on PostgreSQL (no file) the server's own backups (pg_dump) apply."""
+        return self.keep > 0 and self.database is not None
 
     async def ensure_scheduled(self) -> Job | None:
         """Make sure the next automatic backup is scheduled (nothing when automatic backups are off)."""
-        if not self.enabled:
+        if not self.enabled or self.database is None:
             return None
         waiting = await store.pending(self._db.conn, kind=BACKUP_JOB)
         if waiting:
@@ -70,6 +71,9 @@ class BackupService:
             return None  # that job is running right now (another process); it schedules the next one
 
     async def _run(self, job: Job) -> None:
+        if self.database is None:  # a job left from before a move to PostgreSQL
+            log.info("automatic backup skipped: the database is PostgreSQL (use its own backups, e.g. pg_dump)")
+            return
         now = self._clock.now()
         # The next run first, so a backup that fails for good does not end the chain. Keyed by this job, so each
         # retry moves the same successor instead of adding one.

@@ -1,4 +1,5 @@
-"""Start-up checks of the database file: is it a healthy SQLite database, and can this process write to it?
+"""Start-up checks of the database: is it a healthy SQLite file (or a reachable PostgreSQL database), and can this
+process write to it?
 
 ``open_checked`` opens, checks (``PRAGMA quick_check``), migrates and write-probes the database, and turns every
 SQLite failure on the way into :class:`DatabaseUnusable`, which says in one line what is wrong with which file and
@@ -14,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from storage.db import Database
+from storage.db import Database, is_postgres_url, sqlite_path
 from storage.meta import set_meta
 from storage.migrate import migrate
 
@@ -28,6 +29,7 @@ class Problem(StrEnum):
     NOT_WRITABLE = "not writable"
     IN_USE = "locked"
     UNREADABLE = "unreadable"
+    UNREACHABLE = "unreachable"  # a PostgreSQL server
 
 
 class DatabaseUnusable(Exception):
@@ -57,6 +59,13 @@ def _message(path: str, problem: Problem, detail: str) -> str:
         return (
             f"Porchlight's database {path} is locked by another process ({detail}).\n"
             "Porchlight has not started. Is another Porchlight already running on this file? Stop it, then start again."
+        )
+    if problem is Problem.UNREACHABLE:
+        return (
+            f"Porchlight cannot use its PostgreSQL database {path} ({detail}).\n"
+            "Porchlight has not started. Check that the server is running and reachable from here, and that the "
+            "user, password and database in PORCHLIGHT_DATABASE_URL are right (the database must exist; Porchlight "
+            "creates its tables), then start again."
         )
     return (
         f"Porchlight cannot open its database {path} ({detail}).\n"
@@ -140,4 +149,30 @@ async def open_checked(path: Path, *, now: datetime) -> Database:
         log.info("created a new database at %s", path)
     else:
         log.info("database checked path=%s quick_check=ok write=ok", path)
+    return db
+
+
+async def open_checked_url(url: str, *, now: datetime) -> Database:
+    """:func:`open_checked` for a database URL: ``postgresql://…`` is connected, migrated and write-probed (its
+    server does its own integrity checking); anything else is the SQLite file it names."""
+    if not is_postgres_url(url):
+        return await open_checked(Path(sqlite_path(url)), now=now)
+    import asyncpg
+
+    from storage.pg import PostgresDatabase, redacted
+
+    try:
+        db = await PostgresDatabase.connect(url)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise DatabaseUnusable(redacted(url), Problem.UNREACHABLE, f"{type(error).__name__}: {error}") from error
+    try:
+        await migrate(db)
+        await write_probe(db, now)
+    except asyncpg.PostgresError as error:
+        await db.close()
+        raise DatabaseUnusable(db.path, Problem.UNREACHABLE, f"{type(error).__name__}: {error}") from error
+    except BaseException:
+        await db.close()
+        raise
+    log.info("database checked url=%s write=ok", db.path)
     return db

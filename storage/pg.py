@@ -333,6 +333,52 @@ class PostgresDatabase(Database):
                 raise _integrity(error) from error
             self.commits += 1
 
+    @asynccontextmanager
+    async def copying(self) -> AsyncIterator[Loader]:
+        """One transaction, holding the writer lock, for filling tables in bulk (``bot.py --copy-to``); identity
+        counters are moved past the copied ids before it commits."""
+        async with self._tx_lock, self._transaction(exclusive=True) as conn:
+            assert isinstance(conn, PgConn)
+            loader = Loader(conn._connection, self.schema)
+            yield loader
+            await loader.continue_identities()
+
     async def close(self) -> None:
         await self.pool.close()
         log.debug("database closed url=%s", self.path)
+
+
+class Loader:
+    """Bulk loading inside :meth:`PostgresDatabase.copying`."""
+
+    def __init__(self, connection: asyncpg.Connection, schema: str | None) -> None:
+        self._connection = connection
+        self._schema = schema
+
+    async def clear(self, table: str) -> None:
+        await self._connection.execute(f'DELETE FROM "{table}"')  # noqa: S608 (a catalogued name)
+
+    async def rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """COPY the rows in, with the table's own triggers off: what they maintain is copied as it is."""
+        await self._connection.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
+        try:
+            if rows:
+                await self._connection.copy_records_to_table(
+                    table, records=[tuple(row) for row in rows], columns=list(columns), schema_name=self._schema
+                )
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+        await self._connection.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+
+    async def continue_identities(self) -> None:
+        """Each identity column continues after the highest id copied (ids are never reused)."""
+        identities = await self._connection.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        )
+        for row in identities:
+            table, column = row["table_name"], row["column_name"]
+            await self._connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "  # noqa: S608 (catalogued)
+                f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'
+            )

@@ -12,9 +12,11 @@ CI must prove both backends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -52,8 +54,9 @@ def postgres_problem() -> str | None:
             connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
             await connection.close()
 
-        try:
-            asyncio.run(probe())
+        try:  # on a thread of its own: the caller may be inside a running event loop (an async fixture)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, probe()).result()
         except Exception as error:  # any reason at all: unreachable, refused, bad credentials
             _postgres_problem = f"{type(error).__name__}: {error}"
     return _postgres_problem
@@ -68,15 +71,35 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"PostgreSQL backend: UNREACHABLE at {POSTGRES_URL} ({problem}) - PostgreSQL runs are SKIPPED"
 
 
+def require_postgres() -> None:
+    """Skip the test when PostgreSQL is unreachable, or fail it under ``CI=true``."""
+    problem = postgres_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {POSTGRES_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
+
+
+@contextlib.asynccontextmanager
+async def postgres_schema(prefix: str = "t") -> AsyncIterator[str]:
+    """A fresh, empty schema of the test server as a database URL (``?schema=``), dropped afterwards."""
+    import asyncpg
+
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
+
+
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = getattr(request, "param", "sqlite")
     if name == "postgresql":
-        problem = postgres_problem()
-        if problem is not None:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {POSTGRES_URL}: {problem}")
-            pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
+        require_postgres()
     return name
 
 
@@ -86,16 +109,8 @@ async def postgres_schema_url(backend: str) -> AsyncIterator[str | None]:
     if backend != "postgresql":
         yield None
         return
-    import asyncpg
-
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
+    async with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,14 +3,35 @@ timed assertions; these pin only that every step happens (DMs delivered, every i
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from bench import fanout, interactions
+
+
+def require_postgres(problem: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required under CI=true: {problem}")
+    pytest.skip(f"PostgreSQL unreachable: {problem}")
 
 
 async def test_the_fan_out_benchmark_delivers_every_reminder_twice_and_reports_a_share() -> None:
     result = await fanout.run(12, concurrency=4)
     assert (result.first.dms, result.known.dms) == (12, 12)
     assert result.first.requests >= 24 and result.known.requests >= 12  # opening the channel, then the message
-    assert "fan-out:" in result.summary()
+    assert "fan-out (SQLite):" in result.summary()
+
+
+async def test_the_fan_out_benchmark_runs_on_postgresql_and_compares_the_engines() -> None:
+    from bench.postgres import unreachable
+
+    if (problem := await unreachable()) is not None:
+        require_postgres(problem)
+    on_postgres = await fanout.run(12, concurrency=4, postgres=True)
+    assert (on_postgres.first.dms, on_postgres.known.dms) == (12, 12)
+    on_sqlite = await fanout.run(12, concurrency=4)
+    assert "fan-out on PostgreSQL" in fanout.backends_summary(on_sqlite, on_postgres)
 
 
 async def test_the_interactions_and_memory_benchmark_runs_both_bots_in_their_own_processes() -> None:

@@ -91,7 +91,6 @@ async def seed(conn: aiosqlite.Connection, guild_id: int, now: datetime, *, memb
                         "INSERT INTO checkins (guild_id, user_id, status, source, created_at) VALUES (?, ?, ?, ?, ?)",
                         (guild_id, member, rng.choice(STATUSES), "command", to_epoch(created)),
                     )
-    await conn.commit()
 
 
 def safe(count: int) -> str:

@@ -1,0 +1,43 @@
+"""A scratch PostgreSQL schema for a benchmark run, dropped afterwards.
+
+The server comes from ``PORCHLIGHT_BENCH_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
+when it cannot be reached, the PostgreSQL parts of ``make bench`` say so in one line and are left out.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+POSTGRES_URL = os.environ.get("PORCHLIGHT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Contact details must be encrypted with one shared key on PostgreSQL; any valid Fernet key does for a benchmark.
+BENCH_KEY = "bWFrZS1iZW5jaC1vbmx5LWtleS1ub3QtYS1zZWNyZXQ="
+
+
+async def unreachable() -> str | None:
+    """Why the benchmark server cannot be used, or None."""
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    except Exception as error:  # any reason: refused, unknown host, bad credentials
+        return f"{type(error).__name__}: {error}"
+    await connection.close()
+    return None
+
+
+@asynccontextmanager
+async def scratch_schema(prefix: str = "bench") -> AsyncIterator[str]:
+    """A new empty schema, as a database URL; dropped on exit."""
+    import asyncpg
+
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
