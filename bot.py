@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import secrets
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import discord
+import pydantic
 from discord.ext import commands
 
 from cogs import EXTENSIONS
@@ -226,7 +228,10 @@ class PorchlightBot(commands.Bot):
         self.services.jobs.register(self.effects.job_kind())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.sync_commands()
+        if self.settings.syncs_commands:
+            await self.sync_commands()
+        else:
+            log.info("commands are synced by the process holding shard 0 (PORCHLIGHT_SYNC_COMMANDS to change)")
         if self.run_jobs:
             await self.services.backups.ensure_scheduled()
             self.start_jobs()
@@ -277,12 +282,19 @@ class PorchlightBot(commands.Bot):
         if self._connections > 1:  # a new session after a lost one (the first connection is not a reconnect)
             self.metrics.gateway_reconnects.inc()
 
+    def gateway_open(self) -> bool:
+        """Connected to Discord's gateway, with a measured heartbeat (``/healthz``)."""
+        ws = self.ws
+        return not self.is_closed() and ws is not None and ws.open and math.isfinite(self.latency)
+
     async def on_resumed(self) -> None:
         self.metrics.gateway_reconnects.inc()
 
     async def on_ready(self) -> None:
         assert self.user is not None
-        log.info("ready as user=%s guilds=%d", self.user.id, len(self.guilds))
+        held = ",".join(map(str, self.settings.held_shards))
+        shards = f" shards={held} of {self.settings.shard_count}" if self.settings.sharded else ""
+        log.info("ready as user=%s guilds=%d%s", self.user.id, len(self.guilds), shards)
 
     async def close(self) -> None:
         """Stop accepting work, let in-flight handlers finish, stop the job loop, then disconnect and close the db.
@@ -310,6 +322,62 @@ class PorchlightBot(commands.Bot):
         log.info("shut down cleanly")
 
 
+class ShardedPorchlightBot(PorchlightBot, commands.AutoShardedBot):
+    """Porchlight on some of Discord's shards (``PORCHLIGHT_SHARD_COUNT`` / ``PORCHLIGHT_SHARD_IDS``).
+
+    ``self.guilds`` holds only the guilds on this process's shards, so start-up reconciliation and the daily passes
+    cover exactly those; jobs and effects are taken by any process and fetch a guild held elsewhere over REST
+    (``cogs._guilds.guild_of``). Shards IDENTIFY as fast as Discord's ``max_concurrency`` allows (one per rate-limit
+    bucket ``shard_id % max_concurrency`` every 5 seconds) instead of discord.py's flat 5 seconds between shards.
+    """
+
+    IDENTIFY_WINDOW = 5.0
+
+    def __init__(self, *, settings: Settings, **options: Any) -> None:
+        super().__init__(
+            settings=settings,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.held_shards),
+            **options,
+        )
+        self._max_concurrency: int | None = None
+        self._identify_buckets: dict[int, tuple[asyncio.Lock, list[float]]] = {}
+        self._shard_connections: dict[int, int] = {}
+
+    async def on_connect(self) -> None:
+        """discord.py dispatches ``connect`` once per shard: reconnects are counted per shard instead."""
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        connections = self._shard_connections[shard_id] = self._shard_connections.get(shard_id, 0) + 1
+        if connections > 1:  # this shard's new session after a lost one
+            self.metrics.gateway_reconnects.inc()
+
+    def gateway_open(self) -> bool:
+        """Every shard this process holds is connected, each with a measured heartbeat."""
+        shards = list(self.shards.values())
+        return (
+            not self.is_closed()
+            and len(shards) == len(self.settings.held_shards)
+            and all(not shard.is_closed() and math.isfinite(shard.latency) for shard in shards)
+        )
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self._max_concurrency is None:
+            try:
+                _, _, limit = await self.http.get_bot_gateway()
+                self._max_concurrency = max(1, int(limit["max_concurrency"]))
+            except (discord.GatewayNotFound, KeyError, TypeError, ValueError):
+                self._max_concurrency = 1  # one shard at a time: always allowed
+        bucket = (shard_id or 0) % self._max_concurrency
+        lock, last = self._identify_buckets.setdefault(bucket, (asyncio.Lock(), []))
+        async with lock:
+            loop = asyncio.get_running_loop()
+            if last:
+                await asyncio.sleep(max(0.0, last[0] + self.IDENTIFY_WINDOW - loop.time()))
+            last[:] = [loop.time()]
+        log.info("identifying shard=%s bucket=%d max_concurrency=%d", shard_id, bucket, self._max_concurrency)
+
+
 async def create_bot(
     settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True, **client_options: Any
 ) -> PorchlightBot:
@@ -319,7 +387,8 @@ async def create_bot(
     db = await open_checked_url(settings.database, now=clock.now())
     try:
         services = build_services(db, clock, PhoneVault(encryption_key(settings)), settings)
-        return PorchlightBot(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
+        bot_class = ShardedPorchlightBot if settings.sharded else PorchlightBot
+        return bot_class(settings=settings, db=db, services=services, run_jobs=run_jobs, **client_options)
     except BaseException:
         await db.close()  # else aiosqlite's (non-daemon) worker thread keeps the failed process alive
         raise
@@ -436,6 +505,16 @@ async def copy_command(settings: Settings, url: str) -> int:
     return 0
 
 
+def settings_problems(error: pydantic.ValidationError) -> str:
+    """One line per invalid setting, named as it is set (``PORCHLIGHT_SHARD_IDS: …``), without pydantic's noise."""
+    lines = ["Porchlight's settings need fixing (in .env or the environment):"]
+    for problem in error.errors():
+        name = "PORCHLIGHT_" + "_".join(str(part) for part in problem["loc"]).upper() if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}" if name else f"  {message}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--demo", action="store_true", help="run the scripted demo against the local Discord twin")
@@ -455,7 +534,11 @@ def main(argv: list[str] | None = None) -> int:
         from demo.run import run_demo
 
         return asyncio.run(run_demo())
-    settings = Settings()
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as error:
+        print(settings_problems(error), file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     if args.backup is not None:
         return backup_command(settings, args.backup)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from discord_endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
 
@@ -61,6 +61,74 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
         description="Names this process in job leases; distinct per process when several share one database.",
     )
+    shard_count: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Discord shards the bot runs on in all (every process gives the same number). Unset: one connection, "
+            "no sharding, as for a single community; a bot in more than 2,500 servers must shard."
+        ),
+    )
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = Field(
+        default=None,
+        description=(
+            "The shards this process holds, e.g. 0,1 (each below PORCHLIGHT_SHARD_COUNT); unset with a shard count: "
+            "all of them. Give every process its own ids, together covering 0 to count - 1."
+        ),
+    )
+    sync_commands: bool | None = Field(
+        default=None,
+        description=(
+            "Whether this process syncs the slash commands with Discord. Unset: the process holding shard 0 (or the "
+            "only, unsharded one) does, so exactly one process of a deployment syncs."
+        ),
+    )
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_id_list(cls, value: Any) -> Any:
+        """``PORCHLIGHT_SHARD_IDS=0,1``: a comma-separated list (a JSON-style ``[0, 1]`` is accepted too)."""
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.strip().strip("[]").split(",") if part.strip()]
+        bad = [part for part in parts if not part.isdigit()]
+        if bad or not parts:
+            raise ValueError(f"shard ids are whole numbers separated by commas, e.g. 0,1 (got {value!r})")
+        return tuple(int(part) for part in parts)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("PORCHLIGHT_SHARD_IDS needs PORCHLIGHT_SHARD_COUNT, the number of shards in all")
+        if not self.shard_ids:
+            raise ValueError("PORCHLIGHT_SHARD_IDS is empty; leave it unset to hold every shard")
+        outside = sorted({i for i in self.shard_ids if i >= self.shard_count})
+        if outside:
+            raise ValueError(
+                f"PORCHLIGHT_SHARD_IDS has {', '.join(map(str, outside))}, but with PORCHLIGHT_SHARD_COUNT="
+                f"{self.shard_count} shards are numbered 0 to {self.shard_count - 1}"
+            )
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError(f"PORCHLIGHT_SHARD_IDS names a shard twice: {','.join(map(str, self.shard_ids))}")
+        return self
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard_count is not None
+
+    @property
+    def held_shards(self) -> tuple[int, ...]:
+        """The shards this process connects (``(0,)`` when not sharded: Discord's one implicit shard)."""
+        if self.shard_count is None:
+            return (0,)
+        return tuple(sorted(self.shard_ids)) if self.shard_ids is not None else tuple(range(self.shard_count))
+
+    @property
+    def syncs_commands(self) -> bool:
+        """This process is the one that syncs slash commands: as set, else the one holding shard 0."""
+        return self.sync_commands if self.sync_commands is not None else 0 in self.held_shards
 
     @property
     def database(self) -> str:

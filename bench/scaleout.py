@@ -38,7 +38,7 @@ from twin.server import Twin
 
 SERVERS = 4
 SHARDS = 2
-SETTLE = 3.0  # seconds after connecting: guild_ready_timeout and start-up work
+SETTLE = 8.0  # seconds after connecting: guild_ready_timeout and the start-up passes over each server's members
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class Setup:
     processes: int
     rates: list[float] = field(default_factory=list)  # interactions per second, one per round
     cpu: list[float] = field(default_factory=list)  # bot CPU seconds per interaction (all processes)
+    twin_cpu: list[float] = field(default_factory=list)  # this process's (the twin and the members) per interaction
 
     @property
     def rate(self) -> float:
@@ -72,9 +73,10 @@ class Result:
         for setup in (self.one, self.two):
             rates = ", ".join(f"{r:.1f}" for r in setup.rates)
             cpu = statistics.median(setup.cpu) * 1000 if setup.cpu else float("nan")
+            twin = statistics.median(setup.twin_cpu) * 1000 if setup.twin_cpu else float("nan")
             out.append(
                 f"  {setup.name:<14} {setup.rate:6.1f} interactions/s (rounds: {rates}); "
-                f"bot CPU {cpu:.1f} ms per interaction"
+                f"bot CPU {cpu:.1f} ms, twin and members {twin:.1f} ms per interaction"
             )
         return out
 
@@ -183,8 +185,9 @@ async def _run(twin: Twin, tmp: Path, env: dict[str, str], count: int, rounds: i
         for setup in setups:
             async with processes(twin, first, env, shard_sets[setup.processes], tmp) as running:
                 pids = [p.pid for p in running if p.pid is not None]
-                cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                cpu_before, own_before = sum(cpu_seconds(pid) for pid in pids), time.process_time()
                 _latencies, wall = await drive(checkin, count, concurrency)
+                setup.twin_cpu.append((time.process_time() - own_before) / count)
                 setup.rates.append(count / wall)
                 setup.cpu.append((sum(cpu_seconds(pid) for pid in pids) - cpu_before) / count)
     if twin.violations:

@@ -60,8 +60,7 @@ class OpsServer:
             self._runner = None
 
     def gateway_connected(self) -> bool:
-        ws = self.bot.ws
-        return not self.bot.is_closed() and ws is not None and ws.open and math.isfinite(self.bot.latency)
+        return self.bot.gateway_open()
 
     async def metrics(self, request: web.Request) -> web.Response:
         m = self.bot.metrics

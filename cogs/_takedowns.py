@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._effects import EffectRunner, find_marked, send_once
+from cogs._guilds import guild_of
 from services.effects import Landed
 from services.takedowns import NEUTRAL, TakeDown
 from storage.effects import Effect
@@ -38,7 +39,7 @@ class TakeDowns:
 
     async def _channel(self, effect: Effect, channel_id: int) -> Any:
         """The channel or thread (archived threads are not cached), or None when it is gone."""
-        guild = self.bot.get_guild(effect.guild_id or 0)
+        guild = await guild_of(self.bot, effect.guild_id or 0)
         if guild is None:
             return None
         channel = guild.get_channel_or_thread(channel_id)

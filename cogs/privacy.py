@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._guilds import guild_of
 from cogs._presence import Presence
 from cogs._setup_check import run_check
 from cogs._takedowns import THREAD_CLOSED_NOTE, TakeDowns
@@ -114,7 +115,7 @@ class DeletionEffects:
                 await self.bot.effects.flush(subject)
             except Exception as error:  # the effects job finishes it
                 log.warning("take-down will retry subject=%s error=%s", subject, type(error).__name__)
-        guild = self.bot.get_guild(work.guild_id)
+        guild = await guild_of(self.bot, work.guild_id)
         if guild is None:
             return
         config = await self.bot.services.setup.config(guild.id)
@@ -302,7 +303,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
 
     async def confirm_members(self, guild_id: int, *user_ids: int) -> bool:
         """See :func:`cogs._presence.confirm_members`."""
-        guild = self.bot.get_guild(guild_id)
+        guild = await guild_of(self.bot, guild_id)
         if guild is None:
             return True  # not in that server (any more): nothing to ask; the caller's own checks decide
         everyone_here = True

@@ -111,10 +111,20 @@ class Community:
         await self._stack.aclose()
 
 
-def build_world(twin: Twin, clock: ManualClock, database_path: Path) -> Community:
-    app = twin.create_application("Porchlight", token=secrets.token_urlsafe(24))
-    admin_user = twin.create_user("admin")
-    guild = twin.create_guild("Job Seekers Hub", owner=admin_user)
+def build_world(
+    twin: Twin,
+    clock: ManualClock,
+    database_path: Path,
+    *,
+    app: Application | None = None,
+    name: str = "Job Seekers Hub",
+    shard: tuple[int, int] | None = None,
+) -> Community:
+    """The community's server with Porchlight invited. A further server for the same bot: pass its ``app`` (the
+    people are the same users, joining each server); ``shard=(shard_id, num_shards)`` puts it on that shard."""
+    app = app or twin.create_application("Porchlight", token=secrets.token_urlsafe(24))
+    admin_user = next((u for u in twin.state.users.values() if u.username == "admin" and not u.bot), None)
+    guild = twin.create_guild(name, owner=admin_user or twin.create_user("admin"), shard=shard)
     # Helpers and moderators are mentionable so that escalations of unanswered requests notify them.
     helpers = twin.create_role(guild, "Helpers", mentionable=True)
     mentors = twin.create_role(guild, "Mentors")

@@ -40,6 +40,7 @@ from storage import guilds
 from storage.checkins import Checkin
 from storage.db import Database
 from storage.jobs import DuplicateJob
+from storage.sql import guild_scope
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,8 @@ class CheckinService:
         share = bool(share_with_helpers) and state.needs_help
         now = self.clock.now()
 
-        async with self.db.transaction() as conn:
+        # This server's rows only (the check-in, its week counts, a notice's effect and its job): beside other servers'.
+        async with self.db.transaction(scope=guild_scope(guild_id)) as conn:
             checkin, created = await store.insert_checkin(
                 conn,
                 guild_id=guild_id,

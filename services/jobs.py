@@ -27,6 +27,7 @@ from services.clock import Clock
 from storage import jobs as store
 from storage.db import Database
 from storage.jobs import Job
+from storage.sql import guild_scope
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class JobDispatcher:
         registered = self._kinds.get(kind)
         if registered is None:
             raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(scope=guild_scope(guild_id)) as conn:
             job = await store.schedule(
                 conn,
                 kind=kind,
@@ -171,7 +172,7 @@ class JobDispatcher:
         user_id: int | None = None,
     ) -> int:
         """Cancel matching pending jobs (at least one filter); return how many."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(scope=guild_scope(guild_id)) as conn:
             count = await store.cancel(
                 conn, kind=kind, dedupe_key=dedupe_key, guild_id=guild_id, user_id=user_id, now=self._clock.now()
             )

@@ -42,7 +42,7 @@ from storage import guilds
 from storage import safety as store
 from storage.db import Database
 from storage.safety import Block
-from storage.sql import Conn
+from storage.sql import Conn, guild_scope
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +199,14 @@ class SafetyService:
         :meth:`release` if the action then fails."""
         act = Action(action)
         now = self.clock.now()
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(scope=guild_scope(guild_id)) as conn:
             await self._refuse_if_over(conn, guild_id, user_id, act, now)
             event_id = await store.add_event(conn, guild_id=guild_id, user_id=user_id, action=act.value, now=now)
         return Use(event_id, guild_id, user_id, act)
 
     async def release(self, use: Use) -> None:
         """The action a use was reserved for failed: it no longer counts. Releasing twice changes nothing."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(scope=guild_scope(use.guild_id)) as conn:
             await store.delete_event(conn, use.event_id)
         log.info("use released guild=%d user=%d action=%s", use.guild_id, use.user_id, use.action.value)
 

@@ -115,12 +115,17 @@ def free_slots(
     paused_until: datetime | None = None,
     absences: Sequence[Absence] = (),
     limit: int = 25,
+    elsewhere: Sequence[Interval] = (),
 ) -> list[datetime]:
-    """The next free slot starts (aware UTC, ascending, at most ``limit``); see the module docstring for the rules."""
+    """The next free slot starts (aware UTC, ascending, at most ``limit``); see the module docstring for the rules.
+
+    ``elsewhere``: the mentor's calls in other servers. A mentor has one day, so they hold their time (buffer
+    included) here too, but they count toward the weekly limit of the server they were booked in, not this one."""
     if call_minutes <= 0 or buffer_minutes < 0 or limit < 0:
         raise ValueError("call_minutes must be positive, buffer_minutes and limit not negative")
     now = _aware_utc(now, "now")
     booked = [(_aware_utc(s, "booking start"), _aware_utc(e, "booking end")) for s, e in booked]
+    busy = booked + [(_aware_utc(s, "booking start"), _aware_utc(e, "booking end")) for s, e in elsewhere]
     earliest = now + timedelta(hours=min_notice_hours)
     if paused_until is not None:
         earliest = max(earliest, _aware_utc(paused_until, "paused_until"))
@@ -154,7 +159,7 @@ def free_slots(
             continue
         if per_week.get(week_start(start, tz), 0) >= weekly_limit:
             continue
-        if _conflicts(start, end, booked, buffer):
+        if _conflicts(start, end, busy, buffer):
             continue
         slots.append(start)
         if len(slots) >= limit:

@@ -109,6 +109,17 @@ async def held_starts(conn: Conn, guild_id: int, mentor_user_id: int) -> list[tu
     return [(from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
 
 
+async def held_starts_elsewhere(conn: Conn, guild_id: int, mentor_user_id: int) -> list[tuple[datetime, datetime]]:
+    """The same for the mentor's proposals in every other server."""
+    rows = await _rows(
+        conn,
+        "SELECT starts_at, ends_at FROM booking_moves"
+        " WHERE mentor_user_id = ? AND guild_id <> ? AND status = 'pending'",
+        (mentor_user_id, guild_id),
+    )
+    return [(from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
+
+
 async def moves_of_booking(conn: Conn, booking_id: int) -> list[Move]:
     rows = await _rows(conn, "SELECT * FROM booking_moves WHERE booking_id = ? ORDER BY id", (booking_id,))
     return [_move(r) for r in rows]

@@ -168,13 +168,14 @@ class Database:
         return cls(conn, path, checkpointer)
 
     @asynccontextmanager
-    async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Conn]:
+    async def transaction(self, *, exclusive: bool = True, scope: str | None = None) -> AsyncIterator[Conn]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
 
         COMMIT itself can fail (a deferred foreign key, a busy lock in rollback-journal mode); it sits inside the
         ``try`` so that the transaction is rolled back then too, instead of staying open on the shared connection
         and breaking every later ``BEGIN``. The ROLLBACK is skipped when SQLite has already ended the transaction,
-        so it cannot hide the original error. ``exclusive`` matters to PostgreSQL only (SQLite has one writer).
+        so it cannot hide the original error.
+        ``exclusive`` and ``scope`` matter to PostgreSQL only (SQLite has one writer: every transaction is alone).
         """
         async with self._tx_lock:
             try:

@@ -3,11 +3,18 @@
 Only this module knows asyncpg (imported only when a ``postgresql://`` URL is configured). Storage SQL is written
 with SQLite's ``?`` and ``:name`` placeholders; :func:`to_postgres` rewrites them to ``$n`` once per statement text.
 
-Write transactions keep SQLite's guarantee: one writer at a time. SQLite's ``BEGIN IMMEDIATE`` serialises every
-write transaction, and Porchlight's invariants (a limit checked and reserved in one transaction, a slot checked and
-booked) rely on it. Here each write transaction takes one transaction-scoped advisory lock, keyed by the database
-and schema, so the same holds across every process sharing the database, while reads outside transactions run on
-any pooled connection at once. Job claims do not need the lock: they take rows with ``FOR UPDATE SKIP LOCKED``.
+Write transactions keep SQLite's guarantee where it matters. SQLite's ``BEGIN IMMEDIATE`` serialises every write
+transaction, and Porchlight's invariants (a limit checked and reserved in one transaction, a slot checked and booked)
+rely on it. Here a write transaction takes transaction-scoped advisory locks, keyed by the database and schema, so
+the same holds across every process sharing the database:
+
+- by default, the database-wide lock exclusively: alone, as on SQLite;
+- with a ``scope`` (``"guild:<id>"``), the database-wide lock *shared* and the scope's lock exclusively: alone among
+  that scope's transactions, beside other scopes' (a check-in in one server does not wait for one in another), and
+  never beside a database-wide one. Only transactions that touch nothing but their scope's rows take a scope.
+
+Reads outside transactions run on any pooled connection at once. Job claims take no advisory lock: they take rows
+with ``FOR UPDATE SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import weakref
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from decimal import Decimal
@@ -271,7 +279,7 @@ class PostgresDatabase(Database):
 
     dialect: Dialect = POSTGRESQL
 
-    def __init__(self, pool: asyncpg.Pool, url: str, schema: str | None, lock_key: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, schema: str | None, where: str, pool_size: int) -> None:
         self.pool = pool
         self.url = url
         self.schema = schema
@@ -279,10 +287,13 @@ class PostgresDatabase(Database):
         self.conn: Conn = PgPoolConn(pool)
         self.checkpointer = None
         self.commits = 0
-        self._lock_key = lock_key
-        # Write transactions queue here first, so a process holds at most one pooled connection for them and the
-        # rest of the pool stays free for reads (a transaction's body may read through ``db.conn``).
-        self._tx_lock = asyncio.Lock()
+        self._where = where
+        self._lock_key = self._key("")
+        # Write transactions take a slot first, so that at most half the pool waits on advisory locks and the rest
+        # stays free for reads (a transaction's body may read through ``db.conn``); transactions of one scope queue
+        # in the process first, holding no connection meanwhile.
+        self._slots = asyncio.Semaphore(max(1, pool_size // 2))
+        self._scopes: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresDatabase:
@@ -297,32 +308,50 @@ class PostgresDatabase(Database):
         except BaseException:
             await pool.close()
             raise
-        lock_key = int.from_bytes(
-            hashlib.blake2b(f"porchlight:{where}".encode(), digest_size=8).digest(), "big", signed=True
-        )
         log.debug("database opened url=%s schema=%s", redacted(url), where)
-        return cls(pool, url, schema, lock_key)
+        return cls(pool, url, schema, where, pool_size)
+
+    def _key(self, scope: str) -> int:
+        """The advisory lock key of ``scope`` ("" for the whole database) in this database and schema."""
+        digest = hashlib.blake2b(f"porchlight:{self._where}:{scope}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
 
     @asynccontextmanager
-    async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Conn]:
-        """One write transaction at a time across every process (see the module's docstring); ``exclusive=False``
-        for transactions that only take rows with ``FOR UPDATE SKIP LOCKED``."""
-        if exclusive:
-            async with self._tx_lock:
-                async with self._transaction(exclusive=True) as conn:
-                    yield conn
-        else:
-            async with self._transaction(exclusive=False) as conn:
+    async def transaction(self, *, exclusive: bool = True, scope: str | None = None) -> AsyncIterator[Conn]:
+        """A write transaction (see the module's docstring for the locks).
+
+        - default: alone across every process (the database-wide advisory lock, exclusively);
+        - ``scope="guild:123"``: alone among transactions of that scope, beside those of other scopes (the
+          database-wide lock shared, the scope's exclusively): for changes that touch only that scope's rows;
+        - ``exclusive=False``: no advisory lock, for claims that take rows ``FOR UPDATE SKIP LOCKED``.
+        """
+        if not exclusive:
+            async with self._transaction(()) as conn:
                 yield conn
+            return
+        if scope is None:
+            async with self._slots, self._transaction(((self._lock_key, False),)) as conn:
+                yield conn
+            return
+        lock = self._scopes.get(scope)
+        if lock is None:
+            lock = self._scopes[scope] = asyncio.Lock()
+        async with lock, self._slots, self._transaction(((self._lock_key, True), (self._key(scope), False))) as conn:
+            yield conn
 
     @asynccontextmanager
-    async def _transaction(self, *, exclusive: bool) -> AsyncIterator[Conn]:
+    async def _transaction(self, locks: Sequence[tuple[int, bool]]) -> AsyncIterator[Conn]:
+        """A transaction holding advisory ``locks`` (key, shared), taken in one statement."""
         async with self.pool.acquire() as connection:
             transaction = connection.transaction()
             await transaction.start()
             try:
-                if exclusive:
-                    await connection.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
+                if locks:
+                    calls = ", ".join(
+                        f"pg_advisory_xact_lock{'_shared' if shared else ''}(${index})"
+                        for index, (_key, shared) in enumerate(locks, start=1)
+                    )
+                    await connection.execute(f"SELECT {calls}", *(key for key, _shared in locks))
                 yield PgConn(connection)
             except BaseException:
                 await asyncio.shield(transaction.rollback())
@@ -337,7 +366,7 @@ class PostgresDatabase(Database):
     async def copying(self) -> AsyncIterator[Loader]:
         """One transaction, holding the writer lock, for filling tables in bulk (``bot.py --copy-to``); identity
         counters are moved past the copied ids before it commits."""
-        async with self._tx_lock, self._transaction(exclusive=True) as conn:
+        async with self._slots, self._transaction(((self._lock_key, False),)) as conn:
             assert isinstance(conn, PgConn)
             loader = Loader(conn._connection, self.schema)
             yield loader

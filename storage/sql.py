@@ -73,6 +73,12 @@ class Conn(Protocol):
 Engine = Literal["sqlite", "postgresql"]
 
 
+def guild_scope(guild_id: int | None) -> str | None:
+    """The transaction scope of a change to one server's rows only (``Database.transaction(scope=…)``); None: the
+    whole database."""
+    return None if guild_id is None else f"guild:{guild_id}"
+
+
 class Dialect:
     """The SQL fragments that differ between the engines. Everything else is written once."""
 

@@ -1,8 +1,9 @@
 """The real Porchlight bot as an operating-system process, against a running twin.
 
 ``BotProcess`` starts ``python bot.py`` with the twin's REST and gateway URLs, the application's token and a given
-database file, and returns from ``start()`` once the process has identified on the twin's gateway (a new session,
-awaited as an event, never polled). Its stdout and stderr go to one log file (``log()`` reads it), across restarts.
+database file, and returns from ``start()`` once the process has identified on the twin's gateway (a new session
+per shard it holds, from ``PORCHLIGHT_SHARD_COUNT`` / ``PORCHLIGHT_SHARD_IDS`` in ``env``; awaited as events, never
+polled). Its stdout and stderr go to one log file (``log()`` reads it), across restarts.
 ``kill()`` sends SIGKILL (no clean-up runs, as in a crash), ``terminate()`` SIGTERM (the bot drains and exits),
 ``restart()`` starts it again on the same database, and ``close()`` (or leaving ``async with``) always stops it::
 
@@ -76,6 +77,15 @@ class BotProcess:
     def returncode(self) -> int | None:
         return self._process.returncode if self._process is not None else None
 
+    @property
+    def shards(self) -> int:
+        """How many gateway sessions the process opens: one per shard it holds (PORCHLIGHT_SHARD_COUNT / _IDS)."""
+        env = self.environment()
+        ids = env.get("PORCHLIGHT_SHARD_IDS", "").strip().strip("[]")
+        if ids:
+            return len([part for part in ids.split(",") if part.strip()])
+        return int(env.get("PORCHLIGHT_SHARD_COUNT") or 1)
+
     def log(self) -> str:
         """Everything every run of the process wrote to stdout and stderr so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -95,10 +105,10 @@ class BotProcess:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Start the process and return once it identified on the twin's gateway."""
+        """Start the process and return once it identified on the twin's gateway (every shard it holds)."""
         if self.running:
             raise RuntimeError("the bot process is already running")
-        identified = self.twin.gateway.next_identify(self.app)
+        identified = self.twin.gateway.next_identifies(self.app, self.shards)
         log_file = self._open_log()
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -32,13 +32,16 @@ _postgres_checked = False
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: the test is about SQLite itself; it does not run on PostgreSQL")
+    config.addinivalue_line("markers", "postgres_only: the test is about PostgreSQL itself; it does not run on SQLite")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" not in metafunc.fixturenames:
         return
     suite = Path(str(metafunc.definition.path)).parent.name
-    if suite in DUAL_BACKEND_SUITES and metafunc.definition.get_closest_marker("sqlite_only") is None:
+    if metafunc.definition.get_closest_marker("postgres_only") is not None:
+        metafunc.parametrize("backend", ["postgresql"], indirect=True)
+    elif suite in DUAL_BACKEND_SUITES and metafunc.definition.get_closest_marker("sqlite_only") is None:
         metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 

@@ -1,7 +1,13 @@
-"""The twin's gateway: HELLO, IDENTIFY/READY, GUILD_CREATE, heartbeats, RESUME and intent-filtered dispatch.
+"""The twin's gateway: HELLO, IDENTIFY/READY, GUILD_CREATE, heartbeats, RESUME, shards and intent-filtered dispatch.
 
 Each IDENTIFY opens a session that keeps every dispatched frame, so RESUME replays exactly what the client missed.
 Frames are written by one writer task per connection, in sequence order.
+
+Sharding, as Discord documents it: IDENTIFY may carry ``shard: [shard_id, num_shards]`` (absent: ``[0, 1]``); a
+guild's events go only to the session whose shard is ``(guild_id >> 22) % num_shards``, READY lists only that
+shard's guilds, and events outside any guild (DMs, DM interactions) go to shard 0 only. A shard id outside
+``0 .. num_shards - 1`` is closed with 4010 (Invalid shard), a shard holding more than 2,500 guilds with 4011
+(Sharding required).
 """
 
 from __future__ import annotations
@@ -32,6 +38,18 @@ GUILD_PRESENCES = 1 << 8
 PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 HEARTBEAT_INTERVAL_MS = 41250
+MAX_GUILDS_PER_SHARD = 2500
+# GET /gateway/bot: Discord recommends about one shard per 1,000 guilds; 1,000 session starts a day.
+GUILDS_PER_RECOMMENDED_SHARD = 1000
+SESSION_START_TOTAL = 1000
+SESSION_START_WINDOW_S = 24 * 3600
+
+
+def shard_of(guild_id: int, num_shards: int) -> int:
+    """The shard that receives a guild's events: ``(guild_id >> 22) % num_shards``."""
+    return (guild_id >> 22) % num_shards
+
+
 # IDENTIFY's large_threshold: Discord's default and allowed range.
 LARGE_THRESHOLD_DEFAULT, LARGE_THRESHOLD_MIN, LARGE_THRESHOLD_MAX = 50, 50, 250
 
@@ -44,6 +62,8 @@ class Session:
     app: Application
     intents: int
     large_threshold: int = LARGE_THRESHOLD_DEFAULT
+    shard_id: int = 0
+    num_shards: int = 1
     frames: list[dict[str, Any]] = field(default_factory=list)
     sent_seq: int = 0
     ws: web.WebSocketResponse | None = None
@@ -52,6 +72,12 @@ class Session:
     @property
     def seq(self) -> int:
         return len(self.frames)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this session's shard receives events of ``guild_id`` (None: outside any guild, e.g. a DM)."""
+        if guild_id is None:
+            return self.shard_id == 0
+        return shard_of(guild_id, self.num_shards) == self.shard_id
 
     def push(self, event: str, data: dict[str, Any]) -> None:
         self.frames.append({"op": 0, "t": event, "s": self.seq + 1, "d": data})
@@ -66,7 +92,10 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.connected: dict[int, asyncio.Event] = {}
         self._identify_waiters: list[tuple[int, asyncio.Future[Session]]] = []
+        # (application id, how many sessions, the sessions so far, the future of them all)
+        self._identify_counters: list[tuple[int, int, list[Session], asyncio.Future[list[Session]]]] = []
         self._transports: dict[int, asyncio.BaseTransport | None] = {}
+        self.identifies: dict[int, list[float]] = {}  # application id -> loop times of its IDENTIFYs
         twin.state.listeners.append(self.on_event)
 
     # ------------------------------------------------------------------ websocket
@@ -123,10 +152,32 @@ class Gateway:
             return None
         threshold = int(data.get("large_threshold") or LARGE_THRESHOLD_DEFAULT)
         threshold = min(max(threshold, LARGE_THRESHOLD_MIN), LARGE_THRESHOLD_MAX)
-        session = Session(id=secrets.token_hex(16), app=app, intents=intents, large_threshold=threshold)
+        shard = data.get("shard") or [0, 1]
+        if not _valid_shard(shard):
+            log.info("application %s identified with an invalid shard %r", app.id, shard)
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        shard_id, num_shards = int(shard[0]), int(shard[1])
+        guilds = [
+            g
+            for g in self.twin.state.guilds.values()
+            if app.bot.id in g.members and shard_of(g.id, num_shards) == shard_id
+        ]
+        if len(guilds) > MAX_GUILDS_PER_SHARD:
+            log.info("application %s: shard %s holds %d guilds; sharding required", app.id, shard, len(guilds))
+            await ws.close(code=4011, message=b"Sharding required.")
+            return None
+        session = Session(
+            id=secrets.token_hex(16),
+            app=app,
+            intents=intents,
+            large_threshold=threshold,
+            shard_id=shard_id,
+            num_shards=num_shards,
+        )
         self.sessions[session.id] = session
+        self.identifies.setdefault(app.id, []).append(asyncio.get_running_loop().time())
         session.ws = ws
-        guilds = [g for g in self.twin.state.guilds.values() if app.bot.id in g.members]
         session.push(
             "READY",
             {
@@ -143,23 +194,35 @@ class Gateway:
                 "guild_join_requests": [],
                 "geo_ordered_rtc_regions": [],
                 "user_settings": {},
-                "shard": [0, 1],
+                "shard": [shard_id, num_shards],
             },
         )
         for guild in guilds:
             session.push("GUILD_CREATE", self.guild_create(guild, session))
         self.connected.setdefault(app.id, asyncio.Event()).set()
-        log.info("session %s identified for application %s", session.id, app.id)
+        log.info("session %s identified for application %s shard %s/%s", session.id, app.id, shard_id, num_shards)
         for waiter in [w for w in self._identify_waiters if w[0] == app.id]:
             self._identify_waiters.remove(waiter)
             if not waiter[1].done():
                 waiter[1].set_result(session)
+        for counter in [c for c in self._identify_counters if c[0] == app.id]:
+            counter[2].append(session)
+            if len(counter[2]) >= counter[1] or counter[3].done():
+                self._identify_counters.remove(counter)
+                if not counter[3].done():
+                    counter[3].set_result(list(counter[2]))
         return session
 
     def next_identify(self, app: Application) -> asyncio.Future[Session]:
         """A future resolved with the application's next new session (an IDENTIFY, not a RESUME)."""
         future: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
         self._identify_waiters.append((app.id, future))
+        return future
+
+    def next_identifies(self, app: Application, count: int) -> asyncio.Future[list[Session]]:
+        """A future resolved with the application's next ``count`` new sessions (e.g. all of one process's shards)."""
+        future: asyncio.Future[list[Session]] = asyncio.get_running_loop().create_future()
+        self._identify_counters.append((app.id, count, [], future))
         return future
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
@@ -195,6 +258,28 @@ class Gateway:
 
     def sessions_of(self, app: Application) -> list[Session]:
         return [s for s in self.sessions.values() if s.app.id == app.id]
+
+    def recommended_shards(self, app: Application) -> int:
+        """``GET /gateway/bot``'s ``shards``: one per started ``GUILDS_PER_RECOMMENDED_SHARD`` guilds, at least 1."""
+        guilds = sum(1 for g in self.twin.state.guilds.values() if app.bot.id in g.members)
+        return max(1, -(-guilds // GUILDS_PER_RECOMMENDED_SHARD))
+
+    def session_start_limit(self, app: Application) -> dict[str, int]:
+        """``GET /gateway/bot``'s ``session_start_limit``: IDENTIFYs left in the 24-hour window, when it resets (ms)
+        and how many shards may IDENTIFY at once (``Twin(max_concurrency=…)``, 1 as for most bots)."""
+        now = asyncio.get_running_loop().time()
+        window = [t for t in self.identifies.get(app.id, []) if now - t < SESSION_START_WINDOW_S]
+        reset_after = int((window[0] + SESSION_START_WINDOW_S - now) * 1000) if window else 0
+        return {
+            "total": SESSION_START_TOTAL,
+            "remaining": max(0, SESSION_START_TOTAL - len(window)),
+            "reset_after": reset_after,
+            "max_concurrency": self.twin.max_concurrency,
+        }
+
+    def sessions_holding(self, app: Application, guild_id: int | None) -> list[Session]:
+        """The application's sessions whose shard receives ``guild_id``'s events (None: DMs, shard 0)."""
+        return [s for s in self.sessions_of(app) if s.holds(guild_id)]
 
     async def drop(self, app: Application) -> None:
         """Abruptly close the app's sockets (no close frame): the client must resume."""
@@ -274,6 +359,8 @@ class Gateway:
             return None
         if scope.user_ids and bot_id not in scope.user_ids:
             return None
+        if not session.holds(scope.guild_id):  # another shard's guild; outside a guild: shard 0 only
+            return None
         if scope.guild_id is not None and event not in ("GUILD_DELETE",):
             guild = state.guilds.get(scope.guild_id)
             if guild is None or bot_id not in guild.members:
@@ -289,6 +376,14 @@ class Gateway:
         if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not session.intents & MESSAGE_CONTENT:
             return _without_content(data, bot_id, state.channel(int(data["channel_id"])))
         return data
+
+
+def _valid_shard(shard: Any) -> bool:
+    """``[shard_id, num_shards]`` with ``0 <= shard_id < num_shards``."""
+    if not isinstance(shard, list) or len(shard) != 2 or not all(type(n) is int for n in shard):
+        return False
+    shard_id, num_shards = shard
+    return bool(num_shards >= 1 and 0 <= shard_id < num_shards)
 
 
 def _thread_members_for_self(data: dict[str, Any], bot_id: int) -> dict[str, Any] | None:

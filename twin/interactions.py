@@ -83,7 +83,8 @@ def create_interaction(
     )
     state.interactions[interaction.id] = interaction
     log.info("interaction %s (type %s) for application %s", interaction.id, kind, app.id)
-    state.emit("INTERACTION_CREATE", payload, Scope(application_id=app.id))
+    # To the shard of the interaction's guild; one from a DM goes to shard 0, as on Discord.
+    state.emit("INTERACTION_CREATE", payload, Scope(guild_id=interaction.guild_id, application_id=app.id))
     return interaction
 
 

@@ -657,6 +657,20 @@ class ApiSpec:
         problems += self._check_body(op, body)
         return problems
 
+    def check_response(self, method: str, path: str, status: int, body: object) -> list[str]:
+        """Problems with a JSON response the twin gives, [] when it matches the operation's documented response for
+        ``status`` (for tests of the twin's own answers; leniency 1 applies here too)."""
+        method = method.upper()
+        op, _, problems = self._resolve(method, path)
+        if op is None:
+            return [f"no route {method} {path} in Discord's API spec"]
+        content = op.op.get("responses", {}).get(str(status), {}).get("content", {})
+        if _JSON not in content:
+            return [f"{method} {op.template}: the spec documents no JSON response for status {status}"]
+        where = ("paths", op.template, op.method.lower(), "responses", str(status), "content", _JSON, "schema")
+        validator = self._validator(op, f"response:{status}", _pointer(*where))
+        return list(problems) + _format_errors(f"{method} {op.template} -> {status}", validator.iter_errors(body))
+
     def _check_body(self, op: _Operation, body: object | None) -> list[str]:
         where = f"{op.method} {op.template}"
         request_body = op.op.get("requestBody")

@@ -386,8 +386,15 @@ async def get_gateway(request: web.Request) -> web.Response:
 
 
 async def get_gateway_bot(request: web.Request) -> web.Response:
-    limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-    return json_response({"url": _twin(request).gateway_url, "shards": 1, "session_start_limit": limit})
+    """The gateway URL, the recommended shard count and the session start limit, as Discord answers it."""
+    twin, app = _twin(request), _app(request)
+    return json_response(
+        {
+            "url": twin.gateway_url,
+            "shards": twin.gateway.recommended_shards(app),
+            "session_start_limit": twin.gateway.session_start_limit(app),
+        }
+    )
 
 
 async def create_dm(request: web.Request) -> web.Response:

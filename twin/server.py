@@ -4,9 +4,12 @@ A test builds the world (applications, guilds, roles, channels, members), starts
 ``twin.api_base`` / ``twin.gateway_url`` and drives the bot through people (see ``twin.people``).
 
 Options: ``Twin(rate_limits=True)`` enforces Discord's rate limits with their headers (``twin.ratelimit``);
-``Twin(latency=0.1)`` adds a 100 ms round trip to every REST call. ``twin.faults`` injects failures before or after
-a request's work and runs hooks between the work and the response (``twin.faults``); ``twin.requests`` records
-every request, and ``twin.requests_handled(method, pattern, count)`` is a future for the n-th matching one.
+``Twin(latency=0.1)`` adds a 100 ms round trip to every REST call; ``Twin(max_concurrency=2)`` lets two shards
+IDENTIFY at once (``GET /gateway/bot``). Guilds are routed to shards by their id (``twin.gateway``);
+``create_guild(name, shard=(1, 2))`` makes a guild whose events go to shard 1 of 2. ``twin.faults`` injects
+failures before or after a request's work and runs hooks between the work and the response (``twin.faults``);
+``twin.requests`` records every request, and ``twin.requests_handled(method, pattern, count)`` is a future for the
+n-th matching one.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class Twin:
     port: int = 0
     rate_limits: bool | RateLimits = False  # True: Discord's limits (twin.ratelimit); off by default
     latency: float = 0.0  # seconds added to every REST call's round trip, half each way
+    max_concurrency: int = 1  # GET /gateway/bot's session_start_limit.max_concurrency (shards identifying at once)
 
     def __post_init__(self) -> None:
         self.gateway = Gateway(self)
@@ -187,10 +191,16 @@ class Twin:
     def create_user(self, username: str) -> User:
         return self.state.create_user(username)
 
-    def create_guild(self, name: str, owner: User | Person | None = None) -> Guild:
-        """A guild with an @everyone role carrying Discord's default permissions."""
+    def create_guild(
+        self, name: str, owner: User | Person | None = None, *, shard: tuple[int, int] | None = None
+    ) -> Guild:
+        """A guild with an @everyone role carrying Discord's default permissions.
+
+        ``shard=(shard_id, num_shards)`` picks an id that Discord's rule ``(guild_id >> 22) % num_shards`` routes to
+        that shard; without it the id is the next snowflake (its shard is whatever that gives).
+        """
         owner_user = _user_of(owner) if owner is not None else self.state.create_user(f"{name.lower()}-owner")
-        return self.state.create_guild(name, owner_user)
+        return self.state.create_guild(name, owner_user, shard)
 
     def add_bot(self, guild: Guild, app: Application, permissions: int | s.P = 0) -> Member:
         """Invite the app's bot with a managed role holding ``permissions``; dispatches GUILD_CREATE."""
@@ -199,7 +209,7 @@ class Twin:
         role.managed, role.bot_id = True, app.bot.id
         member = Member(guild_id=guild.id, user=app.bot, roles=[role.id])
         guild.members[app.bot.id] = member
-        for session in self.gateway.sessions_of(app):
+        for session in self.gateway.sessions_holding(app, guild.id):
             session.push("GUILD_CREATE", self.gateway.guild_create(guild, session, joined=True))
         self._emit_member_add(guild, member)
         return member
@@ -207,7 +217,7 @@ class Twin:
     def remove_bot(self, guild: Guild, app: Application) -> None:
         """Kick the bot: it receives GUILD_DELETE."""
         guild.members.pop(app.bot.id, None)
-        for session in self.gateway.sessions_of(app):
+        for session in self.gateway.sessions_holding(app, guild.id):
             session.push("GUILD_DELETE", {"id": str(guild.id)})
 
     def create_role(

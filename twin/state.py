@@ -73,6 +73,14 @@ class Snowflakes:
         self._last = max(discord.utils.time_snowflake(now()), self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, num_shards: int) -> int:
+        """The next snowflake whose ``(id >> 22) % num_shards`` is ``shard_id`` (a guild id routed to that shard)."""
+        candidate = self.next()
+        while (candidate >> 22) % num_shards != shard_id:
+            candidate += 1 << 22  # one millisecond later
+        self._last = candidate
+        return candidate
+
 
 @dataclass(eq=False)
 class User:
@@ -652,8 +660,9 @@ class State:
         self.apps[app.id] = app
         return app
 
-    def create_guild(self, name: str, owner: User) -> Guild:
-        guild = Guild(id=self.ids.next(), name=name, owner_id=owner.id)
+    def create_guild(self, name: str, owner: User, shard: tuple[int, int] | None = None) -> Guild:
+        guild_id = self.ids.next_on_shard(*shard) if shard is not None else self.ids.next()
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id)
         guild.roles[guild.id] = Role(
             id=guild.id, guild_id=guild.id, name="@everyone", permissions=_DEFAULT_EVERYONE, position=0
         )

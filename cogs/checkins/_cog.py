@@ -15,6 +15,7 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from cogs._dm import send_dm
+from cogs._guilds import guild_of
 from cogs._ui import is_staff, reply
 from cogs.checkins import _render as render
 from cogs.checkins._effects import ReachEffects
@@ -171,7 +172,7 @@ class CheckinCog(commands.Cog):
     async def send_followup(self, job: Job) -> None:
         """``checkin.followup``: ask by DM how it is going, with the four status buttons."""
         checkin = await self.checkins.followup_target(int(job.payload["checkin_id"]))
-        guild = self.bot.get_guild(checkin.guild_id) if checkin else None
+        guild = await guild_of(self.bot, checkin.guild_id) if checkin else None
         if checkin is None or guild is None:
             return  # the member deleted their data, or Porchlight left the server
         prompt = render.followup_prompt(guild.name, Status(checkin.status))
@@ -181,7 +182,7 @@ class CheckinCog(commands.Cog):
         """``checkin.reminder``: the DM at the member's local time; then always schedule the next one."""
         assert job.guild_id is not None and job.user_id is not None
         try:
-            guild = self.bot.get_guild(job.guild_id)
+            guild = await guild_of(self.bot, job.guild_id)
             if guild is not None:
                 await self._dm(job.user_id, render.reminder_prompt(guild.name), status_view(guild.id, Source.REMINDER))
         finally:

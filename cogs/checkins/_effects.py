@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._effects import EffectGone, EffectRetry, EffectRunner, dm_once, find_threads, keep_first, send_once
+from cogs._guilds import channel_of, guild_of
 from cogs._threads import THREAD_ARCHIVE_MINUTES, missing_thread_permissions
 from cogs.checkins import _render as render
 from cogs.checkins._reach import MEMBER_GONE, NO_PARENT, NO_PERMISSION, reach_out_view
@@ -72,7 +73,7 @@ class ReachEffects:
     async def notice(self, effect: Effect) -> Landed:
         """The nameless notice, with the note the member chose to share. A later run finds it by its button."""
         checkin = await self._checkin(effect)
-        guild = self.bot.get_guild(checkin.guild_id)
+        guild = await guild_of(self.bot, checkin.guild_id)
         config = await self.bot.services.setup.config(checkin.guild_id)
         queue = guild.get_channel(config.queue_channel_id) if guild and config and config.queue_channel_id else None
         if not isinstance(queue, discord.TextChannel):
@@ -100,7 +101,7 @@ class ReachEffects:
             return None  # given back meanwhile
         if reach.thread_id is not None:
             return Landed(None, reach.thread_id)
-        guild = self.bot.get_guild(checkin.guild_id)
+        guild = await guild_of(self.bot, checkin.guild_id)
         config = await self.bot.services.setup.config(checkin.guild_id)
         parent = guild.get_channel(config.help_channel_id) if guild and config and config.help_channel_id else None
         if not isinstance(parent, discord.TextChannel):
@@ -147,7 +148,7 @@ class ReachEffects:
         checkin = await self._checkin(effect)
         helper_id = int(effect.args["helper_id"])
         reach = await self.reach_outs.get(checkin.id)
-        guild = self.bot.get_guild(checkin.guild_id)
+        guild = await guild_of(self.bot, checkin.guild_id)
         if reach is None or reach.thread_id is None or reach.helper_id != helper_id or guild is None:
             raise EffectGone("no thread")
         thread = await self._thread(guild, reach.thread_id)
@@ -162,7 +163,7 @@ class ReachEffects:
     async def taken(self, effect: Effect) -> Landed | None:
         """The notice says who took it (its note removed) and its button is disabled. Edits are idempotent."""
         checkin_id, helper_id = checkin_id_of(effect), int(effect.args["helper_id"])
-        channel = self.bot.get_channel(int(effect.args["channel_id"]))
+        channel = await channel_of(self.bot, int(effect.args["channel_id"]))
         if not isinstance(channel, discord.TextChannel):
             return None
         message = channel.get_partial_message(int(effect.args["message_id"]))
@@ -182,7 +183,7 @@ class ReachEffects:
         helper_id = int(effect.args["helper_id"])
         if reach is None or reach.thread_id is None or reach.helper_id != helper_id:
             return None
-        guild = self.bot.get_guild(reach.guild_id)
+        guild = await guild_of(self.bot, reach.guild_id)
         where = f" in **{guild.name}**" if guild else ""
         text = f"Thank you for reaching out{where}. The private thread is open: <#{reach.thread_id}>."
         return await dm_once(self.bot, effect, helper_id, text)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs._guilds import guild_of
 from cogs._ui import CUSTOM_IDS, reply, routes_errors
 from cogs.checkins import _render as render
 from cogs.checkins._reach import ReachOutButton
@@ -60,7 +61,7 @@ class StatusButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.
             source=self.source,
             dedupe_key=f"{interaction.message.id}:{interaction.user.id}",
         )
-        guild = bot.get_guild(self.guild_id)
+        guild = await guild_of(bot, self.guild_id)
         view = answered_view(self.guild_id, self.source, outcome)
         await interaction.response.edit_message(
             content=render.recorded(outcome, guild.name if guild else "your server"), view=view

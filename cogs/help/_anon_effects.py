@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._effects import EffectGone, EffectRunner, dm_once
+from cogs._guilds import guild_of
 from cogs.help import _render as render
 from cogs.help._effects import NO_PING, HelpEffects, _unarchive, ping
 from cogs.help._views import anonymous_dm_view
@@ -45,7 +46,7 @@ class AnonymousEffects:
     async def anon_dm(self, effect: Effect) -> Landed | None:
         """How an anonymous asker follows their request: replies arrive in this DM; Close and Show my name."""
         request = await self.effects._request(effect)
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         if request.status == "closed" or request.asker_id is None or guild is None:
             return None
         text = render.anonymous_dm(request, guild.name)
@@ -59,7 +60,7 @@ class AnonymousEffects:
         if relay.text is None:  # delivered by an earlier run, or deleted with /privacy delete
             return None
         if relay.direction == TO_MEMBER:
-            guild = self.bot.get_guild(request.guild_id)
+            guild = await guild_of(self.bot, request.guild_id)
             if request.asker_id is None or guild is None:
                 await self.requests.relay_delivered(relay.id, None)
                 return None
@@ -102,7 +103,7 @@ class AnonymousEffects:
         """A moderator looked up who asked: the asker is told, with the reason (read from the audit row)."""
         request = await self.effects._request(effect)
         reveal = await self.requests.reveal(int(effect.args["reveal_id"]))
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         if reveal is None or request.asker_id is None or guild is None:
             return None
         text = render.reveal_dm(request, guild.name, reveal.reason)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._dm import send_dm
+from cogs._guilds import guild_of
 from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.help import _render as render
@@ -57,7 +58,7 @@ class HelpDesk:
         """The request's thread, fetched when it is not cached (discord.py forgets archived threads)."""
         if request.thread_id is None:
             return None
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         thread = guild.get_thread(request.thread_id) if guild else None
         if thread is not None:
             return thread
@@ -87,7 +88,7 @@ class HelpDesk:
         ``anonymous`` by its option; the check-in's form offers the choice itself when the server allows it."""
         in_dm = interaction.guild_id is None
         target = interaction.guild_id or guild_id
-        if target is None or self.bot.get_guild(target) is None:
+        if target is None or await guild_of(self.bot, target) is None:
             await reply(interaction, render.ASK_IN_SERVER)
             return
         settings = await self.requests.check_can_ask(target, interaction.user.id)
@@ -100,7 +101,9 @@ class HelpDesk:
         await send_form(interaction, form)
 
     async def submit_ask(self, interaction: Interaction, fields: dict[str, Any], values: dict[str, Any]) -> None:
-        guild = interaction.guild or (self.bot.get_guild(int(fields["guild_id"])) if fields.get("guild_id") else None)
+        guild = interaction.guild or (
+            await guild_of(self.bot, int(fields["guild_id"])) if fields.get("guild_id") else None
+        )
         if guild is None:
             await reply(interaction, render.ASK_IN_SERVER)
             return
@@ -258,7 +261,7 @@ class HelpDesk:
         """Forward a thank-you (not stored, so not an effect): the nonce per helper, from the submission's id, keeps
         a retried send from posting it twice."""
         outcome = await self.requests.record_feedback(request_id, interaction.user.id, True, thanks)
-        guild = self.bot.get_guild(outcome.request.guild_id)
+        guild = await guild_of(self.bot, outcome.request.guild_id)
         sent = 0
         for index, helper_id in enumerate(outcome.forward_to):
             text = render.thanks_dm(outcome.request, guild.name if guild else "the server", outcome.thanks or "")

@@ -20,6 +20,7 @@ from cogs._effects import (
     keep_first,
     send_once,
 )
+from cogs._guilds import guild_of
 from cogs._threads import THREAD_ARCHIVE_MINUTES, THREAD_PERMISSIONS, missing_thread_permissions
 from cogs.help import _render as render
 from cogs.help._views import anonymous_opening_view, card_view, feedback_view, opening_view, sorted_view
@@ -89,7 +90,7 @@ class HelpEffects:
         request = await self._request(effect)
         if request.status != "pending_thread":
             return Landed(request.thread_id, request.thread_id)
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         config = await self.desk.config(request.guild_id)
         parent = guild.get_channel(config.help_channel_id) if guild and config and config.help_channel_id else None
         if not isinstance(parent, discord.TextChannel):
@@ -147,7 +148,7 @@ class HelpEffects:
 
     async def tell_asker(self, effect: Effect) -> Landed | None:
         request = await self._request(effect)
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         if request.status != "open" or request.asker_id is None or guild is None:
             return None
         return await dm_once(self.bot, effect, request.asker_id, render.thread_ready_dm(request, guild.name))
@@ -165,7 +166,7 @@ class HelpEffects:
     async def _show_card(self, request: HelpRequest, effect: Effect) -> Landed | None:
         """Show the card as the request stands now: edit it, or post it when it is missing (never posted, lost by a
         crash, or deleted). A later run first looks for a card it may already have posted."""
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         queue = self.desk.queue_channel(guild, await self.desk.config(request.guild_id))
         if queue is None:
             return None
@@ -200,7 +201,7 @@ class HelpEffects:
         request = await self._request(effect)
         if request.status != "open":
             return None
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         queue = self.desk.queue_channel(guild, await self.desk.config(request.guild_id))
         if queue is None:
             return None
@@ -303,7 +304,7 @@ class HelpEffects:
         if request.status != "open":
             return None
         if request.hides_asker:  # "Is this sorted?" goes to the anonymous asker by DM
-            guild = self.bot.get_guild(request.guild_id)
+            guild = await guild_of(self.bot, request.guild_id)
             if request.asker_id is None or guild is None:
                 return None
             text = render.anonymous_idle_dm(request, guild.name)
@@ -324,7 +325,7 @@ class HelpEffects:
 
     async def feedback(self, effect: Effect) -> Landed | None:
         request = await self._request(effect)
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         if request.status != "closed" or request.asker_id is None or guild is None:
             return None
         return await dm_once(
@@ -333,7 +334,7 @@ class HelpEffects:
 
     async def escalation_dm(self, effect: Effect) -> Landed | None:
         request = await self._request(effect)
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         if request.status != "open" or request.asker_id is None or guild is None:
             return None
         level = int(effect.args["level"])
@@ -350,7 +351,7 @@ class HelpEffects:
         no longer a helper here."""
         request = await self._request(effect)
         helper_id = int(effect.args["helper_id"])
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         config = await self.desk.config(request.guild_id)
         if guild is None or config is None or request.status != "open" or await self.requests.helpers(request.id):
             return None
@@ -365,7 +366,7 @@ class HelpEffects:
 
     async def gone_dm(self, effect: Effect) -> Landed | None:
         request = await self._request(effect)
-        guild = self.bot.get_guild(request.guild_id)
+        guild = await guild_of(self.bot, request.guild_id)
         if request.asker_id is None or guild is None:
             return None
         text = (

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._dm import send_dm
+from cogs._guilds import guild_of
 from cogs._presence import confirm_members
 from cogs._ui import is_staff, reply
 from cogs.mentors import _render as render
@@ -107,7 +108,7 @@ class Desk:
 
     async def queue_channel(self, guild_id: int) -> discord.TextChannel | None:
         config = await self.bot.services.setup.config(guild_id)
-        guild = self.bot.get_guild(guild_id)
+        guild = await guild_of(self.bot, guild_id)
         queue = guild.get_channel(config.queue_channel_id) if guild and config and config.queue_channel_id else None
         return queue if isinstance(queue, discord.TextChannel) else None
 
@@ -336,7 +337,7 @@ class Desk:
     async def on_voice_delete(self, job: Job) -> None:
         statuses = ("confirmed", "completed", "cancelled")
         booking = await self.mentors.booking_for_job(int(job.payload["booking_id"]), statuses=statuses)
-        guild = self.bot.get_guild(booking.guild_id) if booking else None
+        guild = await guild_of(self.bot, booking.guild_id) if booking else None
         if guild is None or booking is None:
             return
         for room in await voice_rooms(guild, booking.id):  # every one of that name: a duplicate never outlives it

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._effects import EffectBlocked, EffectGone, EffectRetry, EffectRunner, dm_once, send_once
+from cogs._guilds import guild_of
 from cogs.mentors import _render as render
 from cogs.mentors._desk import VOICE_PREFIX, voice_rooms
 from cogs.mentors._views import answer_view, approval_view, outcome_view, slot_view
@@ -122,7 +123,7 @@ class MentorEffects:
         whoever acted (``Desk.role_problem``), not retried."""
         assert effect.guild_id is not None and effect.user_id is not None
         mentor = await self.mentors.get(effect.guild_id, effect.user_id)
-        guild = self.bot.get_guild(effect.guild_id)
+        guild = await guild_of(self.bot, effect.guild_id)
         if mentor is None or guild is None or mentor.status == "pending_approval":
             return None
         listed = mentor.status in ("active", "paused")
@@ -144,7 +145,7 @@ class MentorEffects:
 
     async def decided_dm(self, effect: Effect) -> Landed | None:
         assert effect.guild_id is not None and effect.user_id is not None
-        guild = self.bot.get_guild(effect.guild_id)
+        guild = await guild_of(self.bot, effect.guild_id)
         if guild is None:
             return None
         text = render.approved_dm(guild.name) if effect.args.get("approved") else render.declined_dm(guild.name)
@@ -233,7 +234,7 @@ class MentorEffects:
         """Find-or-create the call's private voice room (named ``commute-call-<id>``): a retry finds the room a lost
         response or a crash left behind, and a duplicate Discord made behind a failed response is deleted."""
         booking = await self._booking(effect, "confirmed")
-        guild = self.bot.get_guild(booking.guild_id) if booking else None
+        guild = await guild_of(self.bot, booking.guild_id) if booking else None
         if booking is None or guild is None:
             return None
         if not guild.me.guild_permissions.manage_channels:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._effects import find_marked
+from cogs._guilds import guild_of
 from cogs.mentors import _render as render
 from cogs.mentors._views import card_view
 from services import settings_catalog
@@ -90,7 +91,7 @@ class Roster:
         config = await self.bot.services.setup.config(guild_id)
         if config is None or config.roster_channel_id is None:
             return None
-        guild = self.bot.get_guild(guild_id)
+        guild = await guild_of(self.bot, guild_id)
         channel = guild.get_channel(config.roster_channel_id) if guild else None
         return channel if isinstance(channel, discord.TextChannel) else None
 
@@ -167,7 +168,7 @@ class Roster:
     async def _find(self, channel: discord.abc.Messageable, mentor: Mentor) -> discord.Message | None:
         """A card the bot posted without learning its id (killed before storing it, or a response lost to a 5xx):
         found by its Book button's custom id, so a card is never posted twice; extra ones are deleted."""
-        guild = self.bot.get_guild(mentor.guild_id)
+        guild = await guild_of(self.bot, mentor.guild_id)
         if guild is None:
             return None
         found = await find_marked(channel, f"mentors:book:{mentor.user_id}", me=guild.me.id)

@@ -140,6 +140,7 @@ class MentorBase:
             paused_until=mentor.paused_until if mentor.status == "paused" else None,
             absences=await self._absences(conn, mentor),
             limit=limit + len(exclude),
+            elsewhere=await self._elsewhere(conn, mentor, now, ignore=ignore),
         )
         return [s for s in slots if s not in exclude][:limit]
 
@@ -159,6 +160,17 @@ class MentorBase:
         )
         held = await moves_store.held_starts(conn, mentor.guild_id, mentor.user_id)
         return [(b.starts_at, b.ends_at) for b in rows if b.id != ignore] + held
+
+    async def _elsewhere(
+        self, conn: Conn, mentor: Mentor, now: datetime, *, ignore: int | None = None
+    ) -> list[Interval]:
+        """The mentor's live calls, and times held by proposals to move one, in every other server: one person
+        cannot take two calls at once, whichever communities (and Porchlight processes) booked them."""
+        rows = await store.list_bookings(
+            conn, mentor_user_id=mentor.user_id, statuses=LIVE, starts_from=now - timedelta(days=1)
+        )
+        held = await moves_store.held_starts_elsewhere(conn, mentor.guild_id, mentor.user_id)
+        return [(b.starts_at, b.ends_at) for b in rows if b.guild_id != mentor.guild_id and b.id != ignore] + held
 
     async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
         """The next free starts a member can pick (aware UTC), at most ``limit`` (25 fits one select)."""

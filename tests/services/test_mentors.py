@@ -210,6 +210,71 @@ async def test_i_call_you_mode_needs_the_members_number_and_shows_it_to_the_ment
     assert await svc.contact_for(confirmed, MEMBER) is None
 
 
+OTHER_GUILD = 78
+
+
+async def signup_in_other_server(svc: MentorService) -> store.Mentor:
+    mentor = await svc.signup(
+        OTHER_GUILD,
+        MENTOR,
+        timezone="Europe/London",
+        windows="Mon-Fri 07:30-08:15",
+        call_minutes=15,
+        contact_mode="they_call_me",
+        headline="Eng manager, fintech, 12 years",
+        topics="Interviews",
+        about="Also here.",
+        phone=MENTOR_PHONE,
+    )
+    if mentor.status == "pending_approval":
+        mentor = await svc.approve(OTHER_GUILD, MENTOR, moderator_id=MOD)
+    return mentor
+
+
+async def test_a_mentor_in_two_servers_has_one_day_and_a_weekly_limit_per_server(svc: MentorService) -> None:
+    await signup(svc)
+    elsewhere = await signup_in_other_server(svc)
+    assert FIRST_SLOT in await svc.slots_for(OTHER_GUILD, MENTOR, OTHER)
+    left_before = await svc.calls_left(elsewhere)
+
+    await svc.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT, topic_text="a")
+
+    # The call holds the mentor's time in the other server too (the next slot is within the buffer, so it goes too).
+    free_elsewhere = await svc.slots_for(OTHER_GUILD, MENTOR, OTHER)
+    assert FIRST_SLOT not in free_elsewhere
+    assert all(abs((slot - FIRST_SLOT).total_seconds()) >= 15 * 60 for slot in free_elsewhere)
+    with pytest.raises(SlotTaken):
+        await svc.request_booking(OTHER_GUILD, MENTOR, OTHER, FIRST_SLOT, topic_text="b")
+    # ... but it counts toward the weekly limit of the server it was booked in only.
+    assert await svc.calls_left(elsewhere) == left_before
+
+
+async def test_two_servers_racing_for_one_mentors_time_on_two_connections_get_one_call(
+    svc: MentorService, db_path: Path, postgres_schema_url: str | None, mclock: ManualClock, key: bytes
+) -> None:
+    """Two Porchlight processes (two connections), each holding one of the mentor's servers, book the same time at
+    once: one call, and the other member is offered other times."""
+    await signup(svc)
+    await signup_in_other_server(svc)
+    first = await open_test_database(db_path, postgres_schema_url)
+    second = await open_test_database(db_path, postgres_schema_url)
+    try:
+        a, b = make_service(first, mclock, key), make_service(second, mclock, key)
+        results = await asyncio.gather(
+            a.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT, topic_text="a"),
+            b.request_booking(OTHER_GUILD, MENTOR, OTHER, FIRST_SLOT, topic_text="b"),
+            return_exceptions=True,
+        )
+    finally:
+        await first.close()
+        await second.close()
+    booked = [r for r in results if isinstance(r, store.Booking)]
+    taken = [r for r in results if isinstance(r, SlotTaken)]
+    assert len(booked) == 1 and len(taken) == 1, results
+    live = await store.list_bookings(svc.db.conn, mentor_user_id=MENTOR, statuses=store.LIVE)
+    assert [(b.starts_at, b.id) for b in live] == [(FIRST_SLOT, booked[0].id)]
+
+
 async def test_two_members_racing_on_two_connections_get_one_booking_and_one_slot_taken(
     svc: MentorService, db_path: Path, postgres_schema_url: str | None, mclock: ManualClock, key: bytes
 ) -> None:
