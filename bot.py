@@ -217,7 +217,7 @@ class PorchlightBot(commands.Bot):
         self.services = services
         self.run_jobs = run_jobs
         self.draining = False
-        self.effects = EffectRunner(self)
+        self.effects = EffectRunner(services.outbox)
         self._jobs_task: asyncio.Task[None] | None = None
         # Metrics are kept only when someone can read them: prometheus-client is imported only with a metrics port.
         self.metrics: Metrics | None = None

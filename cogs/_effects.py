@@ -13,6 +13,11 @@ Once means: before acting, an effect that may already have happened looks for wh
   first;
 - edits, archives and member adds are idempotent by nature.
 
+One runner at a time per subject, across processes: within a process an asyncio lock, and across the processes that
+share the database a lease on the subject's pending effects (``Outbox.claim``, migration 0018). A runner that finds
+the subject held elsewhere leaves it to the holder: an inline run waits a moment for it (:data:`CLAIM_WAIT`), the
+job retries with backoff, the start-up sweep moves on.
+
 A transient failure (5xx, a timeout, a dropped connection) leaves the effect pending and the job retries it with
 backoff; an effect that waits for a person (a missing permission) is left pending until a retry is asked for; an
 effect that can never happen (its channel is gone) is recorded as failed and the subject's later effects go on.
@@ -21,6 +26,7 @@ effect that can never happen (its channel is gone) is recorded as failed and the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -32,7 +38,7 @@ import aiohttp
 import discord
 
 from cogs._dm import send_dm
-from services.effects import EFFECTS_JOB, EFFECTS_JOB_ATTEMPTS, Landed, subject_of
+from services.effects import EFFECTS_JOB, EFFECTS_JOB_ATTEMPTS, Landed, Outbox, SubjectBusy, subject_of
 from services.jobs import JobKind, PermanentJobError
 from storage.effects import Effect
 from storage.jobs import Job
@@ -49,6 +55,11 @@ HISTORY_LOOKBACK = 100
 # An effect run this many times without getting through (a bug, or Discord refusing it for hours) is given up, so
 # it cannot hold back the effects recorded after it for the same subject.
 MAX_RUNS = EFFECTS_JOB_ATTEMPTS
+# An inline run (right after an interaction) whose subject another process is running waits this long for it, polling
+# the claim, so the answer can show what the other runner made; past that it answers with what stands (the holder,
+# or the effects job after it, finishes the rest).
+CLAIM_WAIT = 2.0
+CLAIM_POLL = (0.05, 0.1, 0.2, 0.4)
 
 
 class EffectBlocked(Exception):
@@ -78,6 +89,7 @@ class Flush:
     pending: int = 0  # left for the job's retry: a transient error
     blocked: list[str] | None = None  # what is missing, when an effect waits for a person
     waiting: int = 0  # delayed effects not due yet (the job is armed for the first of them)
+    busy: bool = False  # another process holds the subject and carries out its effects (``pending`` are theirs)
 
 
 def _transient(error: BaseException) -> bool:
@@ -94,11 +106,11 @@ def _describe(error: BaseException) -> str:
 
 
 class EffectRunner:
-    def __init__(self, bot: PorchlightBot) -> None:
-        self.bot = bot
-        self.outbox = bot.services.outbox
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
         self._handlers: dict[str, Handler] = {}
-        # One runner at a time per subject in this process; a lock nobody holds or waits for is dropped.
+        # One runner at a time per subject in this process; a lock nobody holds or waits for is dropped. Across
+        # processes, the subject's claim in the database (``flush``).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -109,34 +121,76 @@ class EffectRunner:
 
     async def run_job(self, job: Job) -> None:
         """The ``effects.run`` job: finish what the inline run could not."""
-        flush = await self.flush(subject_of(job.payload))
+        flush = await self.flush(subject_of(job.payload), wait=False)
         if flush.blocked:
             raise PermanentJobError("EffectBlocked")  # tried again when the permission is fixed, not on a timer
+        if flush.busy:
+            # Another process is running the subject: this job comes back later in case that run stops short.
+            raise EffectsPending("the subject is being run by another process")
         if flush.pending:
             raise EffectsPending(f"{flush.pending} effects still pending")
 
-    async def flush(self, subject: str) -> Flush:
+    async def flush(self, subject: str, *, wait: bool = True) -> Flush:
         """Carry out the subject's pending effects in order; stop at the first that cannot go yet. Effects recorded
-        while it runs (a handler's own follow-up) are carried out too."""
+        while it runs (a handler's own follow-up) are carried out too. When another process holds the subject, wait
+        up to :data:`CLAIM_WAIT` for it (``wait``), else return at once with ``busy``."""
         lock = self._locks.get(subject)
         if lock is None:
             lock = self._locks[subject] = asyncio.Lock()
+        async with lock:
+            if not await self.outbox.pending(subject):
+                return Flush()  # the common case costs a read; an effect recorded after it is flushed by its recorder
+            held = await self._claim(subject, wait=wait)
+            if held is None:
+                return Flush(pending=len(await self.outbox.pending(subject)), busy=True)
+            flush: Flush | None = None
+            try:
+                flush = await self._flush_held(subject, held)
+                return flush
+            except SubjectBusy:  # the hold lapsed mid-run and another runner took the subject over
+                return Flush(pending=len(await self.outbox.pending(subject)), busy=True)
+            finally:
+                if flush is None or flush.pending or flush.waiting:  # else nothing it held is still pending
+                    await asyncio.shield(self.outbox.release(subject))
+
+    async def _claim(self, subject: str, *, wait: bool) -> list[Effect] | None:
+        """Hold the subject for this process; when another holds it, poll for up to :data:`CLAIM_WAIT` (``wait``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (CLAIM_WAIT if wait else 0.0)
+        pauses = itertools.chain(CLAIM_POLL, itertools.repeat(CLAIM_POLL[-1]))
+        while (held := await self.outbox.claim(subject)) is None:
+            pause = next(pauses)
+            if loop.time() + pause > deadline:
+                log.info("effects subject held by another process, left to it kind=%s", subject.split(":")[0])
+                return None
+            await asyncio.sleep(pause)
+        return held
+
+    async def _flush_held(self, subject: str, held: list[Effect]) -> Flush:
         done = 0
         waiting: dict[int, Effect] = {}
-        async with lock:
-            seen: set[int] = set()
-            while batch := [e for e in await self.outbox.pending(subject) if e.id not in seen]:
-                for effect in batch:
-                    seen.add(effect.id)
-                    if effect.not_before > self.outbox.clock.now():
-                        waiting[effect.id] = effect  # a delayed notice: later by definition, so it holds nothing back
-                        continue
-                    outcome = await self._run_next(effect)
-                    if outcome is not None:
-                        return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
-                    done += 1
-            if waiting:
-                await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting.values()))
+        seen: set[int] = set()
+        batch = held
+        while batch:
+            for effect in batch:
+                seen.add(effect.id)
+                if effect.not_before > self.outbox.clock.now():
+                    waiting[effect.id] = effect  # a delayed notice: later by definition, so it holds nothing back
+                    continue
+                outcome = await self._run_next(effect)
+                if outcome is not None:
+                    return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
+                done += 1
+            # Effects recorded meanwhile (a handler's own follow-up): taken too, and the hold renewed.
+            more = await self.outbox.pending(subject)
+            if not [e for e in more if e.id not in seen]:
+                break
+            renewed = await self.outbox.claim(subject)
+            if renewed is None:
+                raise SubjectBusy(subject)
+            batch = [e for e in renewed if e.id not in seen]
+        if waiting:
+            await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting.values()))
         return Flush(done, waiting=len(waiting))
 
     async def _run_next(self, effect: Effect) -> Flush | None:
@@ -170,7 +224,7 @@ class EffectRunner:
             log.warning("effect will retry id=%d kind=%s error=%s", effect.id, effect.kind, _describe(error))
             if not _transient(error):
                 log.error("effect raised id=%d kind=%s", effect.id, effect.kind, exc_info=error)
-            self.bot.services.jobs.wake()
+            self.outbox.dispatcher.wake()
             return Flush(pending=1)
         await self.outbox.complete(effect, landed)
         return None
@@ -178,6 +232,7 @@ class EffectRunner:
     async def resume(self) -> int:
         """At start-up: finish what a previous run of the process left (its interactions are gone, so nothing waits
         for their answers any more)."""
+        await self.outbox.release_previous_runs()
         hastened = await self.outbox.hasten()
         finished = await self.sweep()
         if hastened or finished:
@@ -185,11 +240,12 @@ class EffectRunner:
         return finished
 
     async def sweep(self) -> int:
-        """Run every subject with pending effects (start-up); returns how many subjects finished."""
+        """Run every subject with pending effects (start-up); returns how many subjects finished. A subject another
+        process is running is left to it."""
         finished = 0
         for subject in await self.outbox.pending_subjects():
             try:
-                flush = await self.flush(subject)
+                flush = await self.flush(subject, wait=False)
             except Exception as error:
                 log.warning("effect sweep failed subject=%s error=%s", subject, type(error).__name__)
                 continue

@@ -32,6 +32,13 @@ EFFECTS_JOB = "effects.run"
 EFFECTS_JOB_ATTEMPTS = 12
 # The inline run goes first; the job only picks up what it could not finish.
 SAFETY_NET_DELAY = timedelta(seconds=15)
+# How long a runner holds a subject without renewing (each effect it starts renews it): long enough for one effect's
+# Discord calls, rate-limit waits included; a process that dies holding a subject delays it by at most this much.
+SUBJECT_LEASE = timedelta(minutes=5)
+
+
+class SubjectBusy(Exception):
+    """Another runner (another process) holds the subject's effects now: it carries them out."""
 
 
 def subject_of(job_payload: dict[str, Any]) -> str:
@@ -54,6 +61,8 @@ class Outbox:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
+        # Subject claims are recorded under the dispatcher's name for this process ("worker:incarnation").
+        self.worker = dispatcher.worker
 
     # -- recording: inside the caller's transaction ----------------------------------------------------------------
 
@@ -155,11 +164,42 @@ class Outbox:
         async with self.db.transaction() as conn:
             await store.note_progress(conn, effect.id, channel_id=landed.channel_id, result_id=landed.result_id)
 
+    async def claim(self, subject: str) -> list[Effect] | None:
+        """Hold the subject's pending effects for this process (or renew the hold, taking effects recorded since):
+        the effects it holds, in order, or None when another runner holds the subject
+        (``storage.effects.claim_subject``)."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            return await store.claim_subject(
+                conn, subject, worker=self.worker, now=now, lease_until=now + SUBJECT_LEASE
+            )
+
+    async def release(self, subject: str) -> None:
+        async with self.db.transaction() as conn:
+            await store.release_subject(conn, subject, worker=self.worker)
+
+    async def release_previous_runs(self) -> int:
+        """At start-up: subjects an earlier run of this worker held when it died are free again at once."""
+        if self.dispatcher.worker == self.dispatcher.stable_name:
+            return 0  # no incarnation: this run cannot be told from an earlier one
+        async with self.db.transaction() as conn:
+            return await store.release_previous_runs(
+                conn, stable_name=self.dispatcher.stable_name, current_worker=self.worker
+            )
+
     async def start(self, effect: Effect) -> Effect | None:
         """Count a run before it touches Discord: a later run of an effect with ``attempts > 1`` knows the effect
-        may already have happened (the process can die right after Discord did the work)."""
+        may already have happened (the process can die right after Discord did the work). Only while this process
+        holds the subject (:meth:`claim`), whose hold on the effect it extends; raises :class:`SubjectBusy` when the
+        hold was lost (its lease ran out and another runner took the subject), so the effect is not run twice at
+        once."""
+        now = self.clock.now()
         async with self.db.transaction() as conn:
-            started = await store.start(conn, effect.id)
+            started = await store.start(conn, effect.id, worker=self.worker, lease_until=now + SUBJECT_LEASE)
+            if started is None:
+                current = await store.get(conn, effect.id)
+                if current is not None and current.status == "pending":
+                    raise SubjectBusy(effect.subject)
         return started  # None: no longer pending (another runner finished or a change cancelled it)
 
     async def note_error(self, effect: Effect, error: str) -> None:

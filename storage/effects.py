@@ -3,7 +3,8 @@
 An effect is recorded with :func:`record` inside the transaction of the state change that implies it, so the change
 and its intent commit together. The executor reads a subject's :func:`pending` effects in order and finishes each
 with :func:`complete` (what Discord created), :func:`cancel_pending` or :func:`fail`; :func:`start` counts each run
-before it touches Discord, so a later run knows the effect may already have happened.
+before it touches Discord, so a later run knows the effect may already have happened. A runner first takes the
+subject with :func:`claim_subject` (a lease), so that two processes never carry out one subject's effects at once.
 """
 
 from __future__ import annotations
@@ -151,10 +152,76 @@ async def note_progress(conn: Conn, effect_id: int, *, channel_id: int, result_i
     )
 
 
-async def start(conn: Conn, effect_id: int) -> Effect | None:
-    """Count one more run of a pending effect; the effect as it now stands (None when it is no longer pending)."""
+async def claim_subject(
+    conn: Conn, subject: str, *, worker: str, now: datetime, lease_until: datetime
+) -> list[Effect] | None:
+    """Take the subject's pending effects for ``worker`` until ``lease_until`` (or renew its hold on them, and take
+    effects recorded since). None when another runner holds the subject: one of its pending effects is claimed by
+    someone else whose lease has not run out. Else the pending effects ``worker`` now holds, in order (none: nothing
+    is pending).
+
+    Inside a write transaction, so the check and the take are one step across processes: SQLite has one writer, and
+    on PostgreSQL every write transaction holds the writer lock (``storage.pg``)."""
+    if not conn.in_transaction:
+        raise RuntimeError("claim_subject must run inside Database.transaction()")
+    held = await fetch_one(
+        conn,
+        """
+        SELECT 1 FROM effects
+        WHERE subject = ? AND status = 'pending' AND claimed_by <> ? AND lease_until > ?
+        LIMIT 1
+        """,
+        (subject, worker, to_epoch(now)),
+    )
+    if held is not None:
+        return None
+    taken = await _effects(
+        conn,
+        "UPDATE effects SET claimed_by = ?, lease_until = ? WHERE subject = ? AND status = 'pending' RETURNING *",
+        (worker, to_epoch(lease_until), subject),
+    )
+    return sorted(taken, key=lambda effect: effect.id)  # RETURNING order is unspecified
+
+
+async def release_subject(conn: Conn, subject: str, *, worker: str) -> int:
+    """Give up ``worker``'s hold on the subject's pending effects (another runner may take them at once)."""
+    cur = await conn.execute(
+        """
+        UPDATE effects SET claimed_by = NULL, lease_until = NULL
+        WHERE subject = ? AND status = 'pending' AND claimed_by = ?
+        """,
+        (subject, worker),
+    )
+    return cur.rowcount
+
+
+async def release_previous_runs(conn: Conn, *, stable_name: str, current_worker: str) -> int:
+    """Release the subjects held by an earlier run of this worker (``stable_name`` or ``stable_name:<another
+    incarnation>``): that run is over, so its subjects need not wait out their lease."""
+    cur = await conn.execute(
+        """
+        UPDATE effects SET claimed_by = NULL, lease_until = NULL
+        WHERE status = 'pending' AND claimed_by <> ?
+          AND (claimed_by = ? OR substr(claimed_by, 1, length(?) + 1) = ? || ':')
+        """,
+        (current_worker, stable_name, stable_name, stable_name),
+    )
+    return cur.rowcount
+
+
+async def start(conn: Conn, effect_id: int, *, worker: str, lease_until: datetime) -> Effect | None:
+    """Count one more run of a pending effect that ``worker`` holds, and extend the hold on it to ``lease_until``
+    (the run's Discord calls fit in it); the effect as it now stands. None when it is no longer pending, or no longer
+    held by ``worker`` (its lease ran out and another runner took the subject): the caller tells which by its status.
+    """
     found = await _effects(
-        conn, "UPDATE effects SET attempts = attempts + 1 WHERE id = ? AND status = 'pending' RETURNING *", (effect_id,)
+        conn,
+        """
+        UPDATE effects SET attempts = attempts + 1, lease_until = ?
+        WHERE id = ? AND status = 'pending' AND claimed_by = ?
+        RETURNING *
+        """,
+        (to_epoch(lease_until), effect_id, worker),
     )
     return found[0] if found else None
 

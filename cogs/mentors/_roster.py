@@ -8,16 +8,21 @@ Decisions:
   calls :meth:`Roster.refresh`; the debounce below applies.
 - Debounce by the bot's clock: a change within a minute of the card's last edit becomes a ``mentors.roster_refresh``
   job at last edit + 1 minute (one pending job per card, by dedupe key), so bursts of bookings coalesce into one edit.
+  When the job itself schedules the next refresh its key is taken (a running job holds it), so that one goes under
+  the key's ``:next`` form.
 - Cards also refresh as time passes: after each edit the next refresh is scheduled for when the first shown slot
   stops being bookable (minimum notice), and at least every six hours (calls left this week, a dated pause ending).
-- The last-edit times are kept in memory only: after a restart the first change edits at once, which is one extra
-  edit at most.
+- Across processes (several share one database): the last edit time is on the mentor's row (``card_edited_at``),
+  so the debounce holds whichever process edited the card and across restarts; and a card is written by one process
+  at a time (``card_claimed_by`` for a lease, ``storage/roster_cards.py``), else two processes could both find no
+  card and post one each. A process that finds the card held schedules a refresh after the holder's write instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,7 +34,7 @@ from cogs.mentors import _render as render
 from cogs.mentors._views import card_view
 from services import settings_catalog
 from services.mentors import Mentor, MentorMatch
-from storage.jobs import Job
+from storage.jobs import DuplicateJob, Job
 
 if TYPE_CHECKING:
     from bot import PorchlightBot
@@ -46,17 +51,17 @@ class Roster:
     def __init__(self, bot: PorchlightBot) -> None:
         self.bot = bot
         self.mentors = bot.services.mentors
-        self._last_edit: dict[tuple[int, int], datetime] = {}
-        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
+        # One writer per card in this process (a lock nobody holds or waits for is dropped); across processes, the
+        # card's claim on the mentor's row.
+        self._locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
         self.reconciled = asyncio.Event()
 
     async def refresh(self, guild_id: int, user_id: int) -> str | None:
         """Bring one card up to date now, or within a minute of its last edit. Returns a problem to report, if any."""
-        key = (guild_id, user_id)
         now = self.bot.services.clock.now()
-        last = self._last_edit.get(key)
         mentor = await self.mentors.get(guild_id, user_id)
         listed = mentor is not None and mentor.status in LISTED
+        last = await self.mentors.card_edited_at(guild_id, user_id) if listed else None
         if listed and last is not None and now - last < EDIT_INTERVAL:  # a card is removed at once
             await self._schedule(guild_id, user_id, last + EDIT_INTERVAL)
             return None
@@ -68,13 +73,19 @@ class Roster:
         await self.sync(job.guild_id, job.user_id)
 
     async def _schedule(self, guild_id: int, user_id: int, due_at: datetime) -> None:
-        await self.bot.services.jobs.schedule(
-            kind=ROSTER_JOB,
-            due_at=due_at,
-            guild_id=guild_id,
-            user_id=user_id,  # the mentor: /privacy delete and the leave purge find the job by it
-            dedupe_key=f"{ROSTER_JOB}:{guild_id}:{user_id}",
-        )
+        key = f"{ROSTER_JOB}:{guild_id}:{user_id}"
+        for dedupe_key in (key, f"{key}:next"):
+            try:
+                await self.bot.services.jobs.schedule(
+                    kind=ROSTER_JOB,
+                    due_at=due_at,
+                    guild_id=guild_id,
+                    user_id=user_id,  # the mentor: /privacy delete and the leave purge find the job by it
+                    dedupe_key=dedupe_key,
+                )
+            except DuplicateJob:
+                continue  # that job is running now (it is the caller): the next refresh takes the other key
+            return
 
     async def _channel(self, guild_id: int) -> discord.abc.Messageable | None:
         config = await self.bot.services.setup.config(guild_id)
@@ -93,24 +104,42 @@ class Roster:
     async def sync(self, guild_id: int, user_id: int) -> str | None:
         """Post, edit or remove the card so it matches the database."""
         key = (guild_id, user_id)
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            mentor = await self.mentors.get(guild_id, user_id)
-            if mentor is None:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            if not await self.mentors.claim_card(guild_id, user_id):
+                if await self.mentors.get(guild_id, user_id) is not None:
+                    # Another process is writing the card now, perhaps from what stood before this change: the
+                    # card is brought up to date after its write.
+                    await self._schedule(guild_id, user_id, self.bot.services.clock.now() + EDIT_INTERVAL)
                 return None
-            if mentor.status not in LISTED:
-                if mentor.roster_message_id is not None:
-                    await self.remove(guild_id, user_id, mentor.roster_message_id)
-                return None
-            match = next((m for m in await self.mentors.roster(guild_id) if m.mentor.user_id == user_id), None)
-            if match is None:
-                return None
-            channel = await self._channel(guild_id)
-            if channel is None:
-                return "this server has no roster channel I can post in; a moderator can set one with `/setup channels`"
-            problem = await self._write(channel, match)
-            self._last_edit[key] = self.bot.services.clock.now()
-            await self._schedule_next(match)
-            return problem
+            edited: list[datetime] = []
+            try:
+                return await self._sync_held(guild_id, user_id, edited)
+            finally:
+                await asyncio.shield(
+                    self.mentors.release_card(guild_id, user_id, edited=edited[-1] if edited else None)
+                )
+
+    async def _sync_held(self, guild_id: int, user_id: int, edited: list[datetime]) -> str | None:
+        mentor = await self.mentors.get(guild_id, user_id)
+        if mentor is None:
+            return None
+        if mentor.status not in LISTED:
+            if mentor.roster_message_id is not None:
+                await self.remove(guild_id, user_id, mentor.roster_message_id)
+            return None
+        match = next((m for m in await self.mentors.roster(guild_id) if m.mentor.user_id == user_id), None)
+        if match is None:
+            return None
+        channel = await self._channel(guild_id)
+        if channel is None:
+            return "this server has no roster channel I can post in; a moderator can set one with `/setup channels`"
+        problem = await self._write(channel, match)
+        edited.append(self.bot.services.clock.now())
+        await self._schedule_next(match)
+        return problem
 
     async def _write(self, channel: discord.abc.Messageable, match: MentorMatch) -> str | None:
         mentor = match.mentor
@@ -170,7 +199,8 @@ class Roster:
                 log.warning("roster card not removed guild=%d user=%d status=%s", guild_id, user_id, error.status)
                 return
         await self.mentors.set_roster_message(guild_id, user_id, None)
-        await self.bot.services.jobs.cancel(dedupe_key=f"{ROSTER_JOB}:{guild_id}:{user_id}")
+        for dedupe_key in (f"{ROSTER_JOB}:{guild_id}:{user_id}", f"{ROSTER_JOB}:{guild_id}:{user_id}:next"):
+            await self.bot.services.jobs.cancel(dedupe_key=dedupe_key)
 
     async def reconcile(self) -> None:
         """At start-up: every listed mentor's card edited (re-posted if deleted); departed mentors' cards removed."""

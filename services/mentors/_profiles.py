@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.contact import normalize_phone
@@ -27,10 +27,15 @@ from services.mentors._rules import (
 from services.text import clean_text
 from services.windows import format_windows, parse_windows
 from storage import mentors as store
+from storage import roster_cards
 from storage.mentors import LIVE, Mentor
 from storage.sql import Conn
 
 log = logging.getLogger(__name__)
+
+
+# A process holds a roster card this long at most without giving it back (a card write is a few requests).
+CARD_LEASE = timedelta(minutes=2)
 
 
 class MentorProfiles(MentorBase):
@@ -226,6 +231,23 @@ class MentorProfiles(MentorBase):
         return await store.update_mentor(
             self.db.conn, guild_id, user_id, now=self.clock.now(), roster_message_id=message_id
         )
+
+    # -- the roster card across processes (``storage.roster_cards``) --------------------------------------------
+
+    async def card_edited_at(self, guild_id: int, user_id: int) -> datetime | None:
+        return await roster_cards.edited_at(self.db.conn, guild_id, user_id)
+
+    async def claim_card(self, guild_id: int, user_id: int) -> bool:
+        """Hold the mentor's roster card for this process while it writes it; False: another process is writing it."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            return await roster_cards.claim(
+                conn, guild_id, user_id, worker=self.jobs.worker, now=now, lease_until=now + CARD_LEASE
+            )
+
+    async def release_card(self, guild_id: int, user_id: int, *, edited: datetime | None) -> None:
+        async with self.db.transaction() as conn:
+            await roster_cards.release(conn, guild_id, user_id, worker=self.jobs.worker, edited=edited)
 
     async def leave(self, guild_id: int, user_id: int, *, cause: CancelCause = CancelCause.MENTOR_LEFT) -> LeaveResult:
         """Stop offering calls: the phone number is deleted and every upcoming call is cancelled (``cause`` says

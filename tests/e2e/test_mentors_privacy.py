@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from cogs.mentors._roster import ROSTER_JOB
 from demo.community import Community
+from storage import jobs as jobs_store
 from tests.e2e.test_mentors import (
     MEMBER_PHONE,
     PHONE,
@@ -119,6 +121,23 @@ async def test_card_is_edited_at_most_once_a_minute_and_catches_up(community: Co
     assert card.message.edited_at == edited  # within the minute: not yet
     await after_a_minute(c)
     assert "Calls left this week\n2" in card.text
+
+
+async def test_the_refresh_job_edits_the_card_once_and_plans_the_next_refresh(community: Community) -> None:
+    """The job that catches the card up schedules the card's next refresh while its own dedupe key is taken (it is
+    running): that must not fail the job into retries that edit the card again."""
+    c = community
+    assert c.bot is not None
+    card = await approved_mentor(c, c.bob, weekly_limit=3)
+    await request_call(c, c.alice, card)
+    c.clock.advance(timedelta(minutes=1))
+    report = await c.run_jobs()
+    assert "Calls left this week\n2" in card.text
+    assert report.retried == 0 and report.failed == 0, report
+    refresh = await jobs_store.pending(c.bot.db.conn, kind=ROSTER_JOB, user_id=c.bob.id)
+    assert len(refresh) == 1 and refresh[0].due_at > c.clock.now()  # the next refresh, once
+    edited = await c.bot.services.mentors.card_edited_at(c.guild.id, c.bob.id)
+    assert edited == c.clock.now().replace(microsecond=0)  # the debounce reads it from the database
 
 
 # --- approval edge cases ---------------------------------------------------------------------------------------------

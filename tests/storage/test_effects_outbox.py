@@ -54,6 +54,7 @@ async def test_a_run_is_counted_before_it_happens_and_a_done_effect_keeps_what_d
 ) -> None:
     async with db.transaction() as conn:
         effect = await outbox.record(conn, "help:1", "help.opening", guild_id=GUILD, user_id=ALICE)
+    assert [e.id for e in await outbox.claim("help:1") or []] == [effect.id]
     started = await outbox.start(effect)
     assert started is not None and started.attempts == 1 and started.nonce == effect.nonce
     assert len(effect.nonce) <= 25  # Discord's limit for a message nonce
