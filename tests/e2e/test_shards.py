@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from cogs.mentors._roster import EDIT_INTERVAL
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from tests.e2e.test_anonymous import HELPER_WORDS, ask_anonymously, desk_dm, member_posts, reply_in_thread
 from tests.e2e.test_checkins import checkin, labels, stored
@@ -161,7 +162,7 @@ async def test_a_mentor_accepts_a_booking_from_the_dm_on_shard_0_for_a_server_on
     """The request DM's Accept arrives at bot A (shard 0); the server is bot B's. Both confirmations (with invites)
     go out, and A brings the roster card of a server it does not hold up to date, over REST."""
     async with sharded_world(tmp_path / "porchlight.db") as world:
-        await world.start_bot((0,))
+        bot_a = await world.start_bot((0,))
         await world.start_bot((1,))
         c = world.on_shard(1)[0]
         await c.configure()
@@ -178,7 +179,11 @@ async def test_a_mentor_accepts_a_booking_from_the_dm_on_shard_0_for_a_server_on
         await settled(lambda: any("is confirmed" in dm.text for dm in c.alice.dms()))
         member_uid = str(next(iter(invite(confirmation_dm(c.alice)).walk("VEVENT")))["uid"])
         assert member_uid == str(next(iter(invite(confirmation_dm(c.bob)).walk("VEVENT")))["uid"])
-        # Bot A flushed the booking's effects, the roster card of bot B's server among them (over REST).
+        # Bot A flushed the booking's effects, the roster card of bot B's server among them (over REST). The card was
+        # edited at the request a moment ago, so the refresh waits out the edit interval (kept in the database, so
+        # it holds across processes) as a job, which any bot takes: here bot A.
+        c.clock.advance(EDIT_INTERVAL)
+        await bot_a.services.jobs.run_due()
         await settled(lambda: "Calls left this week\n2" in roster_cards(c)[0].text)
 
 
