@@ -5,6 +5,7 @@
 - interactions (``bench.interactions``): p50/p99 and throughput of ``/setup show``, ``/checkin``, the ``/ask`` form
   and a roster booking, Porchlight against a bare discord.py bot, each bot in its own process;
 - memory (measured in the same run): RSS of both processes with a guild of 50,000 members;
+- scale-out (``bench.scaleout``, PostgreSQL): ``/checkin``s a second across four servers, two processes against one;
 - storage (``bench.storage``): record, history and pulse p50 at 10M check-ins against 10k.
 
 Each module also runs alone (``python -m bench.fanout`` and so on).
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 
-from bench import fanout, interactions, postgres
+from bench import fanout, interactions, postgres, scaleout
 from bench import storage as bench_storage
 
 
@@ -40,6 +41,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     interactions.report(measured)
     summaries += [measured.interactions_summary(), measured.memory_summary()]
+    if problem is None:
+        print()
+        scaled = await scaleout.run()
+        scaleout.report(scaled)
+        summaries.append(scaled.summary())
     if args.storage_rows:
         print()
         summaries.append(await bench_storage.run(small=10_000, large=args.storage_rows, samples=300))

@@ -110,7 +110,7 @@ class Members:
 
 @contextlib.asynccontextmanager
 async def processes(
-    twin: Twin, c: Community, env: dict[str, str], shard_sets: list[str], folder: Path
+    twin: Twin, c: Community, env: dict[str, str], shard_sets: list[str], folder: Path, settle: float = SETTLE
 ) -> AsyncIterator[list[BotProcess]]:
     """Porchlight processes holding the given shard sets (``"0,1"``, or ``"0"`` and ``"1"``)."""
     started: list[BotProcess] = []
@@ -132,13 +132,13 @@ async def processes(
             )
             await process.start()
             started.append(process)
-        await asyncio.sleep(SETTLE)
+        await asyncio.sleep(settle)
         yield started
     finally:
         await asyncio.gather(*(p.close() for p in started))
 
 
-async def run(*, count: int = 200, rounds: int = 3, concurrency: int = 16) -> Result:
+async def run(*, count: int = 200, rounds: int = 3, concurrency: int = 16, settle: float = SETTLE) -> Result:
     logging.getLogger("twin").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="porchlight-scaleout-") as tmp:
         twin = Twin()
@@ -146,12 +146,14 @@ async def run(*, count: int = 200, rounds: int = 3, concurrency: int = 16) -> Re
         try:
             async with scratch_schema("scaleout") as url:
                 env = {"PORCHLIGHT_DATABASE_URL": url, "PORCHLIGHT_ENCRYPTION_KEY": BENCH_KEY}
-                return await _run(twin, Path(tmp), env, count, rounds, concurrency)
+                return await _run(twin, Path(tmp), env, count, rounds, concurrency, settle)
         finally:
             await twin.close()
 
 
-async def _run(twin: Twin, tmp: Path, env: dict[str, str], count: int, rounds: int, concurrency: int) -> Result:
+async def _run(
+    twin: Twin, tmp: Path, env: dict[str, str], count: int, rounds: int, concurrency: int, settle: float
+) -> Result:
     clock = ManualClock(datetime.now(UTC))
     communities: list[Community] = []
     for index in range(SERVERS):
@@ -174,7 +176,7 @@ async def _run(twin: Twin, tmp: Path, env: dict[str, str], count: int, rounds: i
         assert isinstance(answer, MessageView) and answer.ephemeral, answer
         return time.perf_counter() - started
 
-    async with processes(twin, first, env, shard_sets[1], tmp) as warm:
+    async with processes(twin, first, env, shard_sets[1], tmp, settle) as warm:
         for c in communities:
             await c.admin.slash(
                 "setup channels", app=c.app, channel=c.general, help=c.help, queue=c.queue, roster=c.roster
@@ -183,7 +185,7 @@ async def _run(twin: Twin, tmp: Path, env: dict[str, str], count: int, rounds: i
         del warm
     for _ in range(rounds):
         for setup in setups:
-            async with processes(twin, first, env, shard_sets[setup.processes], tmp) as running:
+            async with processes(twin, first, env, shard_sets[setup.processes], tmp, settle) as running:
                 pids = [p.pid for p in running if p.pid is not None]
                 cpu_before, own_before = sum(cpu_seconds(pid) for pid in pids), time.process_time()
                 _latencies, wall = await drive(checkin, count, concurrency)

@@ -42,3 +42,15 @@ async def test_the_interactions_and_memory_benchmark_runs_both_bots_in_their_own
             assert result.samples[operation][bot].count == 2, (operation, bot)
     assert all(m.ready_kib > 0 and m.after_kib > 0 for m in result.memory.values())
     assert "interactions:" in result.interactions_summary() and "memory:" in result.memory_summary()
+
+
+async def test_the_scale_out_benchmark_runs_one_and_two_processes_on_postgresql() -> None:
+    from bench import scaleout
+    from bench.postgres import unreachable
+
+    if (problem := await unreachable()) is not None:
+        require_postgres(problem)
+    result = await scaleout.run(count=8, rounds=1, concurrency=4, settle=0.5)
+    assert len(result.one.rates) == len(result.two.rates) == 1  # every /checkin of both set-ups was answered
+    assert result.one.rate > 0 and result.two.rate > 0
+    assert "scale-out:" in result.summary()
