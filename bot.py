@@ -115,7 +115,7 @@ def build_services(db: Database, clock: Clock, vault: PhoneVault, settings: Sett
     jobs = JobDispatcher(
         db,
         clock,
-        worker=settings.worker_name,
+        worker=settings.worker,
         incarnation=secrets.token_hex(4),  # this start; a crashed earlier start's jobs are taken back at once
         concurrency=settings.job_concurrency,
     )

@@ -56,10 +56,13 @@ class Settings(BaseSettings):
         le=10_000,
         description="Discord's global limit for this bot, requests a second; Porchlight paces itself under it.",
     )
-    worker_name: str = Field(
-        default="bot",
+    worker_name: str | None = Field(
+        default=None,
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-        description="Names this process in job leases; distinct per process when several share one database.",
+        description=(
+            "Names this process in job and effect leases; distinct per process when several share one database. "
+            "Unset: bot, or shards-0-1 from the shards this process holds."
+        ),
     )
     shard_count: int | None = Field(
         default=None,
@@ -113,6 +116,16 @@ class Settings(BaseSettings):
         if len(set(self.shard_ids)) != len(self.shard_ids):
             raise ValueError(f"PORCHLIGHT_SHARD_IDS names a shard twice: {','.join(map(str, self.shard_ids))}")
         return self
+
+    @property
+    def worker(self) -> str:
+        """This process's name in leases: as set; else one per set of shards, so that two sharded processes left
+        on the default never take each other's running jobs back as their own previous run's."""
+        if self.worker_name is not None:
+            return self.worker_name
+        if self.shard_count is None:
+            return "bot"
+        return "shards-" + "-".join(str(shard) for shard in self.held_shards)
 
     @property
     def sharded(self) -> bool:

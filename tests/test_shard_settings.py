@@ -25,6 +25,23 @@ def settings_from(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
 
 
 @pytest.mark.parametrize(
+    ("env", "worker"),
+    [
+        ({}, "bot"),
+        ({"worker_name": "east"}, "east"),
+        ({"shard_count": "4", "shard_ids": "3,1"}, "shards-1-3"),
+        ({"shard_count": "2"}, "shards-0-1"),
+        ({"shard_count": "2", "shard_ids": "1", "worker_name": "b"}, "b"),
+    ],
+)
+def test_sharded_processes_on_the_default_worker_name_get_one_each(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], worker: str
+) -> None:
+    """A start frees the claims of its own name's previous run: two live processes must never share a name."""
+    assert settings_from(monkeypatch, **env).worker == worker
+
+
+@pytest.mark.parametrize(
     ("env", "sharded", "held", "syncs"),
     [
         ({}, False, (0,), True),
