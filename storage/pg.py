@@ -45,9 +45,10 @@ _KEY_COLUMNS = re.compile(r"Key \((.*?)\)=")
 
 
 @lru_cache(maxsize=4096)
-def to_postgres(sql: str) -> tuple[str, tuple[str, ...] | None]:
+def to_postgres(sql: str) -> tuple[str, tuple[str, ...] | None, bool]:
     """``?`` -> ``$1, $2, …`` in order, or ``:name`` -> ``$k`` (the names in order of first use, returned), skipping
-    string literals, quoted identifiers, comments and ``::`` casts."""
+    string literals, quoted identifiers, comments and ``::`` casts; and whether the statement returns rows (read
+    with ``fetch``, else ``execute`` for its row count). Cached: each statement text is looked at once."""
     out: list[str] = []
     names: list[str] = []
     positional = 0
@@ -91,7 +92,8 @@ def to_postgres(sql: str) -> tuple[str, tuple[str, ...] | None]:
             i += 1
     if positional and names:
         raise ValueError("a statement mixes ? and :name placeholders")
-    return "".join(out), (tuple(names) if names else None)
+    query = "".join(out)
+    return query, (tuple(names) if names else None), bool(_ROW_RETURNING.search(query))
 
 
 def _arguments(names: tuple[str, ...] | None, parameters: Params) -> list[Any]:
@@ -159,10 +161,10 @@ class _Execution:
 
 
 async def _run(connection: asyncpg.Connection, sql: str, parameters: Params) -> PgCursor:
-    query, names = to_postgres(sql)
+    query, names, returns_rows = to_postgres(sql)
     arguments = _arguments(names, parameters)
     try:
-        if _ROW_RETURNING.search(query):
+        if returns_rows:
             rows = await connection.fetch(query, *arguments)
             return PgCursor(rows, len(rows))
         status = await connection.execute(query, *arguments)
