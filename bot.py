@@ -464,8 +464,8 @@ async def copy_command(settings: Settings, url: str) -> int:
     """``bot.py --copy-to postgresql://…``: this SQLite community into an empty PostgreSQL database, every table
     checked. Exit 0 when every table matches, 1 when one does not, 2 when no copy was made."""
     from storage.copy import CopyRefused, copy_database
-    from storage.db import is_postgres_url
     from storage.pg import PostgresDatabase, redacted
+    from storage.sql import is_postgres_url
 
     source_file = settings.sqlite_file
     if source_file is None or not source_file.exists():

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from discord_endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
+from storage.sql import is_postgres_url, sqlite_path
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -149,17 +150,11 @@ class Settings(BaseSettings):
         return self.database_url if self.database_url is not None else str(self.database_path)
 
     @property
-    def on_postgres(self) -> bool:
-        return self.database_url is not None and self.database_url.startswith(("postgres://", "postgresql://"))
-
-    @property
     def sqlite_file(self) -> Path | None:
         """The SQLite database file, or None on PostgreSQL."""
-        if self.on_postgres:
-            return None
-        if self.database_url is not None:
-            return Path(self.database_url.removeprefix("sqlite:///"))
-        return self.database_path
+        if self.database_url is None:
+            return self.database_path
+        return None if is_postgres_url(self.database_url) else Path(sqlite_path(self.database_url))
 
     @property
     def backup_folder(self) -> Path:

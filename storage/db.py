@@ -19,7 +19,7 @@ from typing import Any, cast
 import aiosqlite
 from aiosqlite.context import contextmanager
 
-from storage.sql import SQLITE, Conn, Dialect, Execution, Params, Row
+from storage.sql import SQLITE, Conn, Dialect, Execution, Params, Row, is_postgres_url, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -308,19 +308,6 @@ async def open_database(url: str) -> Database:
 
         return await PostgresDatabase.connect(url)
     return await Database.open(sqlite_path(url))
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
-def sqlite_path(url: str) -> str:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path -> the path."""
-    if url.startswith("sqlite:///"):
-        return url.removeprefix("sqlite:///") or ":memory:"
-    if url.startswith("sqlite://"):
-        raise ValueError(f"a SQLite URL is sqlite:///path (three slashes), not {url!r}")
-    return url
 
 
 def to_epoch(instant: datetime) -> int:

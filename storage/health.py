@@ -15,9 +15,10 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from storage.db import Database, is_postgres_url, sqlite_path
+from storage.db import Database
 from storage.meta import set_meta
 from storage.migrate import migrate
+from storage.sql import is_postgres_url, sqlite_path
 
 log = logging.getLogger(__name__)
 

@@ -73,6 +73,19 @@ class Conn(Protocol):
 Engine = Literal["sqlite", "postgresql"]
 
 
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a plain path -> the path."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or ":memory:"
+    if url.startswith("sqlite://"):
+        raise ValueError(f"a SQLite URL is sqlite:///path (three slashes), not {url!r}")
+    return url
+
+
 def guild_scope(guild_id: int | None) -> str | None:
     """The transaction scope of a change to one server's rows only (``Database.transaction(scope=…)``); None: the
     whole database."""
