@@ -68,7 +68,9 @@ def svc(mdb: Database, mclock: ManualClock, key: bytes) -> MentorService:
     return make_service(mdb, mclock, key)
 
 
-async def signup(svc: MentorService, *, approve: bool = True, user: int = MENTOR, **overrides: object) -> store.Mentor:
+async def signup(
+    svc: MentorService, *, approve: bool = True, user: int = MENTOR, guild: int = GUILD, **overrides: object
+) -> store.Mentor:
     fields: dict[str, object] = dict(
         timezone="Europe/London",
         windows="Mon-Fri 07:30-08:15",
@@ -80,9 +82,9 @@ async def signup(svc: MentorService, *, approve: bool = True, user: int = MENTOR
         phone=MENTOR_PHONE,
     )
     fields.update(overrides)
-    mentor = await svc.signup(GUILD, user, **fields)  # type: ignore[arg-type]
+    mentor = await svc.signup(guild, user, **fields)  # type: ignore[arg-type]
     if approve and mentor.status == "pending_approval":
-        mentor = await svc.approve(GUILD, user, moderator_id=MOD)
+        mentor = await svc.approve(guild, user, moderator_id=MOD)
     return mentor
 
 
@@ -213,27 +215,32 @@ async def test_i_call_you_mode_needs_the_members_number_and_shows_it_to_the_ment
 OTHER_GUILD = 78
 
 
-async def signup_in_other_server(svc: MentorService) -> store.Mentor:
-    mentor = await svc.signup(
-        OTHER_GUILD,
-        MENTOR,
-        timezone="Europe/London",
-        windows="Mon-Fri 07:30-08:15",
-        call_minutes=15,
-        contact_mode="they_call_me",
-        headline="Eng manager, fintech, 12 years",
-        topics="Interviews",
-        about="Also here.",
-        phone=MENTOR_PHONE,
-    )
-    if mentor.status == "pending_approval":
-        mentor = await svc.approve(OTHER_GUILD, MENTOR, moderator_id=MOD)
-    return mentor
+async def race(
+    svc: MentorService, db_path: Path, schema_url: str | None, clock: ManualClock, key: bytes, other_guild: int
+) -> tuple[list[store.Booking], list[SlotTaken]]:
+    """MEMBER (in GUILD) and OTHER (in ``other_guild``) ask for FIRST_SLOT at once, each through a connection of
+    its own, as two processes would."""
+    first = await open_test_database(db_path, schema_url)
+    second = await open_test_database(db_path, schema_url)
+    try:
+        a, b = make_service(first, clock, key), make_service(second, clock, key)
+        results = await asyncio.gather(
+            a.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT, topic_text="a"),
+            b.request_booking(other_guild, MENTOR, OTHER, FIRST_SLOT, topic_text="b"),
+            return_exceptions=True,
+        )
+    finally:
+        await first.close()
+        await second.close()
+    booked = [r for r in results if isinstance(r, store.Booking)]
+    taken = [r for r in results if isinstance(r, SlotTaken)]
+    assert len(booked) == 1 and len(taken) == 1, results
+    return booked, taken
 
 
 async def test_a_mentor_in_two_servers_has_one_day_and_a_weekly_limit_per_server(svc: MentorService) -> None:
     await signup(svc)
-    elsewhere = await signup_in_other_server(svc)
+    elsewhere = await signup(svc, guild=OTHER_GUILD, topics="Interviews", about="Also here.")
     assert FIRST_SLOT in await svc.slots_for(OTHER_GUILD, MENTOR, OTHER)
     left_before = await svc.calls_left(elsewhere)
 
@@ -255,22 +262,8 @@ async def test_two_servers_racing_for_one_mentors_time_on_two_connections_get_on
     """Two Porchlight processes (two connections), each holding one of the mentor's servers, book the same time at
     once: one call, and the other member is offered other times."""
     await signup(svc)
-    await signup_in_other_server(svc)
-    first = await open_test_database(db_path, postgres_schema_url)
-    second = await open_test_database(db_path, postgres_schema_url)
-    try:
-        a, b = make_service(first, mclock, key), make_service(second, mclock, key)
-        results = await asyncio.gather(
-            a.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT, topic_text="a"),
-            b.request_booking(OTHER_GUILD, MENTOR, OTHER, FIRST_SLOT, topic_text="b"),
-            return_exceptions=True,
-        )
-    finally:
-        await first.close()
-        await second.close()
-    booked = [r for r in results if isinstance(r, store.Booking)]
-    taken = [r for r in results if isinstance(r, SlotTaken)]
-    assert len(booked) == 1 and len(taken) == 1, results
+    await signup(svc, guild=OTHER_GUILD, topics="Interviews", about="Also here.")
+    booked, _taken = await race(svc, db_path, postgres_schema_url, mclock, key, OTHER_GUILD)
     live = await store.list_bookings(svc.db.conn, mentor_user_id=MENTOR, statuses=store.LIVE)
     assert [(b.starts_at, b.id) for b in live] == [(FIRST_SLOT, booked[0].id)]
 
@@ -279,21 +272,7 @@ async def test_two_members_racing_on_two_connections_get_one_booking_and_one_slo
     svc: MentorService, db_path: Path, postgres_schema_url: str | None, mclock: ManualClock, key: bytes
 ) -> None:
     await signup(svc)
-    first = await open_test_database(db_path, postgres_schema_url)
-    second = await open_test_database(db_path, postgres_schema_url)
-    try:
-        a, b = make_service(first, mclock, key), make_service(second, mclock, key)
-        results = await asyncio.gather(
-            a.request_booking(GUILD, MENTOR, MEMBER, FIRST_SLOT, topic_text="a"),
-            b.request_booking(GUILD, MENTOR, OTHER, FIRST_SLOT, topic_text="b"),
-            return_exceptions=True,
-        )
-    finally:
-        await first.close()
-        await second.close()
-    booked = [r for r in results if isinstance(r, store.Booking)]
-    taken = [r for r in results if isinstance(r, SlotTaken)]
-    assert len(booked) == 1 and len(taken) == 1, results
+    _booked, taken = await race(svc, db_path, postgres_schema_url, mclock, key, GUILD)
     assert taken[0].alternatives and FIRST_SLOT not in taken[0].alternatives
     assert all(alt > FIRST_SLOT for alt in taken[0].alternatives)
     live = await store.list_bookings(svc.db.conn, guild_id=GUILD, mentor_user_id=MENTOR, statuses=store.LIVE)
