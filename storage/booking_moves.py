@@ -99,25 +99,15 @@ async def pending_move(conn: Conn, booking_id: int) -> Move | None:
     return _move(rows[0]) if rows else None
 
 
-async def held_starts(conn: Conn, guild_id: int, mentor_user_id: int) -> list[tuple[datetime, datetime]]:
-    """The times held by a mentor's pending proposals (not free to anyone else while the mentor decides)."""
+async def held_times(conn: Conn, mentor_user_id: int) -> list[tuple[int, datetime, datetime]]:
+    """``(guild_id, start, end)`` of the times held by a mentor's pending proposals in every server (not free to
+    anyone else while the mentor decides)."""
     rows = await _rows(
         conn,
-        "SELECT starts_at, ends_at FROM booking_moves WHERE guild_id = ? AND mentor_user_id = ? AND status = 'pending'",
-        (guild_id, mentor_user_id),
+        "SELECT guild_id, starts_at, ends_at FROM booking_moves WHERE mentor_user_id = ? AND status = 'pending'",
+        (mentor_user_id,),
     )
-    return [(from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
-
-
-async def held_starts_elsewhere(conn: Conn, guild_id: int, mentor_user_id: int) -> list[tuple[datetime, datetime]]:
-    """The same for the mentor's proposals in every other server."""
-    rows = await _rows(
-        conn,
-        "SELECT starts_at, ends_at FROM booking_moves"
-        " WHERE mentor_user_id = ? AND guild_id <> ? AND status = 'pending'",
-        (mentor_user_id, guild_id),
-    )
-    return [(from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
+    return [(int(r["guild_id"]), from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
 
 
 async def moves_of_booking(conn: Conn, booking_id: int) -> list[Move]:

@@ -127,7 +127,7 @@ class MentorBase:
         if mentor.status not in ("active", "paused"):
             return []
         policy = await self.policy(conn, mentor.guild_id)
-        booked = await self._booked(conn, mentor, now, ignore=ignore)
+        booked, elsewhere = await self._calendar(conn, mentor, now, ignore=ignore)
         zone = ZoneInfo(mentor.timezone)
         slots = free_slots(
             parse_windows(mentor.windows, call_minutes=mentor.call_minutes),
@@ -142,7 +142,7 @@ class MentorBase:
             paused_until=mentor.paused_until if mentor.status == "paused" else None,
             absences=await self._absences(conn, mentor),
             limit=limit + len(exclude),
-            elsewhere=await self._elsewhere(conn, mentor, now, ignore=ignore),
+            elsewhere=elsewhere,
             until=until,
         )
         return [s for s in slots if s not in exclude][:limit]
@@ -152,28 +152,36 @@ class MentorBase:
         return []
 
     async def _booked(self, conn: Conn, mentor: Mentor, now: datetime, *, ignore: int | None = None) -> list[Interval]:
-        """Calls that hold time or count toward the weekly limit: live and completed ones from 8 days back, and the
-        times held by proposals to move a call (``_moves.py``)."""
-        rows = await store.list_bookings(
-            conn,
-            guild_id=mentor.guild_id,
-            mentor_user_id=mentor.user_id,
-            statuses=(*LIVE, "completed"),
-            starts_from=now - timedelta(days=8),
-        )
-        held = await moves_store.held_starts(conn, mentor.guild_id, mentor.user_id)
-        return [(b.starts_at, b.ends_at) for b in rows if b.id != ignore] + held
+        """Calls that hold time or count toward the weekly limit here (:meth:`_calendar`)."""
+        here, _elsewhere = await self._calendar(conn, mentor, now, ignore=ignore)
+        return here
 
-    async def _elsewhere(
+    async def _calendar(
         self, conn: Conn, mentor: Mentor, now: datetime, *, ignore: int | None = None
-    ) -> list[Interval]:
-        """The mentor's live calls, and times held by proposals to move one, in every other server: one person
-        cannot take two calls at once, whichever communities (and Porchlight processes) booked them."""
+    ) -> tuple[list[Interval], list[Interval]]:
+        """The mentor's taken time, read once across every server, as ``(here, elsewhere)``:
+
+        - here: live and completed calls from 8 days back, which hold time and count toward this server's weekly
+          limit, and the times held by proposals to move a call (``_moves.py``);
+        - elsewhere: live calls and held times in every other server: one person cannot take two calls at once,
+          whichever communities (and Porchlight processes) booked them; they count toward their own server's limit.
+
+        ``ignore`` leaves one booking out (the call being moved)."""
         rows = await store.list_bookings(
-            conn, mentor_user_id=mentor.user_id, statuses=LIVE, starts_from=now - timedelta(days=1)
+            conn, mentor_user_id=mentor.user_id, statuses=(*LIVE, "completed"), starts_from=now - timedelta(days=8)
         )
-        held = await moves_store.held_starts_elsewhere(conn, mentor.guild_id, mentor.user_id)
-        return [(b.starts_at, b.ends_at) for b in rows if b.guild_id != mentor.guild_id and b.id != ignore] + held
+        here: list[Interval] = []
+        elsewhere: list[Interval] = []
+        for b in rows:
+            if b.id == ignore:
+                continue
+            if b.guild_id == mentor.guild_id:
+                here.append((b.starts_at, b.ends_at))
+            elif b.status in LIVE:
+                elsewhere.append((b.starts_at, b.ends_at))
+        for guild_id, starts_at, ends_at in await moves_store.held_times(conn, mentor.user_id):
+            (here if guild_id == mentor.guild_id else elsewhere).append((starts_at, ends_at))
+        return here, elsewhere
 
     async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
         """The next free starts a member can pick (aware UTC), at most ``limit`` (25 fits one select)."""
