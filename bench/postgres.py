@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 POSTGRES_URL = os.environ.get("PORCHLIGHT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# Contact details must be encrypted with one shared key on PostgreSQL; any valid Fernet key does for a benchmark.
+# Contact details must be encrypted with one shared key on PostgreSQL; any valid Fernet key does for a benchmark or
+# a test (never a real deployment's).
 BENCH_KEY = "bWFrZS1iZW5jaC1vbmx5LWtleS1ub3QtYS1zZWNyZXQ="
 
 
@@ -29,15 +30,15 @@ async def unreachable() -> str | None:
 
 
 @asynccontextmanager
-async def scratch_schema(prefix: str = "bench") -> AsyncIterator[str]:
-    """A new empty schema, as a database URL; dropped on exit."""
+async def scratch_schema(prefix: str = "bench", *, server: str = POSTGRES_URL) -> AsyncIterator[str]:
+    """A new empty schema of ``server``, as a database URL (``?schema=``); dropped on exit. The tests use it too."""
     import asyncpg
 
     schema = f"{prefix}_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
+    admin = await asyncpg.connect(server)
     try:
         await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield f"{POSTGRES_URL}?schema={schema}"
+        yield f"{server}?schema={schema}"
     finally:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()

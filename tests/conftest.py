@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from bench.postgres import BENCH_KEY, scratch_schema
 from storage.db import Database
 from storage.migrate import migrate
 
@@ -83,19 +83,16 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
 
 
-@contextlib.asynccontextmanager
-async def postgres_schema(prefix: str = "t") -> AsyncIterator[str]:
+def postgres_schema(prefix: str = "t") -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh, empty schema of the test server as a database URL (``?schema=``), dropped afterwards."""
-    import asyncpg
+    return scratch_schema(prefix, server=POSTGRES_URL)
 
-    schema = f"{prefix}_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
+
+@contextlib.asynccontextmanager
+async def postgres_env(prefix: str) -> AsyncIterator[dict[str, str]]:
+    """Settings for bot processes sharing a fresh schema: its URL and the one key they all need there."""
+    async with postgres_schema(prefix) as url:
+        yield {"PORCHLIGHT_DATABASE_URL": url, "PORCHLIGHT_ENCRYPTION_KEY": BENCH_KEY}
 
 
 @pytest.fixture

@@ -28,12 +28,11 @@ from storage.db import to_epoch
 from storage.jobs import Job
 from storage.pg import PostgresDatabase
 from tests.bot_process import BotProcess
-from tests.conftest import postgres_schema, require_postgres
+from tests.conftest import postgres_env, require_postgres
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from twin.people import MessageView, Modal, Person
 from twin.state import DM
 
-SHARED_KEY = "c2hhcmVkLWtleS1mb3ItdHdvLXByb2Nlc3Nlcy10ZXM="
 DUE_IN = timedelta(seconds=20)  # time for both processes to be up before the jobs fall due
 DELIVERY_TIMEOUT = 240.0
 
@@ -41,8 +40,8 @@ DELIVERY_TIMEOUT = 240.0
 @pytest.fixture
 async def pg_env() -> AsyncIterator[dict[str, str]]:
     require_postgres()
-    async with postgres_schema("scale") as url:
-        yield {"PORCHLIGHT_DATABASE_URL": url, "PORCHLIGHT_ENCRYPTION_KEY": SHARED_KEY}
+    async with postgres_env("scale") as env:
+        yield env
 
 
 @contextlib.asynccontextmanager

@@ -15,15 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.bot_process import BotProcess
-from tests.conftest import postgres_schema, require_postgres
+from tests.conftest import postgres_env, require_postgres
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from tests.e2e.test_checkins import checkin
 
 NUM_SHARDS = 2
-
-
-# Contact details on PostgreSQL are encrypted with one key that every process shares.
-SHARED_KEY = "c2hhcmVkLWtleS1mb3ItdHdvLXByb2Nlc3Nlcy10ZXM="
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -34,8 +30,8 @@ async def database_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield {"PORCHLIGHT_DATABASE_PATH": str(tmp_path / "porchlight.db")}
         return
     require_postgres()
-    async with postgres_schema("procs") as url:
-        yield {"PORCHLIGHT_DATABASE_URL": url, "PORCHLIGHT_ENCRYPTION_KEY": SHARED_KEY}
+    async with postgres_env("procs") as env:
+        yield env
 
 
 @contextlib.asynccontextmanager
