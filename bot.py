@@ -24,7 +24,7 @@ import pydantic
 from discord.ext import commands
 
 from cogs import EXTENSIONS
-from cogs._effects import EffectRunner
+from cogs._effects import EffectRunner, doubt_trace
 from cogs._pacing import GlobalPacer, pace
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
@@ -210,6 +210,8 @@ class PorchlightBot(commands.Bot):
             # No message cache: nothing reads it (no on_message_edit/delete or reaction events, references are read
             # by id), and it would hold the last 1,000 messages Porchlight sees, its own posts and DMs included.
             max_messages=client_options.pop("max_messages", None),
+            # Tells a thread creation answered at once from one whose outcome a server error left unknown.
+            http_trace=client_options.pop("http_trace", None) or doubt_trace(),
             **client_options,
         )
         self.settings = settings

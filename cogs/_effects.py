@@ -8,9 +8,10 @@ Once means: before acting, an effect that may already have happened looks for wh
   the message it already created for a repeated nonce from the same author within a few minutes); a message that
   carries a marker (a component's custom id) is also looked up in the channel's history on a retry, which covers a
   restart after that window;
-- threads are looked up by their deterministic name among the parent's active and private archived threads, and a
-  duplicate that Discord created behind a failed response (discord.py retries a 500/502) is deleted, keeping the
-  first;
+- threads are looked up by their deterministic name among the parent's active and private archived threads on a
+  retry, and after a creation whose response left its outcome unknown (a server error discord.py retried, a dropped
+  connection: see :func:`doubts`); a duplicate Discord created behind such a response is deleted, keeping the
+  first. A creation answered at the first try needs no lookup: the thread it returned is the only one;
 - edits, archives and member adds are idempotent by nature.
 
 One runner at a time per subject, across processes: within a process an asyncio lock, and across the processes that
@@ -26,10 +27,12 @@ effect that can never happen (its channel is gone) is recorded as failed and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +41,7 @@ import aiohttp
 import discord
 
 from cogs._dm import send_dm
+from cogs._threads import THREAD_ARCHIVE_MINUTES
 from services.effects import EFFECTS_JOB, EFFECTS_JOB_ATTEMPTS, Landed, Outbox, SubjectBusy, subject_of
 from services.jobs import JobKind, PermanentJobError
 from storage.effects import Effect
@@ -253,6 +257,47 @@ class EffectRunner:
         return finished
 
 
+# --- responses that leave the outcome unknown --------------------------------------------------------------------
+
+# The server errors and lost connections seen by the requests of the code inside ``doubts()``, or None outside it.
+_doubtful: ContextVar[list[str] | None] = ContextVar("porchlight_doubtful", default=None)
+
+
+def doubt_trace() -> aiohttp.TraceConfig:
+    """The bot's HTTP trace (discord.py's ``http_trace``): notes, for the code inside :func:`doubts`, each response
+    that leaves a request's outcome unknown. aiohttp runs these hooks in the task that made the request, so the
+    notes reach the right caller."""
+
+    async def ended(_session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        seen = _doubtful.get()
+        if seen is not None and params.response.status >= 500:
+            seen.append(f"{params.method} {params.url.path} -> {params.response.status}")
+
+    async def failed(
+        _session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestExceptionParams
+    ) -> None:
+        seen = _doubtful.get()
+        if seen is not None:
+            seen.append(f"{params.method} {params.url.path} -> {type(params.exception).__name__}")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(ended)
+    trace.on_request_exception.append(failed)
+    return trace
+
+
+@contextlib.contextmanager
+def doubts() -> Iterator[list[str]]:
+    """Collect the responses inside the block whose outcome is unknown: a 5xx (discord.py retries it, and the first
+    try may have done the work) or a dropped connection. Empty when every request was answered at the first try."""
+    seen: list[str] = []
+    token = _doubtful.set(seen)
+    try:
+        yield seen
+    finally:
+        _doubtful.reset(token)
+
+
 # --- idempotent Discord primitives ------------------------------------------------------------------------------
 
 
@@ -333,6 +378,19 @@ async def find_threads(parent: discord.TextChannel, name: str, *, archived: bool
             if thread.name == name and thread.owner_id == me:
                 found.setdefault(thread.id, thread)
     return [found[key] for key in sorted(found)]
+
+
+async def create_private_thread(parent: discord.TextChannel, name: str) -> list[discord.Thread]:
+    """Create the private thread ``name`` under ``parent``: the thread Discord returned, or, when a response left the
+    outcome unknown (Discord may have made more behind it, and discord.py retried), every thread of that name."""
+    with doubts() as doubtful:
+        created = await parent.create_thread(
+            name=name,
+            type=discord.ChannelType.private_thread,
+            invitable=False,
+            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+        )
+    return await find_threads(parent, name) if doubtful else [created]
 
 
 async def keep_first(threads: list[discord.Thread]) -> discord.Thread:

@@ -10,9 +10,18 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from cogs._effects import EffectGone, EffectRetry, EffectRunner, dm_once, find_threads, keep_first, send_once
+from cogs._effects import (
+    EffectGone,
+    EffectRetry,
+    EffectRunner,
+    create_private_thread,
+    dm_once,
+    find_threads,
+    keep_first,
+    send_once,
+)
 from cogs._guilds import channel_of, guild_of
-from cogs._threads import THREAD_ARCHIVE_MINUTES, missing_thread_permissions
+from cogs._threads import missing_thread_permissions
 from cogs.checkins import _render as render
 from cogs.checkins._reach import MEMBER_GONE, NO_PARENT, NO_PERMISSION, reach_out_view
 from services.effects import Landed
@@ -114,16 +123,10 @@ class ReachEffects:
         found = await find_threads(parent, name, archived=True) if effect.attempts > 1 else []
         if not found:
             try:
-                await parent.create_thread(
-                    name=name,
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                )
+                found = await create_private_thread(parent, name)
             except discord.Forbidden:
                 await self.reach_outs.abandon(checkin.id, helper_id)
                 raise EffectGone(NO_PERMISSION) from None
-            found = await find_threads(parent, name)  # and any Discord made behind a failed response
         if not found:
             raise EffectRetry("the new thread is not listed yet")
         thread = await keep_first(found)

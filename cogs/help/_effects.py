@@ -13,6 +13,7 @@ from cogs._effects import (
     EffectGone,
     EffectRetry,
     EffectRunner,
+    create_private_thread,
     dm_once,
     find_marked,
     find_threads,
@@ -21,7 +22,7 @@ from cogs._effects import (
     send_once,
 )
 from cogs._guilds import guild_of
-from cogs._threads import THREAD_ARCHIVE_MINUTES, THREAD_PERMISSIONS, missing_thread_permissions
+from cogs._threads import THREAD_PERMISSIONS, missing_thread_permissions
 from cogs.help import _render as render
 from cogs.help._views import anonymous_opening_view, card_view, feedback_view, opening_view, sorted_view
 from services.effects import Landed
@@ -104,14 +105,7 @@ class HelpEffects:
             # A later run looks first: the thread may exist (made before a crash, or behind a lost response).
             found = await find_threads(parent, name, archived=True) if effect.attempts > 1 else []
             if not found:
-                await parent.create_thread(
-                    name=name,
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                )
-                # The one made now, and any that Discord made behind a failed response that discord.py retried.
-                found = await find_threads(parent, name)
+                found = await create_private_thread(parent, name)
             if not found:
                 raise EffectRetry("the new thread is not listed yet")
             thread = await keep_first(found)

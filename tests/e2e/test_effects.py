@@ -12,6 +12,7 @@ from twin.people import MessageView
 from twin.state import MANAGE_THREADS, Overwrite, Scope
 
 THREADS = "/channels/{channel_id}/threads"
+ACTIVE_THREADS = "/guilds/{guild_id}/threads/active"
 MESSAGES = "/channels/{channel_id}/messages"
 
 
@@ -31,6 +32,17 @@ async def test_a_500_after_discord_made_the_thread_leaves_one_thread_one_opening
     assert [m.id for m in openings(c)] == [thread_messages(c, thread)[0].id]
     assert len(cards(c)) == 1
     assert {m.id for m in c.alice.dms()} == set()  # told in the answer, so no DM
+    assert [r.route for r in c.twin.requests].count(ACTIVE_THREADS) == 1  # the doubt made it list the threads
+
+
+async def test_a_thread_made_at_the_first_try_is_used_as_returned_without_listing_the_servers_threads(
+    community: Community,
+) -> None:
+    c = community
+    answer = await ask(c.alice, c)
+    [thread] = help_threads(c)
+    assert f"<#{thread.id}>" in answer.content and len(openings(c)) == 1
+    assert ACTIVE_THREADS not in [r.route for r in c.twin.requests]  # the listing grows with the server's threads
 
 
 async def test_a_502_after_each_message_post_never_shows_a_message_twice(community: Community) -> None:
