@@ -11,6 +11,11 @@ spread evenly over the four servers, each from a member who has not checked in y
 throughput is interactions answered per second of the round's wall time. Rounds alternate between the two set-ups so
 the machine's noise falls on both. The twin and the members run in this process, as in ``bench.interactions``.
 
+Each round also accounts for the CPU it used, per interaction: the bot processes', this process's (the twin and the
+members), the PostgreSQL server's (its processes on this machine), and how busy the machine's cores were. A second
+process can only add throughput where the first left cores idle: the report's "ceiling" is the machine's cores
+divided by the CPU one interaction costs across all those parts.
+
 ``python -m bench.scaleout`` runs this alone (it needs the PostgreSQL server of :mod:`bench.postgres`).
 """
 
@@ -20,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -50,6 +56,8 @@ class Setup:
     rates: list[float] = field(default_factory=list)  # interactions per second, one per round
     cpu: list[float] = field(default_factory=list)  # bot CPU seconds per interaction (all processes)
     twin_cpu: list[float] = field(default_factory=list)  # this process's (the twin and the members) per interaction
+    postgres_cpu: list[float] = field(default_factory=list)  # the PostgreSQL server's per interaction
+    busy: list[float] = field(default_factory=list)  # cores busy during the round (machine-wide), out of os.cpu_count()
 
     @property
     def rate(self) -> float:
@@ -72,20 +80,50 @@ class Result:
         out = []
         for setup in (self.one, self.two):
             rates = ", ".join(f"{r:.1f}" for r in setup.rates)
-            cpu = statistics.median(setup.cpu) * 1000 if setup.cpu else float("nan")
-            twin = statistics.median(setup.twin_cpu) * 1000 if setup.twin_cpu else float("nan")
+            bot, twin, server = (_median_ms(v) for v in (setup.cpu, setup.twin_cpu, setup.postgres_cpu))
+            busy = statistics.median(setup.busy) if setup.busy else float("nan")
+            ceiling = (os.cpu_count() or 1) / ((bot + twin + server) / 1000)
             out.append(
-                f"  {setup.name:<14} {setup.rate:6.1f} interactions/s (rounds: {rates}); "
-                f"bot CPU {cpu:.1f} ms, twin and members {twin:.1f} ms per interaction"
+                f"  {setup.name:<14} {setup.rate:6.1f} interactions/s (rounds: {rates}); CPU per interaction: bot "
+                f"{bot:.1f} ms, twin and members {twin:.1f} ms, PostgreSQL {server:.1f} ms; machine busy {busy:.2f} "
+                f"of {os.cpu_count()} cores; ceiling at that CPU {ceiling:.0f}/s"
             )
         return out
 
     def summary(self) -> str:
+        busy = statistics.median(self.one.busy) if self.one.busy else float("nan")
         return (
             f"scale-out: two processes {self.two.rate:.1f} vs one {self.one.rate:.1f} /checkin per second across "
             f"{SERVERS} servers on PostgreSQL = {self.ratio:.2f}x (goal >= 1.7x); {self.count} per round, "
-            f"{self.concurrency} in flight, median of {self.rounds} rounds"
+            f"{self.concurrency} in flight, median of {self.rounds} rounds; one process already kept "
+            f"{busy:.2f} of the machine's {os.cpu_count()} cores busy"
         )
+
+
+def _median_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000 if values else float("nan")
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL server's processes on this machine (0 when it runs elsewhere)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, elapsed) CPU seconds of the whole machine so far, summed over its cores (``/proc/stat``)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle and waiting for I/O
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
 
 
 class Members:
@@ -188,8 +226,12 @@ async def _run(
             async with processes(twin, first, env, shard_sets[setup.processes], tmp, settle) as running:
                 pids = [p.pid for p in running if p.pid is not None]
                 cpu_before, own_before = sum(cpu_seconds(pid) for pid in pids), time.process_time()
+                server_before, (busy_before, elapsed_before) = postgres_cpu(), machine_cpu()
                 _latencies, wall = await drive(checkin, count, concurrency)
                 setup.twin_cpu.append((time.process_time() - own_before) / count)
+                setup.postgres_cpu.append((postgres_cpu() - server_before) / count)
+                busy, elapsed = machine_cpu()
+                setup.busy.append((busy - busy_before) / (elapsed - elapsed_before) * (os.cpu_count() or 1))
                 setup.rates.append(count / wall)
                 setup.cpu.append((sum(cpu_seconds(pid) for pid in pids) - cpu_before) / count)
     if twin.violations:
