@@ -25,7 +25,7 @@ from discord.ext import commands
 
 from cogs import EXTENSIONS
 from cogs._effects import EffectRunner, doubt_trace
-from cogs._pacing import GlobalPacer, pace
+from cogs._pacing import BURST, GlobalPacer, pace
 from cogs._ui import PorchlightTree
 from discord_endpoints import point_discord_at
 from services.backups import BackupService
@@ -231,7 +231,9 @@ class PorchlightBot(commands.Bot):
         self.ops: OpsServer | None = None
         self._connections = 0
         self._shutdown: asyncio.Future[None] | None = None
-        pace(self.http, GlobalPacer(settings.discord_global_limit))
+        share = settings.global_limit_share  # the bot's limit, shared among its processes by the shards they hold
+        self.pacer = GlobalPacer(share, burst=min(BURST, share - 1))
+        pace(self.http, self.pacer)
 
     async def setup_hook(self) -> None:
         if self.settings.metrics_port is not None:

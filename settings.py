@@ -55,7 +55,10 @@ class Settings(BaseSettings):
         default=50,
         ge=10,
         le=10_000,
-        description="Discord's global limit for this bot, requests a second; Porchlight paces itself under it.",
+        description=(
+            "Discord's global limit for this bot, requests a second; Porchlight paces itself under it (each sharded "
+            "process under its share, in proportion to the shards it holds)."
+        ),
     )
     worker_name: str | None = Field(
         default=None,
@@ -138,6 +141,15 @@ class Settings(BaseSettings):
         if self.shard_count is None:
             return (0,)
         return tuple(sorted(self.shard_ids)) if self.shard_ids is not None else tuple(range(self.shard_count))
+
+    @property
+    def global_limit_share(self) -> int:
+        """This process's share of Discord's global limit, which is per bot, not per connection: in proportion to the
+        shards it holds (all of it when not sharded), so processes that hold every shard once never exceed it
+        together. At least 2 requests a second."""
+        if self.shard_count is None:
+            return self.discord_global_limit
+        return max(2, self.discord_global_limit * len(self.held_shards) // self.shard_count)
 
     @property
     def syncs_commands(self) -> bool:

@@ -25,6 +25,25 @@ def settings_from(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
 
 
 @pytest.mark.parametrize(
+    ("env", "share"),
+    [
+        ({}, 50),
+        ({"discord_global_limit": "200"}, 200),
+        ({"shard_count": "2"}, 50),  # one process holding both shards
+        ({"shard_count": "2", "shard_ids": "1"}, 25),
+        ({"shard_count": "4", "shard_ids": "0,2,3"}, 37),  # 37 + 12 for the other process: under 50
+        ({"shard_count": "4", "shard_ids": "1"}, 12),
+        ({"shard_count": "64", "shard_ids": "5"}, 2),  # never below 2 a second
+    ],
+)
+def test_each_process_paces_itself_under_its_shards_share_of_the_bots_global_limit(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], share: int
+) -> None:
+    """Discord's global limit is per bot: processes holding every shard once never exceed it together."""
+    assert settings_from(monkeypatch, **env).global_limit_share == share
+
+
+@pytest.mark.parametrize(
     ("env", "worker"),
     [
         ({}, "bot"),
@@ -98,6 +117,7 @@ async def test_unsharded_settings_start_the_plain_bot_and_shard_settings_an_auto
     try:
         assert type(plain) is PorchlightBot and not isinstance(plain, discord.AutoShardedClient)
         assert plain.shard_count is None and plain.shard_id is None
+        assert plain.pacer.interval == 1 / (50 - 3)  # the whole global limit, less the burst
     finally:
         await plain.close()
     settings = Settings(_env_file=None, database_path=tmp_path / "p.db", shard_count=4, shard_ids=(3, 1))  # type: ignore[call-arg]
@@ -106,5 +126,6 @@ async def test_unsharded_settings_start_the_plain_bot_and_shard_settings_an_auto
         assert isinstance(sharded, ShardedPorchlightBot) and isinstance(sharded, discord.AutoShardedClient)
         assert sharded.shard_count == 4 and sharded.shard_ids == [1, 3]
         assert sharded.settings.syncs_commands is False
+        assert sharded.pacer.interval == 1 / (25 - 3)  # two of four shards: half the bot's global limit
     finally:  # never started: discord.py's AutoShardedClient.close() needs a started client, so close what we opened
         await sharded.db.close()
