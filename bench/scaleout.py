@@ -38,7 +38,7 @@ from bench.interactions import cpu_seconds, drive
 from bench.postgres import BENCH_KEY, scratch_schema
 from demo.community import Community, build_world
 from services.clock import ManualClock
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, all_running
 from twin.people import MessageView, Person
 from twin.server import Twin
 
@@ -148,32 +148,21 @@ class Members:
 
 @contextlib.asynccontextmanager
 async def processes(
-    twin: Twin, c: Community, env: dict[str, str], shard_sets: list[str], folder: Path, settle: float = SETTLE
+    twin: Twin,
+    c: Community,
+    env: dict[str, str],
+    shard_sets: list[tuple[int, ...]],
+    folder: Path,
+    settle: float = SETTLE,
 ) -> AsyncIterator[list[BotProcess]]:
-    """Porchlight processes holding the given shard sets (``"0,1"``, or ``"0"`` and ``"1"``)."""
-    started: list[BotProcess] = []
-    try:
-        for shard_ids in shard_sets:
-            name = f"shards-{shard_ids.replace(',', '-')}"
-            process = BotProcess(
-                twin,
-                c.app,
-                c.database_path,
-                env={
-                    **env,
-                    "PORCHLIGHT_SHARD_COUNT": str(SHARDS),
-                    "PORCHLIGHT_SHARD_IDS": shard_ids,
-                    "PORCHLIGHT_WORKER_NAME": name,
-                    "PORCHLIGHT_LOG_LEVEL": "WARNING",
-                },
-                log_path=folder / f"{name}.log",
-            )
-            await process.start()
-            started.append(process)
+    """Porchlight processes holding the given shard sets (``(0, 1)``, or ``(0,)`` and ``(1,)``), started and settled."""
+    quiet = {**env, "PORCHLIGHT_LOG_LEVEL": "WARNING"}
+    shards = [
+        BotProcess.on_shards(twin, c.app, c.database_path, ids, SHARDS, folder=folder, env=quiet) for ids in shard_sets
+    ]
+    async with all_running(shards) as started:
         await asyncio.sleep(settle)
         yield started
-    finally:
-        await asyncio.gather(*(p.close() for p in started))
 
 
 async def run(*, count: int = 200, rounds: int = 3, concurrency: int = 16, settle: float = SETTLE) -> Result:
@@ -204,7 +193,7 @@ async def _run(
     per_server = (count * (2 * rounds + 1)) // SERVERS + 1
     members = Members(twin, communities, per_server)
     setups = [Setup("one process", 1), Setup("two processes", 2)]
-    shard_sets = {1: [",".join(str(s) for s in range(SHARDS))], 2: [str(s) for s in range(SHARDS)]}
+    shard_sets = {1: [tuple(range(SHARDS))], 2: [(shard,) for shard in range(SHARDS)]}
 
     async def checkin(index: int) -> float:
         c = communities[index % SERVERS]

@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -62,6 +62,28 @@ class BotProcess:
         self.starts = 0
         self._process: asyncio.subprocess.Process | None = None
         self._log_file: IO[bytes] | None = None
+
+    @classmethod
+    def on_shards(
+        cls,
+        twin: Twin,
+        app: Application,
+        database_path: Path,
+        shard_ids: Sequence[int],
+        shard_count: int,
+        *,
+        folder: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> BotProcess:
+        """``python bot.py`` holding ``shard_ids`` of ``shard_count`` shards, its worker (in job and effect leases)
+        and its log file in ``folder`` named after them: ``shards-0-1``."""
+        name = "shards-" + "-".join(map(str, shard_ids))
+        shard_env = {
+            "PORCHLIGHT_SHARD_COUNT": str(shard_count),
+            "PORCHLIGHT_SHARD_IDS": ",".join(map(str, shard_ids)),
+            "PORCHLIGHT_WORKER_NAME": name,
+        }
+        return cls(twin, app, database_path, env={**(env or {}), **shard_env}, log_path=folder / f"{name}.log")
 
     # ------------------------------------------------------------------ state
 
@@ -199,3 +221,15 @@ class BotProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+@contextlib.asynccontextmanager
+async def all_running(processes: Sequence[BotProcess]) -> AsyncIterator[list[BotProcess]]:
+    """Start the processes one at a time (each ``start()`` returns once its shards identified), and stop them all
+    when the block ends, however it ends."""
+    try:
+        for process in processes:
+            await process.start()
+        yield list(processes)
+    finally:
+        await asyncio.gather(*(p.close() for p in processes))

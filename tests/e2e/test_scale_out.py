@@ -10,10 +10,10 @@ up when they fall due.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from services.reminders import REMINDER_JOB, ReminderService, reminder_dedupe_ke
 from storage.db import to_epoch
 from storage.jobs import Job
 from storage.pg import PostgresDatabase
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, all_running
 from tests.conftest import postgres_env, require_postgres
 from tests.e2e.sharded import ShardedWorld, sharded_world
 from twin.people import MessageView, Modal, Person
@@ -44,30 +44,15 @@ async def pg_env() -> AsyncIterator[dict[str, str]]:
         yield env
 
 
-@contextlib.asynccontextmanager
-async def two_processes(world: ShardedWorld, env: dict[str, str], folder: Path) -> AsyncIterator[list[BotProcess]]:
+def two_processes(
+    world: ShardedWorld, env: dict[str, str], folder: Path
+) -> AbstractAsyncContextManager[list[BotProcess]]:
     c = world.communities[0]
-    processes = [
-        BotProcess(
-            world.twin,
-            c.app,
-            c.database_path,
-            env={
-                **env,
-                "PORCHLIGHT_SHARD_COUNT": "2",
-                "PORCHLIGHT_SHARD_IDS": str(shard),
-                "PORCHLIGHT_WORKER_NAME": f"shard-{shard}",
-            },
-            log_path=folder / f"shard-{shard}.log",
-        )
+    shards = [
+        BotProcess.on_shards(world.twin, c.app, c.database_path, (shard,), 2, folder=folder, env=env)
         for shard in (0, 1)
     ]
-    try:
-        for process in processes:  # one at a time: start() returns when that process's shards identified
-            await process.start()
-        yield processes
-    finally:
-        await asyncio.gather(*(p.close() for p in processes))
+    return all_running(shards)
 
 
 def members(world: ShardedWorld, per_server: int) -> list[tuple[Community, Person]]:
@@ -171,7 +156,7 @@ async def test_a_thousand_jobs_run_exactly_once_across_two_processes(pg_env: dic
     assert Counter(status for status, _, _ in rows) == Counter({"done": 1000})
     assert {attempts for _, _, attempts in rows} == {1}
     workers = Counter((claimed_by or "").split(":")[0] for _, claimed_by, _ in rows)
-    assert set(workers) == {"shard-0", "shard-1"} and min(workers.values()) > 0, workers  # both took jobs
+    assert set(workers) == {"shards-0", "shards-1"} and min(workers.values()) > 0, workers  # both took jobs
     for log in logs:
         assert "Traceback" not in log
 
@@ -210,7 +195,7 @@ async def test_when_one_process_dies_the_other_goes_on_delivering(pg_env: dict[s
     statuses = Counter(status for status, _, _ in rows)
     stuck = [claimed for status, claimed, _ in rows if status == "running"]
     assert statuses["done"] + statuses["running"] == len(people)
-    assert all((claimed or "").startswith("shard-1") for claimed in stuck)  # only the dead process's claims wait
+    assert all((claimed or "").startswith("shards-1") for claimed in stuck)  # only the dead process's claims wait
 
 
 async def _book_to_the_form(c: Community, person: Person, mentor_id: int) -> tuple[Modal, str]:

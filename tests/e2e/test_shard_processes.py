@@ -7,7 +7,6 @@ default, and a PostgreSQL run adds its URL there.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,23 +33,14 @@ async def database_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield env
 
 
-@contextlib.asynccontextmanager
-async def shard_process(
+def shard_process(
     world: ShardedWorld, shard_ids: tuple[int, ...], database_env: dict[str, str], folder: Path
-) -> AsyncIterator[BotProcess]:
-    """``python bot.py`` holding ``shard_ids`` of ``world.num_shards``, with its own worker name and log; started
-    once every one of its shards identified."""
+) -> BotProcess:
+    """``python bot.py`` holding ``shard_ids`` of ``world.num_shards``; ``async with`` it to run it."""
     c = world.communities[0]
-    name = "shard-" + "-".join(map(str, shard_ids))
-    env = {
-        **database_env,
-        "PORCHLIGHT_SHARD_COUNT": str(world.num_shards),
-        "PORCHLIGHT_SHARD_IDS": ",".join(map(str, shard_ids)),
-        "PORCHLIGHT_WORKER_NAME": name,
-    }
-    process = BotProcess(world.twin, c.app, c.database_path, env=env, log_path=folder / f"{name}.log")
-    async with process:
-        yield process
+    return BotProcess.on_shards(
+        world.twin, c.app, c.database_path, shard_ids, world.num_shards, folder=folder, env=database_env
+    )
 
 
 def recorded_in(process: BotProcess) -> set[int]:
