@@ -84,8 +84,8 @@ def test_env_example_lists_every_setting() -> None:
 
 
 def test_encryption_key_is_created_once_beside_the_database_and_private(tmp_path: Path) -> None:
-    from bot import encryption_key
     from services.contact import PhoneVault
+    from services.wiring import encryption_key
 
     settings = Settings(_env_file=None, database_path=tmp_path / "p.db")  # type: ignore[call-arg]
     first = encryption_key(settings)
@@ -97,8 +97,8 @@ def test_encryption_key_is_created_once_beside_the_database_and_private(tmp_path
 
 
 def test_encryption_key_from_settings_wins_over_the_key_file(tmp_path: Path) -> None:
-    from bot import encryption_key
     from services.contact import PhoneVault
+    from services.wiring import encryption_key
 
     key = PhoneVault.generate_key()
     settings = Settings(_env_file=None, database_path=tmp_path / "p.db", encryption_key=key.decode())  # type: ignore[call-arg]

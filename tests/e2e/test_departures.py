@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot import Services
 from demo.community import Community
+from services.wiring import Services
 from storage.mentors import Booking
 from tests.e2e.test_cancellations import assert_cancels_the_confirmed_invite
 from tests.e2e.test_help import ask, cards, help_threads
