@@ -15,7 +15,7 @@ from aiohttp import web
 
 from twin import limits
 from twin import state as s
-from twin.rest import BODY, FILES, TWIN, ApiError, Handler, json_response, no_content, unknown_message
+from twin.http import BODY, FILES, TWIN, ApiError, Handler, json_response, no_content, unknown_message
 from twin.state import Application, Channel, Interaction, Message, Scope, User
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from twin import state as s
-from twin.rest import ApiError, Handler, _app, _channel, _guild, _perms, _require, _twin, json_response
+from twin.http import ApiError, Handler, app_of, channel_of, guild_of, json_response, perms_in, require, twin_of
 from twin.state import Channel
 
 DEFAULT_LIMIT = 50
@@ -35,8 +35,8 @@ def _listing(threads: list[Channel], bot_id: int, has_more: bool) -> dict[str, A
 
 
 async def active_guild_threads(request: web.Request) -> web.Response:
-    twin, bot_id = _twin(request), _app(request).bot.id
-    guild = _guild(request)
+    twin, bot_id = twin_of(request), app_of(request).bot.id
+    guild = guild_of(request)
     threads = [t for t in guild.threads() if not t.archived and twin.state.can_view(bot_id, t)]
     threads.sort(key=lambda t: t.id, reverse=True)
     return json_response(_listing(threads, bot_id, has_more=False))
@@ -50,22 +50,22 @@ def _limit(request: web.Request) -> int:
 
 
 def _parent(request: web.Request, needed: int) -> Channel:
-    parent = _channel(request)
+    parent = channel_of(request)
     if parent.type != s.GUILD_TEXT:
         raise ApiError(400, 50024, "Cannot execute action on this channel type")
-    _require(_perms(request, parent), needed)
+    require(perms_in(request, parent), needed)
     return parent
 
 
 def _archived(request: web.Request, parent: Channel, keep: Callable[[Channel], bool], by_id: bool) -> web.Response:
-    bot_id = _app(request).bot.id
-    guild = _twin(request).state.guilds[parent.guild_id or 0]
+    bot_id = app_of(request).bot.id
+    guild = twin_of(request).state.guilds[parent.guild_id or 0]
     threads = [t for t in guild.threads() if t.parent_id == parent.id and t.archived and keep(t)]
     before = request.query.get("before")
     if by_id:
         threads.sort(key=lambda t: t.id, reverse=True)
         if before is not None:
-            threads = [t for t in threads if t.id < _snowflake(before)]
+            threads = [t for t in threads if t.id < snowflake(before)]
     else:
         threads.sort(key=lambda t: (t.archive_timestamp, t.id), reverse=True)
         if before is not None:
@@ -87,7 +87,7 @@ async def private_archived_threads(request: web.Request) -> web.Response:
 
 async def joined_private_archived_threads(request: web.Request) -> web.Response:
     parent = _parent(request, s.READ_MESSAGE_HISTORY)
-    bot_id = _app(request).bot.id
+    bot_id = app_of(request).bot.id
     return _archived(request, parent, lambda t: t.type == s.PRIVATE_THREAD and bot_id in t.members, by_id=True)
 
 
@@ -101,7 +101,7 @@ def _timestamp(raw: str) -> datetime:
     return moment
 
 
-def _snowflake(raw: str) -> int:
+def snowflake(raw: str) -> int:
     if not raw.isdigit():
         raise ApiError(400, 50035, "Invalid Form Body", {"before": "not a snowflake"})
     return int(raw)
