@@ -10,7 +10,7 @@ import discord
 from discord.ui import Button
 
 from cogs._text import member_text
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, reply, routes_errors
 from services import settings_catalog as catalog
 from services.settings_catalog import Group
 from services.setup import SettingsOverview, SettingUpdate
@@ -128,7 +128,7 @@ class CancelSetting(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["setup.c
 
 
 def confirm_view(update: SettingUpdate) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(ConfirmSetting(update.setting.name, "on"))
     view.add_item(CancelSetting())
     return view

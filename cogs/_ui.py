@@ -84,6 +84,27 @@ CUSTOM_IDS: dict[str, str] = {
     "form.reopen": r"form:reopen:(?P<draft_id>[0-9]{1,20})",  # "Edit my answers" after a refused form
 }
 
+
+class PersistentView(discord.ui.View):
+    """Components whose clicks discord.py routes by custom id to the DynamicItem classes the cogs register
+    (``bot.add_dynamic_items``), plus link buttons. Nothing ever dispatches to the view itself, so it is stopped from
+    the start (built inside the event loop, as handlers do): discord.py stores only a view that is not finished, and
+    would keep every ephemeral answer's view 15 minutes (the timeout it forces there) with a task waiting out that
+    timeout. It takes only items that need no view to be dispatched."""
+
+    def __init__(self, *items: discord.ui.Item[Any]) -> None:
+        super().__init__(timeout=None)
+        self.stop()
+        for item in items:
+            self.add_item(item)
+
+    def add_item(self, item: discord.ui.Item[Any]) -> PersistentView:
+        if item.is_dispatchable() and not isinstance(item, discord.ui.DynamicItem):
+            raise TypeError(f"{type(item).__name__} is dispatched through its view: use a discord.ui.View")
+        super().add_item(item)
+        return self
+
+
 ItemT = TypeVar("ItemT")
 Callback = Callable[[ItemT, discord.Interaction[Any]], Coroutine[Any, Any, None]]
 # A check every slash command passes before it runs (moderator blocks, rate limits): None lets it through, a string

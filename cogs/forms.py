@@ -14,7 +14,7 @@ import discord
 from discord.ext import commands
 
 from cogs._forms import Form, Values, send_form, submitted_values
-from cogs._ui import CUSTOM_IDS, RESTARTING, answer_error, reply, routes_errors, timed
+from cogs._ui import CUSTOM_IDS, RESTARTING, PersistentView, answer_error, reply, routes_errors, timed
 from services.errors import PorchlightError
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class ReopenButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["form.reo
 
 
 def reopen_view(draft_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(ReopenButton(draft_id))
     return view
 

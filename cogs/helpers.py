@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._ui import CUSTOM_IDS, is_staff, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, is_staff, reply, routes_errors
 from services.help_requests import TOPICS
 from services.helper_duty import HelperCard
 
@@ -106,7 +106,7 @@ class HelperCog(commands.Cog, name="Helpers"):
     @helper.command(name="topics", description="Choose the request topics you'd like to help with")
     async def topics(self, interaction: Interaction) -> None:
         duty = await self.duty.card(interaction.guild_id or 0, interaction.user.id)
-        view = discord.ui.View(timeout=None)
+        view = PersistentView()
         view.add_item(TopicsSelect(duty.topics))
         await reply(interaction, f"You take **{_topics(duty.topics)}** now. Pick the ones you'd like:", view=view)
 

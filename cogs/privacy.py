@@ -25,7 +25,7 @@ from cogs._presence import Presence
 from cogs._setup_check import run_check
 from cogs._takedowns import THREAD_CLOSED_NOTE, TakeDowns
 from cogs._text import member_text
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, reply, routes_errors
 from cogs.mentors._views import COG_NAME as MENTOR_COG
 from services.privacy import DiscordWork, Summary
 from storage.mentors import Booking
@@ -269,7 +269,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Wha
     @app_commands.command(name="delete", description="Delete everything Porchlight keeps about you here")
     async def delete(self, interaction: Interaction) -> None:
         assert interaction.guild_id is not None
-        view = discord.ui.View(timeout=None)
+        view = PersistentView()
         view.add_item(DeleteButton(interaction.guild_id))
         view.add_item(KeepButton())
         await reply(interaction, CONFIRM_DELETE, view=view)

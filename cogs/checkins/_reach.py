@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._threads import missing_thread_permissions
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, reply, routes_errors
 from cogs.checkins import _render as render
 from services.checkins import CheckinOutcome
 from services.errors import NotConfigured, PorchlightError
@@ -68,7 +68,7 @@ class ReachOutButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checki
 
 
 def reach_out_view(checkin_id: int, *, taken: bool = False) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(ReachOutButton(checkin_id, taken=taken))
     return view
 

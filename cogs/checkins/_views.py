@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._guilds import guild_of
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, reply, routes_errors
 from cogs.checkins import _render as render
 from cogs.checkins._reach import ReachOutButton
 from services.checkins import CheckinOutcome, ReplyKind, Source, Status
@@ -69,7 +69,7 @@ class StatusButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["checkin.
 
 
 def status_view(guild_id: int, source: Source) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for status in Status:
         view.add_item(StatusButton(guild_id, status, source))
     return view
@@ -77,7 +77,7 @@ def status_view(guild_id: int, source: Source) -> discord.ui.View:
 
 def answered_view(guild_id: int, source: Source, outcome: CheckinOutcome) -> discord.ui.View:
     """The DM after a press: the status buttons disabled (the recorded one highlighted), then the offer if any."""
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for status in Status:
         button = StatusButton(guild_id, status, source, chosen=status is outcome.status)
         button.item.disabled = True
@@ -182,7 +182,7 @@ def offer_view(kind: ReplyKind) -> discord.ui.View | None:
     items = offer_items(kind)
     if not items:
         return None
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for item in items:
         view.add_item(item)
     return view

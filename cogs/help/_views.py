@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._forms import Values, prefill, send_form
-from cogs._ui import CUSTOM_IDS, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, routes_errors
 from cogs.help._render import ANON_CHOICE
 from services.forms import FormDraft
 from services.help_requests import BODY_LIMIT, RELAY_LIMIT, THANKS_LIMIT, TOPICS, WANTS_LIMIT, QueueCard
@@ -167,7 +167,7 @@ class FeedbackButton(_AnswerButton, template=CUSTOM_IDS["help.feedback"]):
 
 
 def _view(*items: discord.ui.Item[Any]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for item in items:
         view.add_item(item)
     return view

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._effects import dm_once
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, reply, routes_errors
 from cogs.mentors import _render as render
 from services.effects import Landed
 from services.mentors import MentorEffect
@@ -157,14 +157,14 @@ class AwayClearButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mento
 
 
 def cancel_view(calls: list[Booking]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for index, booking in enumerate(calls[:20], 1):
         view.add_item(AwayCancelButton(booking.id, f"Cancel {index} with notice"))
     return view
 
 
 def ranges_view(rows: list[AbsenceRow]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for index, row in enumerate(rows[:20], 1):
         view.add_item(AwayClearButton(row.id, f"Remove {index}"))
     return view

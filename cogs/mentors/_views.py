@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._forms import send_form
-from cogs._ui import CUSTOM_IDS, reply, routes_errors
+from cogs._ui import CUSTOM_IDS, PersistentView, reply, routes_errors
 from cogs.mentors import _render as render
 from cogs.mentors._forms import cancel_modal, request_modal, thanks_modal
 from services.mentors import Mentor
@@ -72,14 +72,14 @@ class BookButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.bo
 
 
 def card_view(mentor: Mentor) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     resting = mentor.status == "paused" and mentor.paused_until is None
     view.add_item(BookButton(mentor.user_id, disabled=resting))
     return view
 
 
 def book_buttons(mentor_ids: Sequence[int], labels: Sequence[str]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for mentor_id, label in list(zip(mentor_ids, labels, strict=True))[:10]:
         button = BookButton(mentor_id)
         button.item.label = f"Book {label}"[:80]
@@ -126,7 +126,7 @@ def _slot_options(mentor: Mentor, slots: Sequence[datetime]) -> list[discord.Sel
 
 
 def slot_view(guild_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(SlotSelect(guild_id, mentor.user_id, _slot_options(mentor, slots)))
     return view
 
@@ -159,7 +159,7 @@ class AnswerButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.
 
 
 def answer_view(booking_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(AnswerButton(booking_id, "accept"))
     view.add_item(AnswerButton(booking_id, "decline"))
     return view
@@ -249,13 +249,13 @@ class MoveAnswerButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["ment
 
 
 def move_select_view(booking_id: int, mentor: Mentor, slots: Sequence[datetime]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(MoveSelect(booking_id, _slot_options(mentor, slots)))
     return view
 
 
 def move_answer_view(move_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(MoveAnswerButton(move_id, "yes"))
     view.add_item(MoveAnswerButton(move_id, "no"))
     return view
@@ -263,7 +263,7 @@ def move_answer_view(move_id: int) -> discord.ui.View:
 
 def calls_view(booking_ids: Sequence[int], movable: Sequence[int] = ()) -> discord.ui.View:
     """Cancel for each call; Move for the confirmed calls the member may move (``movable``)."""
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for index, booking_id in enumerate(booking_ids[:10], 1):
         view.add_item(CancelButton(booking_id, f"Cancel {index}"))
         if booking_id in movable:
@@ -296,7 +296,7 @@ class ApprovalButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentor
 
 
 def approval_view(user_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(ApprovalButton(user_id, "approve"))
     view.add_item(ApprovalButton(user_id, "reject"))
     return view
@@ -322,7 +322,7 @@ class LeaveButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.l
 
 
 def leave_view() -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     view.add_item(LeaveButton())
     return view
 
@@ -370,7 +370,7 @@ class ThanksButton(discord.ui.DynamicItem[Button], template=CUSTOM_IDS["mentors.
 
 
 def outcome_view(booking_id: int, *, member: bool, answered: str | None = None) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = PersistentView()
     for outcome in render.OUTCOME_LABELS:
         view.add_item(OutcomeButton(booking_id, outcome, chosen=outcome == answered, disabled=answered is not None))
     if member:

@@ -5,12 +5,16 @@ Time moves only with the ManualClock; scheduled DMs are sent by running due jobs
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import sqlite3
 import struct
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import discord
 
 from demo.community import Community, final_answer
 from services.checkins import NOTE_LIMIT
@@ -150,6 +154,23 @@ async def test_not_now_edits_the_reply_to_a_kind_line_without_buttons(community:
     await c.alice.click(answer, "Not now")
     assert "No problem" in answer.text
     assert answer.buttons == []
+
+
+async def test_answers_buttons_work_while_discord_py_keeps_no_view_for_them(community: Community) -> None:
+    """The buttons are DynamicItems, routed by custom id: discord.py keeps neither the answers' views (it would,
+    15 minutes each, for an ephemeral answer's dispatchable view) nor a task per view."""
+    c = community
+
+    def live_views() -> list[discord.ui.View]:
+        gc.collect()
+        return [o for o in gc.get_objects() if isinstance(o, discord.ui.View)]
+
+    before = weakref.WeakSet(live_views())  # whatever else this process holds (earlier tests' leftovers)
+    answers = [await checkin(c, person, "Stuck") for person in (c.alice, c.bob, c.carol)]
+    assert all(len(a.buttons) == 3 for a in answers)
+    assert [view for view in live_views() if view not in before] == []
+    await c.bob.click(answers[1], "Not now")
+    assert "No problem" in answers[1].text and answers[1].buttons == []
 
 
 async def test_help_button_opens_the_help_form_and_call_button_answers(community: Community) -> None:
