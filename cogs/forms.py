@@ -16,6 +16,7 @@ from discord.ext import commands
 from cogs._forms import Form, Values, send_form, submitted_values
 from cogs._ui import CUSTOM_IDS, RESTARTING, PersistentView, answer_error, reply, routes_errors, timed
 from services.errors import PorchlightError
+from services.forms import FormDraft
 
 if TYPE_CHECKING:
     from bot import PorchlightBot
@@ -100,32 +101,39 @@ class FormsCog(commands.Cog, name="Forms"):
     async def _submit(self, interaction: Interaction, form: Form, match: re.Match[str], custom_id: str) -> None:
         data: Any = interaction.data or {}
         values = submitted_values(data)
-        drafts = self.bot.services.forms
-        user_id = interaction.user.id
+        draft: FormDraft | None = None
         try:
             if getattr(self.bot, "draining", False):
                 raise PorchlightError(RESTARTING)
-            draft = await drafts.get(user_id, custom_id)
+            # Taken (deleted) before the answer: once the form went through, "Edit my answers" on an earlier
+            # refusal finds nothing; a refusal keeps it again with what was typed.
+            draft = await self.bot.services.forms.take(interaction.user.id, custom_id)
             if draft is None and form.needs_context(match):
                 await reply(interaction, form.expired)
                 return
             await form.submit(interaction, match, draft.context if draft else {}, values)
         except Exception as error:
-            await self._refused(interaction, form, match, values, error)
-            return
-        try:
-            await drafts.sent(user_id, custom_id)
-        except Exception as error:  # the form went through; the draft expires on its own
-            log.warning("form draft not deleted form=%s user=%d error=%s", form.key, user_id, type(error).__name__)
+            await self._refused(interaction, form, match, values, error, draft)
 
     async def _refused(
-        self, interaction: Interaction, form: Form, match: re.Match[str], values: Values, error: Exception
+        self,
+        interaction: Interaction,
+        form: Form,
+        match: re.Match[str],
+        values: Values,
+        error: Exception,
+        taken: FormDraft | None,
     ) -> None:
         """Keep what the member typed and answer the error with a button that re-opens the form filled in."""
         view = None
         try:
             draft = await self.bot.services.forms.keep(
-                interaction.user.id, _guild_of(interaction, match), form.key, match.string, values
+                interaction.user.id,
+                _guild_of(interaction, match),
+                form.key,
+                match.string,
+                values,
+                context=taken.context if taken is not None else None,
             )
             view = reopen_view(draft.id)
         except Exception as keep_error:

@@ -105,13 +105,24 @@ class FormDrafts:
         row = await store.get_draft_by_id(self.db.conn, draft_id, user_id, self.clock.now())
         return None if row is None else self._open(row)
 
-    async def keep(self, user_id: int, guild_id: int | None, form: str, custom_id: str, values: Values) -> FormDraft:
-        """A submission was refused or failed: keep what the member typed (with the form's opening options)."""
+    async def keep(
+        self,
+        user_id: int,
+        guild_id: int | None,
+        form: str,
+        custom_id: str,
+        values: Values,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> FormDraft:
+        """A submission was refused or failed: keep what the member typed, with the form's opening options
+        (``context``, as :meth:`take` returned them; else those of the draft still stored)."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            current = await store.get_draft(conn, user_id, custom_id, now)
-            opened = self._open(current) if current is not None else None
-            context = opened.context if opened is not None else {}
+            if context is None:
+                current = await store.get_draft(conn, user_id, custom_id, now)
+                opened = self._open(current) if current is not None else None
+                context = opened.context if opened is not None else {}
             row = await store.put_draft(
                 conn,
                 user_id=user_id,
@@ -125,10 +136,12 @@ class FormDrafts:
         log.info("form draft kept form=%s user=%d draft=%d", form, user_id, row.id)
         return FormDraft(row.id, user_id, guild_id, form, custom_id, context, dict(values), row.expires_at)
 
-    async def sent(self, user_id: int, custom_id: str) -> None:
-        """The form went through: its draft is no longer needed."""
+    async def take(self, user_id: int, custom_id: str) -> FormDraft | None:
+        """A submission arrived: its draft is deleted before the submission is answered, so that "Edit my answers"
+        on an earlier refusal finds nothing once the form went through; a refusal keeps it again (:meth:`keep`)."""
         async with self.db.transaction() as conn:
-            await store.delete_draft(conn, user_id, custom_id)
+            row = await store.take_draft(conn, user_id, custom_id, self.clock.now())
+        return None if row is None else self._open(row)
 
     # --- privacy -------------------------------------------------------------------------------------------------
 

@@ -88,6 +88,16 @@ async def member_drafts(conn: Conn, user_id: int, now: datetime) -> list[DraftRo
         return [_row(row) for row in await cur.fetchall()]
 
 
+async def take_draft(conn: Conn, user_id: int, custom_id: str, now: datetime) -> DraftRow | None:
+    """Delete the member's live draft of the form with this custom id, returning it (None when there is none)."""
+    row = await fetch_one(
+        conn,
+        "DELETE FROM form_drafts WHERE user_id = ? AND custom_id = ? AND expires_at > ? RETURNING *",
+        (user_id, custom_id, to_epoch(now)),
+    )
+    return None if row is None else _row(row)
+
+
 async def delete_draft(conn: Conn, user_id: int, custom_id: str) -> bool:
     cur = await conn.execute("DELETE FROM form_drafts WHERE user_id = ? AND custom_id = ?", (user_id, custom_id))
     return cur.rowcount > 0

@@ -57,10 +57,18 @@ async def test_opening_the_form_again_replaces_older_drafts_of_it_in_that_server
     assert await drafts.get(ALICE, "mentors:apply:901") is not None
 
 
-async def test_a_sent_form_leaves_no_draft(drafts: FormDrafts) -> None:
+async def test_a_submission_takes_its_draft_and_a_refusal_keeps_it_again_with_its_opening_options(
+    drafts: FormDrafts,
+) -> None:
+    await drafts.opened(ALICE, GUILD, "mentors.apply", SIGNUP, {"contact_mode": "they_call_me"})
     await drafts.keep(ALICE, GUILD, "mentors.apply", SIGNUP, TYPED)
-    await drafts.sent(ALICE, SIGNUP)
-    assert await drafts.get(ALICE, SIGNUP) is None
+    taken = await drafts.take(ALICE, SIGNUP)
+    assert taken is not None and taken.values == TYPED and taken.context == {"contact_mode": "they_call_me"}
+    assert await drafts.get(ALICE, SIGNUP) is None and await drafts.take(ALICE, SIGNUP) is None  # taken once
+    kept = await drafts.keep(ALICE, GUILD, "mentors.apply", SIGNUP, {**TYPED, "phone": "12"}, context=taken.context)
+    again = await drafts.get(ALICE, SIGNUP)
+    assert again is not None and again.id == kept.id and again.values["phone"] == "12"
+    assert again.context == {"contact_mode": "they_call_me"}
 
 
 async def test_drafts_expire_after_a_day_and_the_purge_deletes_them(drafts: FormDrafts, clock: ManualClock) -> None:

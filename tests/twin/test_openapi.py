@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import discord
@@ -179,15 +178,3 @@ def test_load_honours_env_override(tmp_path: Any, monkeypatch: pytest.MonkeyPatc
     small = ApiSpec.load()
     assert small.route_template("GET", "/ping") == "/ping"
     assert default_spec() is default_spec()
-
-
-def test_typical_message_validation_is_fast(spec: ApiSpec) -> None:
-    body = _payload(content="hi", embed=discord.Embed(title="t", description="d"))
-    for _ in range(50):
-        spec.check("POST", "/channels/123/messages", body)
-    n = 500
-    start = time.perf_counter()
-    for _ in range(n):
-        spec.check("POST", "/channels/123/messages", body)
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 0.001, f"{per_call * 1e6:.0f} µs per check"
