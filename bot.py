@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import math
 import signal
@@ -296,15 +297,27 @@ async def create_bot(
         raise
 
 
+async def freeze_when_ready(bot: PorchlightBot) -> None:
+    """Once the bot is ready, move what start-up built (modules, the command tree, cogs, caches) out of the cyclic
+    garbage collector's sight (``gc.freeze``): each full collection then scans only what the process made since,
+    instead of pausing the event loop for tens of milliseconds to re-scan objects that live as long as it does."""
+    await bot.wait_until_ready()
+    gc.collect()
+    gc.freeze()
+    log.info("start-up objects frozen count=%d", gc.get_freeze_count())
+
+
 async def run(settings: Settings) -> None:
     assert settings.token is not None
     bot = await create_bot(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    freezing = asyncio.ensure_future(freeze_when_ready(bot))
     try:
         await bot.start(settings.token.get_secret_value())
     finally:
+        freezing.cancel()
         await bot.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -169,3 +170,17 @@ async def test_after_a_crash_the_restarted_process_runs_the_interrupted_job_at_o
     )
     assert (status, attempts) == ("done", 2)
     assert isinstance(claimed_by, str) and claimed_by.startswith("bot:") and claimed_by != "bot:deadbeef"
+
+
+async def test_once_ready_the_process_freezes_its_start_up_objects_out_of_the_collectors_scans(
+    community: Community, tmp_path: Path
+) -> None:
+    database = tmp_path / "frozen" / "porchlight.db"
+    database.parent.mkdir()
+    env, app = process_env(community, "Porchlight Frozen", database)
+
+    code, log = await run_until(community, env, app, log_line="start-up objects frozen")
+
+    assert code == 0, log
+    found = re.search(r"start-up objects frozen count=(\d+)", log)
+    assert found is not None and int(found[1]) > 10_000, log  # modules, the command tree, the cogs: not rescanned
