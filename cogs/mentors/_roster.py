@@ -130,9 +130,7 @@ class Roster:
             if mentor.roster_message_id is not None:
                 await self.remove(guild_id, user_id, mentor.roster_message_id)
             return None
-        match = next((m for m in await self.mentors.roster(guild_id) if m.mentor.user_id == user_id), None)
-        if match is None:
-            return None
+        match = await self.mentors.roster_card(mentor)
         channel = await self._channel(guild_id)
         if channel is None:
             return "this server has no roster channel I can post in; a moderator can set one with `/setup channels`"

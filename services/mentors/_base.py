@@ -118,16 +118,20 @@ class MentorBase:
         exclude: Sequence[datetime] = (),
         ignore: int | None = None,
         until: datetime | None = None,
+        policy: BookingPolicy | None = None,
+        calendar: tuple[list[Interval], list[Interval]] | None = None,
     ) -> list[datetime]:
         """The mentor's next free starts; ``ignore`` leaves one booking out (the call being moved); ``until``: none
-        after it (to check one start)."""
+        after it (to check one start). ``policy`` and ``calendar`` (:meth:`_calendar`, read with the same ``ignore``)
+        when the caller has read them already."""
         now = self.clock.now()
         if mentor.status == "paused" and mentor.paused_until is None:
             return []
         if mentor.status not in ("active", "paused"):
             return []
-        policy = await self.policy(conn, mentor.guild_id)
-        booked, elsewhere = await self._calendar(conn, mentor, now, ignore=ignore)
+        if policy is None:
+            policy = await self.policy(conn, mentor.guild_id)
+        booked, elsewhere = calendar if calendar is not None else await self._calendar(conn, mentor, now, ignore=ignore)
         zone = ZoneInfo(mentor.timezone)
         slots = free_slots(
             parse_windows(mentor.windows, call_minutes=mentor.call_minutes),
