@@ -171,20 +171,18 @@ class MentorBase:
           whichever communities (and Porchlight processes) booked them; they count toward their own server's limit.
 
         ``ignore`` leaves one booking out (the call being moved)."""
-        rows = await store.list_bookings(
-            conn, mentor_user_id=mentor.user_id, statuses=(*LIVE, "completed"), starts_from=now - timedelta(days=8)
+        taken = await moves_store.taken_times(
+            conn, mentor.user_id, statuses=(*LIVE, "completed"), starts_from=now - timedelta(days=8)
         )
         here: list[Interval] = []
         elsewhere: list[Interval] = []
-        for b in rows:
-            if b.id == ignore:
+        for t in taken:
+            if t.booking_id is not None and t.booking_id == ignore:
                 continue
-            if b.guild_id == mentor.guild_id:
-                here.append((b.starts_at, b.ends_at))
-            elif b.status in LIVE:
-                elsewhere.append((b.starts_at, b.ends_at))
-        for guild_id, starts_at, ends_at in await moves_store.held_times(conn, mentor.user_id):
-            (here if guild_id == mentor.guild_id else elsewhere).append((starts_at, ends_at))
+            if t.guild_id == mentor.guild_id:
+                here.append((t.starts_at, t.ends_at))
+            elif t.status in LIVE or t.booking_id is None:  # a live call, or a proposal's held time
+                elsewhere.append((t.starts_at, t.ends_at))
         return here, elsewhere
 
     async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
