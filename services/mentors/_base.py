@@ -187,12 +187,19 @@ class MentorBase:
 
     async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
         """The next free starts a member can pick (aware UTC), at most ``limit`` (25 fits one select)."""
+        _mentor, slots = await self.offer(guild_id, mentor_user_id, member_id, limit)
+        return slots
+
+    async def offer(
+        self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25
+    ) -> tuple[Mentor, list[datetime]]:
+        """:meth:`slots_for` with the mentor they were computed for (the picker shows times in the mentor's zone)."""
         if member_id == mentor_user_id:
             raise BookingError("That's your own mentor profile, so you can't book a call with yourself.")
         mentor = await self._mentor(self.db.conn, guild_id, mentor_user_id)
         if mentor is None or mentor.status not in ("active", "paused"):
             raise BookingError("This mentor isn't taking calls right now. Try /mentors to find someone else.")
-        return await self._free(self.db.conn, mentor, limit=limit)
+        return mentor, await self._free(self.db.conn, mentor, limit=limit)
 
     async def calls_left(self, mentor: Mentor) -> int:
         now = self.clock.now()
