@@ -61,7 +61,7 @@ class Roster:
         now = self.bot.services.clock.now()
         mentor = await self.mentors.get(guild_id, user_id)
         listed = mentor is not None and mentor.status in LISTED
-        last = await self.mentors.card_edited_at(guild_id, user_id) if listed else None
+        last = mentor.card_edited_at if mentor is not None and listed else None
         if listed and last is not None and now - last < EDIT_INTERVAL:  # a card is removed at once
             await self._schedule(guild_id, user_id, last + EDIT_INTERVAL)
             return None
