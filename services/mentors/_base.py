@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -36,7 +37,7 @@ from services.mentors._rules import (
     number_holder,
 )
 from services.slots import Absence, Interval, calls_left_this_week, free_slots
-from services.windows import parse_windows
+from services.windows import Window, parse_windows
 from storage import booking_moves as moves_store
 from storage import effects as effects_store
 from storage import guilds
@@ -48,6 +49,13 @@ from storage.mentors import LIVE, Booking, Mentor
 from storage.sql import Conn
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _windows(text: str, call_minutes: int) -> tuple[Window, ...]:
+    """A mentor's stored windows, parsed once per text (every free-time computation reads them; the result is an
+    immutable tuple of frozen windows)."""
+    return parse_windows(text, call_minutes=call_minutes)
 
 
 class MentorBase:
@@ -134,7 +142,7 @@ class MentorBase:
         booked, elsewhere = calendar if calendar is not None else await self._calendar(conn, mentor, now, ignore=ignore)
         zone = ZoneInfo(mentor.timezone)
         slots = free_slots(
-            parse_windows(mentor.windows, call_minutes=mentor.call_minutes),
+            _windows(mentor.windows, mentor.call_minutes),
             tz=zone,
             call_minutes=mentor.call_minutes,
             buffer_minutes=policy.buffer_minutes,
