@@ -150,9 +150,6 @@ class SafetyService:
         self.db = db
         self.clock = clock
 
-    async def _limit(self, conn: Conn, guild_id: int, limit: Limit) -> int:
-        return settings_catalog.number(await guilds.get_config(conn, guild_id), limit.setting)
-
     # --- blocks --------------------------------------------------------------------------------------------------
 
     async def block(
@@ -234,7 +231,8 @@ class SafetyService:
             if block is not None and block.active(now):
                 raise Blocked(block_message(block, action), block)
         limit = LIMITS[action]
-        allowed = await self._limit(conn, guild_id, limit)
+        config = await guilds.get_config(conn, guild_id)  # read once for both limits
+        allowed = settings_catalog.number(config, limit.setting)
         count, oldest = await store.count_events(
             conn, guild_id=guild_id, user_id=user_id, action=action.value, since=now - limit.window
         )
@@ -245,7 +243,7 @@ class SafetyService:
             raise RateLimited(f"This server allows {allowed} {limit.words}.{when}", retry)
         if action is Action.BOOKING_REQUEST:
             pending = await store.pending_booking_requests(conn, guild_id, user_id)
-            most = await self._limit(conn, guild_id, PENDING_BOOKINGS)
+            most = settings_catalog.number(config, PENDING_BOOKINGS.setting)
             if pending >= most:
                 raise RateLimited(
                     f"You have {pending} call requests waiting for an answer, and this server allows {most} "

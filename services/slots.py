@@ -19,6 +19,7 @@ Rules (cal.com-like):
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -67,25 +68,49 @@ def week_start(instant: datetime, tz: tzinfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def _local_intervals(windows: Sequence[Window], first: date, last: date) -> list[tuple[datetime, datetime]]:
-    """Naive local-wall intervals for every date in [first, last], with touching intervals joined (midnight)."""
-    out: list[tuple[datetime, datetime]] = []
+def _local_intervals(windows: Sequence[Window], first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
+    """Naive local-wall intervals for every date in [first, last], in order, with touching intervals joined
+    (midnight); lazily, so a caller that needs only the first days reads no further."""
+    by_day: list[list[Window]] = [[] for _ in range(7)]
+    for window in windows:
+        by_day[window.day].append(window)
+    held: tuple[datetime, datetime] | None = None
     day = first
     while day <= last:
         midnight = datetime.combine(day, time())
-        for window in windows:
-            if window.day == day.weekday():
-                interval = (midnight + timedelta(minutes=window.start), midnight + timedelta(minutes=window.end))
-                if out and out[-1][1] >= interval[0]:
-                    out[-1] = (out[-1][0], max(out[-1][1], interval[1]))
-                else:
-                    out.append(interval)
-        day += timedelta(days=1)
-    return out
+        for window in by_day[day.weekday()]:
+            interval = (midnight + timedelta(minutes=window.start), midnight + timedelta(minutes=window.end))
+            if held is not None and held[1] >= interval[0]:
+                held = (held[0], max(held[1], interval[1]))
+            else:
+                if held is not None:
+                    yield held
+                held = interval
+        day += DAY
+    if held is not None:
+        yield held
 
 
-def _conflicts(start: datetime, end: datetime, booked: Sequence[Interval], buffer: timedelta) -> bool:
-    return any(start < b_end + buffer and b_start < end + buffer for b_start, b_end in booked)
+class _Busy:
+    """Taken time widened by the buffer on both sides, asked about ascending slots: an interval that ends before one
+    slot starts cannot touch a later one, so each is passed over once instead of tested against every slot."""
+
+    def __init__(self, taken: Sequence[Interval], buffer: timedelta) -> None:
+        widened = sorted((end + buffer, start - buffer) for start, end in taken)  # by widened end
+        self._ends = [end for end, _ in widened]
+        self._first_start: list[datetime] = []  # the earliest widened start from each position on
+        for _, start in reversed(widened):
+            self._first_start.append(min(start, self._first_start[-1]) if self._first_start else start)
+        self._first_start.reverse()
+        self._next = 0
+
+    def conflicts(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) overlaps any widened interval; ``start`` never decreases between calls."""
+        ends, i = self._ends, self._next
+        while i < len(ends) and ends[i] <= start:
+            i += 1
+        self._next = i
+        return i < len(ends) and self._first_start[i] < end
 
 
 def bookings_per_week(booked: Iterable[Interval], tz: tzinfo) -> dict[date, int]:
@@ -141,10 +166,15 @@ def free_slots(
     call = timedelta(minutes=call_minutes)
     buffer = timedelta(minutes=buffer_minutes)
     per_week = bookings_per_week(booked, tz)
+    full_weeks = {week for week, count in per_week.items() if count >= weekly_limit}
+    taken = _Busy(busy, buffer)
     # One local day of margin on each side: the instants' local dates and midnight-crossing windows.
     first = earliest.astimezone(tz).date() - DAY
     last = horizon.astimezone(tz).date() + DAY
-    candidates = [s for s in _wall_slots(windows, tz, first, last, call) if not any(a.covers(s, tz) for a in absences)]
+    # Each source yields ascending starts, so merging them lazily reads only as far as the slots shown need (the
+    # first few days of a 25-slot picker), not every slot of the horizon.
+    home = _wall_slots(windows, tz, first, last, call, earliest)
+    sources = [(s for s in home if not any(a.covers(s, tz) for a in absences)) if absences else home]
     for trip in absences:
         if trip.travel_tz is None:
             continue
@@ -152,9 +182,13 @@ def free_slots(
             max(trip.first, earliest.astimezone(trip.travel_tz).date() - DAY),
             min(trip.last, horizon.astimezone(trip.travel_tz).date() + DAY),
         )
-        candidates += [s for s in _wall_slots(windows, trip.travel_tz, *span, call) if trip.covers(s, tz)]
+        sources.append(_covered(_wall_slots(windows, trip.travel_tz, *span, call, earliest), trip, tz))
     slots: list[datetime] = []
-    for start in sorted(set(candidates)):
+    previous: datetime | None = None
+    for start in heapq.merge(*sources) if len(sources) > 1 else sources[0]:
+        if start == previous:  # the same instant from two sources
+            continue
+        previous = start
         if start < earliest:
             continue
         if start >= horizon:
@@ -162,9 +196,9 @@ def free_slots(
         end = start + call
         if slots and start < slots[-1] + call:  # never overlap the previous slot (a home and a travel window meeting)
             continue
-        if per_week.get(week_start(start, tz), 0) >= weekly_limit:
+        if full_weeks and week_start(start, tz) in full_weeks:
             continue
-        if _conflicts(start, end, busy, buffer):
+        if taken.conflicts(start, end):
             continue
         slots.append(start)
         if len(slots) >= limit:
@@ -172,16 +206,23 @@ def free_slots(
     return slots
 
 
-def _wall_slots(windows: Sequence[Window], tz: tzinfo, first: date, last: date, call: timedelta) -> Iterator[datetime]:
-    """Back-to-back slot starts (UTC) of the weekly windows read in ``tz`` on local dates [first, last]; wall times
-    that do not exist are skipped, and a slot must end inside its window on the wall clock."""
+def _covered(starts: Iterator[datetime], trip: Absence, home: tzinfo) -> Iterator[datetime]:
+    return (s for s in starts if trip.covers(s, home))
+
+
+def _wall_slots(
+    windows: Sequence[Window], tz: tzinfo, first: date, last: date, call: timedelta, after: datetime | None = None
+) -> Iterator[datetime]:
+    """Back-to-back slot starts (UTC, ascending) of the weekly windows read in ``tz`` on local dates [first, last];
+    wall times that do not exist are skipped, and a slot must end inside its window on the wall clock. ``after``:
+    starts before it may be left out (the caller skips them anyway)."""
     for local_start, local_end in _local_intervals(windows, first, last):
         span = local_end - local_start
         utc_start, utc_end = local_to_utc(local_start, tz), local_to_utc(local_end, tz)
         if span <= WEEK and utc_start is not None and utc_end is not None and utc_end - utc_start == span:
             # The same UTC offset at both ends of at most a week (no zone changes its offset and back within a
             # week): every slot is that offset from its wall time, with no conversion per slot.
-            offset = 0
+            offset = 0 if after is None or after <= utc_start else -((utc_start - after) // call)
             while local_start + (offset + 1) * call <= local_end:
                 yield utc_start + offset * call
                 offset += 1

@@ -99,15 +99,37 @@ async def pending_move(conn: Conn, booking_id: int) -> Move | None:
     return _move(rows[0]) if rows else None
 
 
-async def held_times(conn: Conn, mentor_user_id: int) -> list[tuple[int, datetime, datetime]]:
-    """``(guild_id, start, end)`` of the times held by a mentor's pending proposals in every server (not free to
-    anyone else while the mentor decides)."""
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """Time a mentor has given away: a booking (``booking_id``, its status) or a pending proposal's held time
+    (``booking_id`` None, status ``held``)."""
+
+    booking_id: int | None
+    guild_id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+async def taken_times(
+    conn: Conn, mentor_user_id: int, *, statuses: Sequence[str], starts_from: datetime
+) -> list[Taken]:
+    """A mentor's bookings in ``statuses`` starting from ``starts_from``, and the times held by their pending
+    proposals (not free to anyone else while the mentor decides), in every server: one statement, only the
+    columns a free-time computation needs."""
+    marks = ", ".join("?" for _ in statuses)
     rows = await _rows(
         conn,
-        "SELECT guild_id, starts_at, ends_at FROM booking_moves WHERE mentor_user_id = ? AND status = 'pending'",
-        (mentor_user_id,),
+        f"""
+        SELECT id, guild_id, status, starts_at, ends_at FROM bookings
+        WHERE mentor_user_id = ? AND status IN ({marks}) AND starts_at >= ?
+        UNION ALL
+        SELECT NULL, guild_id, 'held', starts_at, ends_at FROM booking_moves
+        WHERE mentor_user_id = ? AND status = 'pending'
+        """,  # noqa: S608
+        (mentor_user_id, *statuses, to_epoch(starts_from), mentor_user_id),
     )
-    return [(int(r["guild_id"]), from_epoch(r["starts_at"]), from_epoch(r["ends_at"])) for r in rows]
+    return [Taken(r[0], int(r[1]), r[2], from_epoch(r[3]), from_epoch(r[4])) for r in rows]
 
 
 async def moves_of_booking(conn: Conn, booking_id: int) -> list[Move]:

@@ -54,6 +54,9 @@ class Mentor:
     decided_by: int | None
     created_at: datetime
     updated_at: datetime
+    # When the roster card was last edited, by any process (``storage/roster_cards.py``); read with the row, so the
+    # card's debounce needs no read of its own. Not part of the profile's equality.
+    card_edited_at: datetime | None = field(default=None, compare=False)
 
     @property
     def has_phone(self) -> bool:
@@ -113,6 +116,7 @@ def _mentor(row: Row) -> Mentor:
         decided_by=row["decided_by"],
         created_at=from_epoch(row["created_at"]),
         updated_at=from_epoch(row["updated_at"]),
+        card_edited_at=_opt(row["card_edited_at"]),
     )
 
 

@@ -202,9 +202,8 @@ class Desk:
     async def offer_slots(self, interaction: Interaction, guild_id: int, mentor_id: int) -> None:
         # A moderator's block or the server's booking limits are said before any slot is shown.
         await self.safety.check(guild_id, interaction.user.id, Action.BOOKING_REQUEST)
-        slots = await self.mentors.slots_for(guild_id, mentor_id, interaction.user.id, 25)
-        mentor = await self.mentors.get(guild_id, mentor_id)
-        if not slots or mentor is None:
+        mentor, slots = await self.mentors.offer(guild_id, mentor_id, interaction.user.id, 25)
+        if not slots:
             await reply(interaction, render.no_slots(mentor_id))
             return
         await reply(interaction, render.pick_slot(mentor_id, slots), view=slot_view(guild_id, mentor, slots))

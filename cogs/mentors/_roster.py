@@ -61,7 +61,7 @@ class Roster:
         now = self.bot.services.clock.now()
         mentor = await self.mentors.get(guild_id, user_id)
         listed = mentor is not None and mentor.status in LISTED
-        last = await self.mentors.card_edited_at(guild_id, user_id) if listed else None
+        last = mentor.card_edited_at if mentor is not None and listed else None
         if listed and last is not None and now - last < EDIT_INTERVAL:  # a card is removed at once
             await self._schedule(guild_id, user_id, last + EDIT_INTERVAL)
             return None
@@ -130,9 +130,7 @@ class Roster:
             if mentor.roster_message_id is not None:
                 await self.remove(guild_id, user_id, mentor.roster_message_id)
             return None
-        match = next((m for m in await self.mentors.roster(guild_id) if m.mentor.user_id == user_id), None)
-        if match is None:
-            return None
+        match = await self.mentors.roster_card(mentor)
         channel = await self._channel(guild_id)
         if channel is None:
             return "this server has no roster channel I can post in; a moderator can set one with `/setup channels`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -36,7 +37,7 @@ from services.mentors._rules import (
     number_holder,
 )
 from services.slots import Absence, Interval, calls_left_this_week, free_slots
-from services.windows import parse_windows
+from services.windows import Window, parse_windows
 from storage import booking_moves as moves_store
 from storage import effects as effects_store
 from storage import guilds
@@ -48,6 +49,13 @@ from storage.mentors import LIVE, Booking, Mentor
 from storage.sql import Conn
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _windows(text: str, call_minutes: int) -> tuple[Window, ...]:
+    """A mentor's stored windows, parsed once per text (every free-time computation reads them; the result is an
+    immutable tuple of frozen windows)."""
+    return parse_windows(text, call_minutes=call_minutes)
 
 
 class MentorBase:
@@ -118,19 +126,23 @@ class MentorBase:
         exclude: Sequence[datetime] = (),
         ignore: int | None = None,
         until: datetime | None = None,
+        policy: BookingPolicy | None = None,
+        calendar: tuple[list[Interval], list[Interval]] | None = None,
     ) -> list[datetime]:
         """The mentor's next free starts; ``ignore`` leaves one booking out (the call being moved); ``until``: none
-        after it (to check one start)."""
+        after it (to check one start). ``policy`` and ``calendar`` (:meth:`_calendar`, read with the same ``ignore``)
+        when the caller has read them already."""
         now = self.clock.now()
         if mentor.status == "paused" and mentor.paused_until is None:
             return []
         if mentor.status not in ("active", "paused"):
             return []
-        policy = await self.policy(conn, mentor.guild_id)
-        booked, elsewhere = await self._calendar(conn, mentor, now, ignore=ignore)
+        if policy is None:
+            policy = await self.policy(conn, mentor.guild_id)
+        booked, elsewhere = calendar if calendar is not None else await self._calendar(conn, mentor, now, ignore=ignore)
         zone = ZoneInfo(mentor.timezone)
         slots = free_slots(
-            parse_windows(mentor.windows, call_minutes=mentor.call_minutes),
+            _windows(mentor.windows, mentor.call_minutes),
             tz=zone,
             call_minutes=mentor.call_minutes,
             buffer_minutes=policy.buffer_minutes,
@@ -167,30 +179,35 @@ class MentorBase:
           whichever communities (and Porchlight processes) booked them; they count toward their own server's limit.
 
         ``ignore`` leaves one booking out (the call being moved)."""
-        rows = await store.list_bookings(
-            conn, mentor_user_id=mentor.user_id, statuses=(*LIVE, "completed"), starts_from=now - timedelta(days=8)
+        taken = await moves_store.taken_times(
+            conn, mentor.user_id, statuses=(*LIVE, "completed"), starts_from=now - timedelta(days=8)
         )
         here: list[Interval] = []
         elsewhere: list[Interval] = []
-        for b in rows:
-            if b.id == ignore:
+        for t in taken:
+            if t.booking_id is not None and t.booking_id == ignore:
                 continue
-            if b.guild_id == mentor.guild_id:
-                here.append((b.starts_at, b.ends_at))
-            elif b.status in LIVE:
-                elsewhere.append((b.starts_at, b.ends_at))
-        for guild_id, starts_at, ends_at in await moves_store.held_times(conn, mentor.user_id):
-            (here if guild_id == mentor.guild_id else elsewhere).append((starts_at, ends_at))
+            if t.guild_id == mentor.guild_id:
+                here.append((t.starts_at, t.ends_at))
+            elif t.status in LIVE or t.booking_id is None:  # a live call, or a proposal's held time
+                elsewhere.append((t.starts_at, t.ends_at))
         return here, elsewhere
 
     async def slots_for(self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25) -> list[datetime]:
         """The next free starts a member can pick (aware UTC), at most ``limit`` (25 fits one select)."""
+        _mentor, slots = await self.offer(guild_id, mentor_user_id, member_id, limit)
+        return slots
+
+    async def offer(
+        self, guild_id: int, mentor_user_id: int, member_id: int, limit: int = 25
+    ) -> tuple[Mentor, list[datetime]]:
+        """:meth:`slots_for` with the mentor they were computed for (the picker shows times in the mentor's zone)."""
         if member_id == mentor_user_id:
             raise BookingError("That's your own mentor profile, so you can't book a call with yourself.")
         mentor = await self._mentor(self.db.conn, guild_id, mentor_user_id)
         if mentor is None or mentor.status not in ("active", "paused"):
             raise BookingError("This mentor isn't taking calls right now. Try /mentors to find someone else.")
-        return await self._free(self.db.conn, mentor, limit=limit)
+        return mentor, await self._free(self.db.conn, mentor, limit=limit)
 
     async def calls_left(self, mentor: Mentor) -> int:
         now = self.clock.now()

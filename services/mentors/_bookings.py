@@ -62,16 +62,18 @@ class MentorBookings(MentorProfiles):
                     )
                 phone_token = self.vault.encrypt(normalize_phone(number, self.default_region))
             # Free times up to the one asked for only: the check needs no further (a fraction of the computation,
-            # made inside the transaction every other write waits for).
-            free = await self._free(conn, mentor, limit=10_000, until=starts_at)
+            # made inside the transaction every other write waits for). The server's policy and the mentor's
+            # calendar are read once for the check, the alternatives and the expiry.
+            policy = await self.policy(conn, guild_id)
+            calendar = await self._calendar(conn, mentor, now)
+            free = await self._free(conn, mentor, limit=10_000, until=starts_at, policy=policy, calendar=calendar)
             if starts_at not in free:
                 raise SlotTaken(
                     "That time was just taken or is no longer free. Pick one of the next free times instead.",
-                    await self._free(conn, mentor, limit=5),
+                    await self._free(conn, mentor, limit=5, policy=policy, calendar=calendar),
                 )
             ends_at = starts_at + timedelta(minutes=mentor.call_minutes)
             await self._check_member_free(conn, guild_id, mentor_user_id, member_id, starts_at, ends_at, now)
-            policy = await self.policy(conn, guild_id)
             expires = expiry_for(now, starts_at, timedelta(hours=policy.min_notice_hours))
             try:
                 booking = await store.insert_booking(

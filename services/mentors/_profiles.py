@@ -6,10 +6,12 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.contact import normalize_phone
 from services.mentors._base import MentorBase
 from services.mentors._rules import (
+    BookingPolicy,
     CancelCause,
     LeaveResult,
     MentorEffect,
@@ -24,6 +26,7 @@ from services.mentors._rules import (
     normalize_topics,
     validate_timezone,
 )
+from services.slots import calls_left_this_week
 from services.text import clean_text
 from services.windows import format_windows, parse_windows
 from storage import mentors as store
@@ -284,12 +287,25 @@ class MentorProfiles(MentorBase):
     async def roster(self, guild_id: int) -> list[MentorMatch]:
         """Every active or paused mentor with their next 3 free slots and calls left this week (roster cards)."""
         out: list[MentorMatch] = []
+        policy = await self.policy(self.db.conn, guild_id)
         for listed in await store.list_mentors(self.db.conn, guild_id, ("active", "paused")):
             mentor = await self._mentor(self.db.conn, guild_id, listed.user_id) or listed
-            out.append(
-                MentorMatch(mentor, await self._free(self.db.conn, mentor, limit=3), await self.calls_left(mentor))
-            )
+            out.append(await self._match(self.db.conn, mentor, policy))
         return out
+
+    async def roster_card(self, mentor: Mentor) -> MentorMatch:
+        """One listed mentor's entry of :meth:`roster` (their card), without computing every other mentor's."""
+        return await self._match(self.db.conn, mentor, await self.policy(self.db.conn, mentor.guild_id))
+
+    async def _match(self, conn: Conn, mentor: Mentor, policy: BookingPolicy) -> MentorMatch:
+        """Next 3 free slots and calls left this week, from one read of the mentor's calendar."""
+        now = self.clock.now()
+        calendar = await self._calendar(conn, mentor, now)
+        slots = await self._free(conn, mentor, limit=3, policy=policy, calendar=calendar)
+        left = calls_left_this_week(
+            tz=ZoneInfo(mentor.timezone), weekly_limit=mentor.weekly_limit, booked=calendar[0], now=now
+        )
+        return MentorMatch(mentor, slots, left)
 
     async def departed_with_cards(self, guild_id: int) -> list[Mentor]:
         """Mentors who left or were declined but still have a roster message id: their cards should go."""
