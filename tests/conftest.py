@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.postgres import BENCH_KEY, scratch_schema
+from bench.postgres import BENCH_KEY, scratch_schema, vacuum_catalogs
 from storage.db import Database
 from storage.migrate import migrate
 
@@ -28,6 +28,7 @@ POSTGRES_URL = os.environ.get("PORCHLIGHT_TEST_POSTGRES_URL", "postgresql://post
 DUAL_BACKEND_SUITES = ("storage", "services")
 _postgres_problem: str | None = None
 _postgres_checked = False
+_schemas_made: list[str] = []  # schemas the run made on the test server (each dropped after its test)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,6 +66,13 @@ def postgres_problem() -> str | None:
     return _postgres_problem
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run made and dropped a schema per PostgreSQL test: make the catalog rows they left reusable, so that the
+    server's catalogs do not grow run after run where autovacuum is off (``bench.postgres.vacuum_catalogs``)."""
+    if _schemas_made:
+        asyncio.run(vacuum_catalogs(POSTGRES_URL))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     problem = postgres_problem()
     if problem is None:
@@ -85,6 +93,7 @@ def require_postgres() -> None:
 
 def postgres_schema(prefix: str = "t") -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh, empty schema of the test server as a database URL (``?schema=``), dropped afterwards."""
+    _schemas_made.append(prefix)
     return scratch_schema(prefix, server=POSTGRES_URL)
 
 

@@ -3,56 +3,29 @@ both have the same tables, columns in the same order, keys, unique and partial i
 translated constructs (JSON checks, GLOB, date(), the check-in week triggers, the data migrations) behave the same.
 
 Real servers on both sides: a migrated SQLite file, and PostgreSQL at 127.0.0.1:5432 (database `test`), each test in
-a schema of its own that is dropped afterwards. Without a reachable server these tests are skipped with one reason,
-unless CI=true, where that is a failure.
+a schema of its own that is dropped afterwards. Without a reachable server these tests are skipped
+(``require_postgres``), unless CI=true, where that is a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
-import secrets
-import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
 import pytest
 
 from storage.db import Database
 from storage.migrate import MIGRATIONS_DIR, Migration, load_migrations, migrate
+from tests.conftest import POSTGRES_URL, postgres_schema, require_postgres
 
 PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
-PG_URL = os.environ.get("PORCHLIGHT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
-
-
-def _server_unreachable() -> str | None:
-    """Why PostgreSQL cannot be used here, or None. Checked once, so a skip is one line for the whole module."""
-    try:
-        import asyncpg  # noqa: F401
-    except ImportError:
-        return "asyncpg is not installed"
-    url = urlsplit(PG_URL)
-    try:
-        socket.create_connection((url.hostname or "127.0.0.1", url.port or 5432), timeout=3).close()
-    except OSError as error:
-        return f"PostgreSQL unreachable at {url.hostname}:{url.port} ({error})"
-    return None
-
-
-_UNUSABLE = _server_unreachable()
-if _UNUSABLE is not None:
-    if IN_CI:
-        raise RuntimeError(f"{_UNUSABLE}: the PostgreSQL schema tests are required under CI=true")
-    pytest.skip(f"{_UNUSABLE}: PostgreSQL schema tests SKIPPED (CI=true makes this a failure)", allow_module_level=True)
-
-import asyncpg  # noqa: E402
-
 # ``db`` here is the SQLite side of each comparison; the PostgreSQL side is this module's own schema.
 pytestmark = pytest.mark.sqlite_only
 
@@ -82,21 +55,16 @@ async def _apply_pg(conn: Any, migrations: Sequence[Migration]) -> None:
 
 @pytest.fixture
 async def pg() -> AsyncIterator[Any]:
-    """A connection whose search_path is a fresh, empty schema (dropped afterwards)."""
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as error:
-        reason = f"PostgreSQL at {PG_URL} refused us ({type(error).__name__}: {error})"
-        if IN_CI:
-            pytest.fail(f"{reason}: the PostgreSQL schema tests are required under CI=true")
-        pytest.skip(f"{reason}: PostgreSQL schema tests SKIPPED")
-    schema = f"pgschema_{secrets.token_hex(6)}"  # "pg_" is reserved for PostgreSQL's own schemas
-    await conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
-    try:
-        yield conn
-    finally:
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
+    """A connection whose search_path is a fresh, empty schema of the test server (dropped afterwards)."""
+    require_postgres()
+    async with postgres_schema("pgschema") as url:  # "pg_" is reserved for PostgreSQL's own schemas
+        [schema] = parse_qs(urlsplit(url).query)["schema"]
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
+        try:
+            await conn.execute(f"SET search_path = {schema}")
+            yield conn
+        finally:
+            await conn.close()
 
 
 @pytest.fixture
@@ -437,7 +405,7 @@ async def test_a_checkin_inserted_while_the_last_one_of_its_week_is_deleted_keep
     """PostgreSQL only (SQLite has one writer at a time): a member checks in while their only check-in of the week
     is being deleted (/privacy, retention). The delete trigger waits for the new check-in's transaction and then
     counts it, so the member's week row stays, now naming the new check-in."""
-    other = await asyncpg.connect(PG_URL, timeout=5)
+    other = await asyncpg.connect(POSTGRES_URL, timeout=5)
     try:
         schema = await pg_migrated.fetchval("SELECT current_schema()")
         await other.execute(f"SET search_path = {schema}")
