@@ -98,11 +98,6 @@ async def take_draft(conn: Conn, user_id: int, custom_id: str, now: datetime) ->
     return None if row is None else _row(row)
 
 
-async def delete_draft(conn: Conn, user_id: int, custom_id: str) -> bool:
-    cur = await conn.execute("DELETE FROM form_drafts WHERE user_id = ? AND custom_id = ?", (user_id, custom_id))
-    return cur.rowcount > 0
-
-
 async def delete_other_drafts(conn: Conn, *, user_id: int, guild_id: int | None, form: str, keep_custom_id: str) -> int:
     """A member opened this form again: their older drafts of it in the same server go."""
     cur = await conn.execute(
