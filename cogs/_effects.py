@@ -390,7 +390,10 @@ async def create_private_thread(parent: discord.TextChannel, name: str) -> list[
             invitable=False,
             auto_archive_duration=THREAD_ARCHIVE_MINUTES,
         )
-    return await find_threads(parent, name) if doubtful else [created]
+    if not doubtful:
+        return [created]
+    log.info("thread creation in doubt, listing the threads of its name: %s", "; ".join(doubtful))
+    return await find_threads(parent, name)
 
 
 async def keep_first(threads: list[discord.Thread]) -> discord.Thread:

@@ -182,10 +182,7 @@ def offer_view(kind: ReplyKind) -> discord.ui.View | None:
     items = offer_items(kind)
     if not items:
         return None
-    view = PersistentView()
-    for item in items:
-        view.add_item(item)
-    return view
+    return PersistentView(*items)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (

@@ -166,49 +166,44 @@ class FeedbackButton(_AnswerButton, template=CUSTOM_IDS["help.feedback"]):
         await desk_of(interaction).feedback(interaction, self.request_id, self.yes)
 
 
-def _view(*items: discord.ui.Item[Any]) -> discord.ui.View:
-    view = PersistentView()
-    for item in items:
-        view.add_item(item)
-    return view
-
-
 def card_view(card: QueueCard) -> discord.ui.View:
     closed = card.status == "closed"
     claimable = card.status in ("waiting", "claimed")
-    return _view(
+    return PersistentView(
         ClaimButton(card.request_id, disabled=not claimable),
         ReleaseButton(card.request_id, disabled=closed or card.helper_count == 0),
     )
 
 
 def opening_view(request_id: int) -> discord.ui.View:
-    return _view(CloseButton(request_id), StuckButton(request_id))
+    return PersistentView(CloseButton(request_id), StuckButton(request_id))
 
 
 def anonymous_opening_view(request_id: int) -> discord.ui.View:
-    return _view(ReplyButton(request_id), CloseButton(request_id))
+    return PersistentView(ReplyButton(request_id), CloseButton(request_id))
 
 
 def anonymous_dm_view(request_id: int) -> discord.ui.View:
-    return _view(CloseButton(request_id), RevealButton(request_id))
+    return PersistentView(CloseButton(request_id), RevealButton(request_id))
 
 
 def reveal_confirm_view(request_id: int) -> discord.ui.View:
-    return _view(RevealConfirmButton(request_id))
+    return PersistentView(RevealConfirmButton(request_id))
 
 
 def sorted_view(request_id: int, *, disabled: bool = False) -> discord.ui.View:
-    return _view(SortedButton(request_id, True, disabled=disabled), SortedButton(request_id, False, disabled=disabled))
+    return PersistentView(
+        SortedButton(request_id, True, disabled=disabled), SortedButton(request_id, False, disabled=disabled)
+    )
 
 
 def feedback_view(request_id: int) -> discord.ui.View:
-    return _view(FeedbackButton(request_id, True), FeedbackButton(request_id, False), ReopenButton(request_id))
+    return PersistentView(FeedbackButton(request_id, True), FeedbackButton(request_id, False), ReopenButton(request_id))
 
 
 def after_feedback_view(request_id: int, offer_thanks: bool) -> discord.ui.View:
     items: list[discord.ui.Item[Any]] = [ThanksButton(request_id)] if offer_thanks else []
-    return _view(*items, ReopenButton(request_id))
+    return PersistentView(*items, ReopenButton(request_id))
 
 
 # --- forms (answered by custom id in cogs/forms.py; see cogs/_forms.py) --------------------------------------------
