@@ -364,7 +364,7 @@ class CheckinService:
                 share_with_helpers=False,
             )
         if due is not None:
-            self.dispatcher.wake()
+            self.dispatcher.wake(due)
         log.info(
             "checkin recorded checkin_id=%d guild_id=%d source=%s followup=%s",
             checkin.id,

@@ -113,6 +113,8 @@ class JobDispatcher:
         self._kinds: dict[str, JobKind] = {}
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        # While the loop sleeps: when it looks at the table next by itself (None while a pass runs).
+        self._sleeping_until: datetime | None = None
         self._in_flight: dict[asyncio.Task[RunReport], Job] = {}
         self._stopping = False
         # Told of every job run: its kind, how late it started (seconds after due) and the outcome (for metrics).
@@ -154,7 +156,7 @@ class JobDispatcher:
                 user_id=user_id,
                 dedupe_key=dedupe_key,
             )
-        self.wake()
+        self.wake(job.due_at)
         return job
 
     async def schedule_in(
@@ -169,7 +171,7 @@ class JobDispatcher:
         dedupe_key: str | None = None,
     ) -> Job:
         """:meth:`schedule` on the caller's transaction (the job commits with the change that implies it); the caller
-        calls :meth:`wake` after the commit."""
+        calls :meth:`wake` with its due time after the commit."""
         registered = self._kinds.get(kind)
         if registered is None:
             raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
@@ -216,9 +218,24 @@ class JobDispatcher:
             log.debug("jobs cancelled count=%d kind=%s", count, kind)
         return count
 
-    def wake(self) -> None:
-        """Make :meth:`run_forever` look at the table now instead of at its next planned time."""
+    def wake(self, due_at: datetime | None = None) -> None:
+        """Make :meth:`run_forever` look at the table now instead of at its next planned time; with ``due_at`` (a
+        job just scheduled), only if that job is due before the loop looks by itself. A follow-up due in three days
+        costs no pass: the loop's next look reads the table, and that job, anyway."""
+        sleeping_until = self._sleeping_until
+        if due_at is not None and sleeping_until is not None and due_at >= sleeping_until:
+            return
         self._wake.set()
+
+    @property
+    def next_look(self) -> datetime | None:
+        """While the loop sleeps: when it looks at the table next by itself. None while a pass runs."""
+        return self._sleeping_until
+
+    @property
+    def woken(self) -> bool:
+        """A wake is pending: the loop looks at the table at once."""
+        return self._wake.is_set()
 
     # -- running ------------------------------------------------------------------------------------------------
 
@@ -397,6 +414,7 @@ class JobDispatcher:
         loop = asyncio.get_running_loop()
         next_renewal = loop.time() + renew_every
         while True:
+            self._sleeping_until = None  # a job scheduled during the pass wakes the loop again
             self._wake.clear()  # before the pass, so a wake() during the pass is not lost
             self._slot_freed.clear()
             try:
@@ -414,6 +432,7 @@ class JobDispatcher:
                 return
             if self._in_flight:
                 timeout = min(timeout, max(next_renewal - loop.time(), 0.0))
+            self._sleeping_until = self._clock.now() + timedelta(seconds=timeout)
             waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self._slot_freed.wait())]
             try:
                 await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

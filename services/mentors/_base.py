@@ -111,9 +111,12 @@ class MentorBase:
             raise MentorError("You're not a mentor on this server. Use /mentor signup to offer calls.")
         return mentor
 
-    def _wake(self) -> None:
+    def _wake(self, due_at: datetime | None = None) -> None:
+        """After a change that scheduled jobs: the dispatcher looks at the table now (``due_at``: only if the
+        soonest of them is due before it looks by itself; effects' safety nets need no wake, the inline run goes
+        first)."""
         if self.jobs is not None:
-            self.jobs.wake()
+            self.jobs.wake(due_at)
 
     # -- slots ----------------------------------------------------------------------------------------------------
 

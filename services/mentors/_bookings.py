@@ -97,7 +97,7 @@ class MentorBookings(MentorProfiles):
             await self._schedule(conn, booking, EXPIRY_JOB, booking.expires_at, now)
             await self._booking_effect(conn, booking, "mentor", MentorEffect.REQUEST_DM)
             await self._card(conn, booking)
-        self._wake()
+        self._wake(booking.expires_at)
         log.info(
             "booking requested id=%d guild=%d mentor=%d member=%d", booking.id, guild_id, mentor_user_id, member_id
         )

@@ -225,3 +225,30 @@ async def test_run_forever_is_woken_by_schedule_survives_errors_and_stops_on_can
             await loop
     assert loop.cancelled()
     assert not db.conn.in_transaction
+
+
+async def test_a_job_due_after_the_loops_next_look_wakes_nothing_and_a_sooner_one_does(
+    db: Database, clock: ManualClock
+) -> None:
+    handler = Recorder()
+    d = dispatcher(db, clock, followup=handler)
+    loop = asyncio.create_task(d.run_forever(idle=timedelta(seconds=30)))
+    try:
+        async with asyncio.timeout(5):
+            while d.next_look is None:  # noqa: ASYNC110 - the first pass found nothing due: the loop sleeps
+                await asyncio.sleep(0.01)
+        asleep_until = d.next_look
+        assert asleep_until is not None and asleep_until <= clock.now() + timedelta(seconds=30)
+        # A check-in's follow-up, days away: the loop's own next look reads it anyway, so no pass now.
+        later = await d.schedule(kind="followup", due_at=clock.now() + timedelta(days=3))
+        assert not d.woken and d.next_look == asleep_until
+        # Due before that look: the loop looks at once and runs it.
+        now = await d.schedule(kind="followup", due_at=clock.now())
+        assert d.woken
+        await asyncio.wait_for(handler.called.wait(), timeout=5)
+        assert handler.calls == Counter({now.id: 1})
+        assert (await status(db, later.id)).status is JobStatus.PENDING
+    finally:
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
