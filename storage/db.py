@@ -2,7 +2,8 @@
 access by name, and a second connection that only checkpoints the write-ahead log in the background. PostgreSQL
 (``PORCHLIGHT_DATABASE_URL=postgresql://…``, for several processes): :mod:`storage.pg`, behind the same API.
 
-Each SQLite statement is one trip to aiosqlite's database thread, rows included (:class:`PrefetchingConnection`)."""
+Each SQLite statement is one trip to aiosqlite's database thread, rows included (:class:`PrefetchingConnection`); a
+transaction's first statement carries its ``BEGIN IMMEDIATE`` on the same trip (:class:`TransactionConn`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +71,18 @@ class PrefetchingConnection(aiosqlite.Connection):
         fetched = self._execute(self._execute_prefetch, sql, [] if parameters is None else parameters)  # type: ignore[no-untyped-call]
         cursor, rows = await fetched
         return PrefetchedCursor(self, cursor, rows)
+
+    def begin_then(self, call: Callable[..., Any], *args: Any) -> Any:
+        """On the database thread: ``BEGIN IMMEDIATE``, then ``call`` (a transaction's first statement), in one
+        trip. A BEGIN that fails raises before the statement runs."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        return call(*args)
+
+    async def trip(self, call: Callable[..., Any], *args: Any, begin: bool = False) -> Any:
+        """Run ``call(*args)`` on the database thread (after ``BEGIN IMMEDIATE``, with ``begin``)."""
+        if begin:
+            return await self._execute(self.begin_then, call, *args)  # type: ignore[no-untyped-call]
+        return await self._execute(call, *args)  # type: ignore[no-untyped-call]
 
 
 def connect(path: str) -> aiosqlite.Connection:
@@ -173,6 +186,77 @@ class SqliteConn:
         return nullcontext()  # SQLite rolls back only the failing statement
 
 
+class TransactionConn(SqliteConn):
+    """The connection a transaction's body gets (:meth:`Database.transaction`). Its first statement carries the
+    transaction's ``BEGIN IMMEDIATE`` on the same trip to aiosqlite's thread: one trip fewer per transaction, and a
+    transaction that runs no statement begins (and commits) nothing. That first trip always runs to its end, a
+    cancelled caller's too, so the transaction's end never looks at a BEGIN still on its way. Should the BEGIN fail
+    (or the first statement's error end the transaction), every later statement and the commit raise that error:
+    nothing of the body runs outside a transaction, whatever it catches."""
+
+    __slots__ = ("first", "not_begun")
+
+    def __init__(self, raw: PrefetchingConnection) -> None:
+        super().__init__(raw)
+        self.first: asyncio.Future[Any] | None = None  # the trip that began the transaction, once made
+        self.not_begun: BaseException | None = None
+
+    async def _trip(self, call: Callable[..., Any], *args: Any) -> Any:
+        raw = cast(PrefetchingConnection, self.raw)
+        if self.not_begun is not None:
+            raise self.not_begun
+        if self.first is not None:
+            return await raw.trip(call, *args)
+        self.first = asyncio.ensure_future(raw.trip(call, *args, begin=True))
+        try:
+            return await run_to_end(self.first)
+        except Exception as error:
+            if not raw.in_transaction:
+                self.not_begun = error
+            raise
+
+    def execute(self, sql: str, parameters: Params = ()) -> Execution:
+        return cast(Execution, self._execute(sql, parameters))
+
+    @contextmanager
+    async def _execute(self, sql: str, parameters: Params) -> aiosqlite.Cursor:
+        raw = cast(PrefetchingConnection, self.raw)
+        cursor, rows = await self._trip(raw._execute_prefetch, sql, list(parameters))
+        return PrefetchedCursor(raw, cursor, rows)
+
+    async def execute_fetchall(self, sql: str, parameters: Params = ()) -> list[Any]:
+        return list(await self._trip(self.raw._execute_fetchall, sql, list(parameters)))
+
+    async def executemany(self, sql: str, parameters: Iterable[Params]) -> None:
+        await self._trip(self.raw._conn.executemany, sql, parameters)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.not_begun is None
+
+
+async def run_to_end(task: asyncio.Future[Any]) -> Any:
+    """Await ``task`` to its end even if the caller is cancelled meanwhile, then deliver the cancellation.
+
+    aiosqlite runs statements on its own thread, and cancelling the await does not stop them: a cancelled ``BEGIN``
+    would still open a transaction that nobody ends (every later ``BEGIN`` on this shared connection then fails), and
+    a ROLLBACK after a cancelled ``COMMIT`` would run after the COMMIT and fail. So the statement is awaited to
+    completion first and the cancellation is delivered afterwards."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                continue  # a second cancel: still wait, one CancelledError is raised below
+            except Exception:
+                break
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller's cancellation is what propagates
+        raise
+
+
 class Database:
     """Owns one connection. Writes that must be atomic go through :meth:`transaction`.
 
@@ -220,7 +304,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, exclusive: bool = True, scope: str | None = None) -> AsyncIterator[Conn]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception. The BEGIN goes with the body's first statement
+        (:class:`TransactionConn`).
 
         COMMIT itself can fail (a deferred foreign key, a busy lock in rollback-journal mode); it sits inside the
         ``try`` so that the transaction is rolled back then too, instead of staying open on the shared connection
@@ -229,42 +314,23 @@ class Database:
         ``exclusive`` and ``scope`` matter to PostgreSQL only (SQLite has one writer: every transaction is alone).
         """
         async with self._tx_lock:
+            conn = TransactionConn(cast(PrefetchingConnection, self.raw))
             try:
-                await self._run_to_end("BEGIN IMMEDIATE")  # a failed BEGIN leaves no transaction to roll back
-                yield self.conn
-                await self._run_to_end("COMMIT")
-                self._committed()
+                yield conn
+                if conn.not_begun is not None:  # the body caught the error of its BEGIN: it did not happen
+                    raise conn.not_begun
+                if conn.first is not None:
+                    await self._run_to_end("COMMIT")
+                    self._committed()
             except BaseException:
-                if self.raw.in_transaction:
+                if self.raw.in_transaction:  # the first trip, BEGIN included, has run to its end (``_trip``)
                     await self._run_to_end("ROLLBACK")
                 raise
 
     async def _run_to_end(self, statement: str) -> None:
-        """Run a transaction-boundary statement to its end even if the caller is cancelled meanwhile.
-
-        aiosqlite runs statements on its own thread, and cancelling the await does not stop them: a cancelled
-        ``BEGIN`` would still open a transaction that nobody ends (every later ``BEGIN`` on this shared connection
-        then fails), and a ROLLBACK after a cancelled ``COMMIT`` would run after the COMMIT and fail. So the
-        statement is awaited to completion first and the cancellation is delivered afterwards.
-        """
-
-        async def run() -> None:
-            await self.raw.execute(statement)
-
-        task = asyncio.ensure_future(run())
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            while not task.done():
-                try:
-                    await asyncio.shield(task)
-                except asyncio.CancelledError:
-                    continue  # a second cancel: still wait, one CancelledError is raised below
-                except Exception:
-                    break
-            if not task.cancelled():
-                task.exception()  # retrieved: the caller's cancellation is what propagates
-            raise
+        """Run a transaction-boundary statement to its end even if the caller is cancelled meanwhile
+        (:func:`run_to_end`)."""
+        await run_to_end(asyncio.ensure_future(self.raw.execute(statement)))
 
     def _committed(self) -> None:
         self.commits += 1

@@ -104,11 +104,50 @@ async def test_cancelling_a_task_while_it_begins_a_transaction_leaves_none_open(
             await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
 
     task = asyncio.create_task(writer())
-    await asyncio.sleep(0)  # one turn: the task is now awaiting BEGIN IMMEDIATE on aiosqlite's thread
+    await asyncio.sleep(0)  # one turn: the task awaits its first statement, BEGIN IMMEDIATE with it, on the thread
+    assert entered.is_set()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await db.conn.execute("SELECT 1")  # statements run in order: anything queued before has finished
-    assert not entered.is_set() and not db.conn.in_transaction
+    assert not db.conn.in_transaction  # the BEGIN ran, and the cancelled transaction was rolled back
+    assert await db.conn.execute_fetchall("SELECT value FROM meta WHERE key = 'k'") == []
     async with db.transaction() as conn:  # the shared connection still works
         await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+
+
+@pytest.mark.sqlite_only
+async def test_a_transaction_that_could_not_begin_runs_nothing_even_when_its_body_catches_the_error(
+    db: Database, second_db: Database
+) -> None:
+    """The BEGIN travels with the body's first statement: when it fails (another process holds SQLite's write lock
+    past the busy timeout), no later statement of the body runs outside a transaction, and the block raises."""
+    import contextlib
+
+    await db.conn.execute("PRAGMA busy_timeout = 50")
+    async with second_db.transaction() as other:  # another process, writing
+        await other.execute("INSERT INTO meta (key, value) VALUES ('other', '1')")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with db.transaction() as conn:
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await conn.execute("INSERT INTO meta (key, value) VALUES ('first', 'x')")
+                assert not conn.in_transaction
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    await conn.execute("INSERT INTO meta (key, value) VALUES ('second', 'x')")
+        assert not db.conn.in_transaction
+    rows = await db.conn.execute_fetchall("SELECT key FROM meta WHERE key IN ('other', 'first', 'second')")
+    assert [row[0] for row in rows] == ["other"]
+    async with db.transaction() as conn:  # the lock is free again: transactions begin as before
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('first', 'x')")
+    assert await db.conn.execute_fetchall("SELECT value FROM meta WHERE key = 'first'") != []
+
+
+@pytest.mark.sqlite_only
+async def test_a_transaction_that_runs_no_statement_begins_and_commits_nothing(db: Database) -> None:
+    commits = db.commits
+    async with db.transaction():
+        pass
+    assert db.commits == commits and not db.conn.in_transaction
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    assert db.commits == commits + 1
