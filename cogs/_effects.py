@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[Landed | None]]
+Finished = tuple[Effect, Landed | None]  # an effect that landed, and what it landed
 
 # How far back a retried effect looks for the message it may already have posted.
 HISTORY_LOOKBACK = 100
@@ -175,63 +176,75 @@ class EffectRunner:
         waiting: dict[int, Effect] = {}
         seen: set[int] = set()
         batch = held
-        while batch:
-            for effect in batch:
-                seen.add(effect.id)
-                if effect.not_before > self.outbox.clock.now():
-                    waiting[effect.id] = effect  # a delayed notice: later by definition, so it holds nothing back
-                    continue
-                outcome = await self._run_next(effect)
-                if outcome is not None:
-                    return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
-                done += 1
-            # Effects recorded meanwhile (a handler's own follow-up): taken too, and the hold renewed.
-            more = await self.outbox.pending(subject)
-            if not [e for e in more if e.id not in seen]:
-                break
-            renewed = await self.outbox.claim(subject)
-            if renewed is None:
-                raise SubjectBusy(subject)
-            batch = [e for e in renewed if e.id not in seen]
+        # The effect that just landed: recorded as done with the next effect's start, one transaction for both, or
+        # on its own before the subject is looked at again (and, should anything raise, in ``finally``: recording
+        # it twice changes nothing).
+        finished: Finished | None = None
+        try:
+            while batch:
+                for effect in batch:
+                    seen.add(effect.id)
+                    if effect.not_before > self.outbox.clock.now():
+                        waiting[effect.id] = effect  # a delayed notice: later by definition, so it holds nothing back
+                        continue
+                    outcome, finished = await self._run_next(effect, finished)
+                    if outcome is not None:
+                        return Flush(done, outcome.pending, outcome.blocked, waiting=len(waiting))
+                    done += 1
+                # Effects recorded meanwhile (a handler's own follow-up): taken too, and the hold renewed.
+                if finished is not None:
+                    more = await self.outbox.complete(*finished)
+                    finished = None
+                else:
+                    more = await self.outbox.pending(subject)
+                if not [e for e in more if e.id not in seen]:
+                    break
+                renewed = await self.outbox.claim(subject)
+                if renewed is None:
+                    raise SubjectBusy(subject)
+                batch = [e for e in renewed if e.id not in seen]
+        finally:
+            if finished is not None:
+                await asyncio.shield(self.outbox.complete(*finished))
         if waiting:
             await self.outbox.arm(subject, due_at=min(e.not_before for e in waiting.values()))
         return Flush(done, waiting=len(waiting))
 
-    async def _run_next(self, effect: Effect) -> Flush | None:
-        """Run one due effect; a Flush when the subject has to stop there."""
+    async def _run_next(self, effect: Effect, finished: Finished | None) -> tuple[Flush | None, Finished | None]:
+        """Run one due effect (recording ``finished`` as done first, in the same transaction as this one's start):
+        a Flush when the subject has to stop there, and what this effect landed, still to be recorded."""
         handler = self._handlers.get(effect.kind)
         if handler is None:
             log.warning("no handler for effect id=%d kind=%s", effect.id, effect.kind)
-            return Flush(pending=1)
-        started = await self.outbox.start(effect)
+            return Flush(pending=1), finished
+        started = await self.outbox.start(effect, finished=finished)
         if started is None:
-            return None  # another runner finished it, or a change cancelled it
+            return None, None  # another runner finished it, or a change cancelled it
         if started.attempts > MAX_RUNS:  # it will not go through: let the subject's later effects go on
             await self.outbox.fail(started, f"GaveUp: {MAX_RUNS} runs")
-            return None
+            return None, None
         return await self._run_one(started, handler)
 
-    async def _run_one(self, effect: Effect, handler: Handler) -> Flush | None:
+    async def _run_one(self, effect: Effect, handler: Handler) -> tuple[Flush | None, Finished | None]:
         try:
             landed = await handler(effect)
         except EffectBlocked as error:
             await self.outbox.note_error(effect, "EffectBlocked")
-            return Flush(pending=1, blocked=error.missing)
+            return Flush(pending=1, blocked=error.missing), None
         except EffectGone as error:
             await self.outbox.fail(effect, f"EffectGone: {error}"[:200])
-            return None
+            return None, None
         except Exception as error:
             if not _transient(error) and isinstance(error, discord.HTTPException):
                 await self.outbox.fail(effect, _describe(error))
-                return None
+                return None, None
             await self.outbox.note_error(effect, _describe(error))
             log.warning("effect will retry id=%d kind=%s error=%s", effect.id, effect.kind, _describe(error))
             if not _transient(error):
                 log.error("effect raised id=%d kind=%s", effect.id, effect.kind, exc_info=error)
             self.outbox.dispatcher.wake()
-            return Flush(pending=1)
-        await self.outbox.complete(effect, landed)
-        return None
+            return Flush(pending=1), None
+        return None, (effect, landed)
 
     async def resume(self) -> int:
         """At start-up: finish what a previous run of the process left (its interactions are gone, so nothing waits

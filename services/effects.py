@@ -149,15 +149,21 @@ class Outbox:
         """What Porchlight created on Discord for ``subject`` (done effects, with channel and message ids)."""
         return await store.done(self.db.conn, subject)
 
-    async def complete(self, effect: Effect, landed: Landed | None) -> None:
+    async def complete(self, effect: Effect, landed: Landed | None) -> list[Effect]:
+        """Record ``effect`` as done with what it ``landed``; the subject's effects still pending after it (read in
+        the same transaction: the runner's next question)."""
         async with self.db.transaction() as conn:
-            await store.complete(
-                conn,
-                effect.id,
-                channel_id=landed.channel_id if landed else None,
-                result_id=landed.result_id if landed else None,
-                now=self.clock.now(),
-            )
+            await self._complete(conn, effect, landed)
+            return await store.pending(conn, effect.subject)
+
+    async def _complete(self, conn: Conn, effect: Effect, landed: Landed | None) -> None:
+        await store.complete(
+            conn,
+            effect.id,
+            channel_id=landed.channel_id if landed else None,
+            result_id=landed.result_id if landed else None,
+            now=self.clock.now(),
+        )
 
     async def note_progress(self, effect: Effect, landed: Landed) -> None:
         assert landed.channel_id is not None and landed.result_id is not None
@@ -187,19 +193,24 @@ class Outbox:
                 conn, stable_name=self.dispatcher.stable_name, current_worker=self.worker
             )
 
-    async def start(self, effect: Effect) -> Effect | None:
+    async def start(self, effect: Effect, *, finished: tuple[Effect, Landed | None] | None = None) -> Effect | None:
         """Count a run before it touches Discord: a later run of an effect with ``attempts > 1`` knows the effect
         may already have happened (the process can die right after Discord did the work). Only while this process
         holds the subject (:meth:`claim`), whose hold on the effect it extends; raises :class:`SubjectBusy` when the
         hold was lost (its lease ran out and another runner took the subject), so the effect is not run twice at
-        once."""
+        once. ``finished``: the subject's previous effect and what it landed, recorded as done in the same
+        transaction (one commit between two effects instead of two)."""
         now = self.clock.now()
+        busy = False
         async with self.db.transaction() as conn:
+            if finished is not None:
+                await self._complete(conn, *finished)
             started = await store.start(conn, effect.id, worker=self.worker, lease_until=now + SUBJECT_LEASE)
             if started is None:
                 current = await store.get(conn, effect.id)
-                if current is not None and current.status == "pending":
-                    raise SubjectBusy(effect.subject)
+                busy = current is not None and current.status == "pending"
+        if busy:  # raised after the commit: the previous effect's completion stands
+            raise SubjectBusy(effect.subject)
         return started  # None: no longer pending (another runner finished or a change cancelled it)
 
     async def note_error(self, effect: Effect, error: str) -> None:
