@@ -13,9 +13,10 @@ import logging
 import math
 import signal
 import sys
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 import pydantic
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from services.metrics import Metrics
 
 log = logging.getLogger("porchlight")
+T = TypeVar("T")
 
 # Exactly what PRODUCT.md lists: the help, queue and roster channels' needs, plus Manage Roles (mentor role) and
 # Manage Channels (temporary voice rooms) for the optional features.
@@ -307,8 +309,21 @@ async def freeze_when_ready(bot: PorchlightBot) -> None:
     log.info("start-up objects frozen count=%d", gc.get_freeze_count())
 
 
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` to its end on uvloop, libuv's event loop, where it is installed (everywhere but Windows), else on
+    asyncio's own. Every answer is a chain of hand-offs through the loop (the gateway's event, each database trip
+    back from aiosqlite's thread, each request): uvloop does each for a fraction of the cost, a quarter of a
+    check-in's CPU in ``bench.interactions`` (``docs/decisions.md``)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - not on this platform
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 async def run(settings: Settings) -> None:
     assert settings.token is not None
+    log.info("event loop %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
     bot = await create_bot(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -448,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         from demo.run import run_demo
 
-        return asyncio.run(run_demo())
+        return run_loop(run_demo())
     try:
         settings = Settings()
     except pydantic.ValidationError as error:
@@ -458,12 +473,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.backup is not None:
         return backup_command(settings, args.backup)
     if args.copy_to is not None:
-        return asyncio.run(copy_command(settings, args.copy_to))
+        return run_loop(copy_command(settings, args.copy_to))
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     try:
-        asyncio.run(run(settings))
+        run_loop(run(settings))
     except (DatabaseUnusable, MissingKey) as error:
         print(error, file=sys.stderr)
         return 2

@@ -108,4 +108,9 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    if os.environ.get("BARE_LOOP") == "uvloop":  # ``bench.interactions --bare-loop uvloop``: Porchlight's loop
+        import uvloop
+
+        uvloop.run(_main())
+    else:
+        asyncio.run(_main())

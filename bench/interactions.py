@@ -131,6 +131,7 @@ class Result:
     count: int
     rounds: int
     concurrency: int
+    bare_loop: str
     samples: dict[str, dict[str, Sample]]  # operation -> bot -> sample
     memory: dict[str, Memory]  # bot -> memory
     violations: list[str]
@@ -176,8 +177,11 @@ def rss_kib(pid: int) -> int:
 class BareProcess:
     """``python -m bench.bare`` against the twin; ``start()`` returns once it identified and posted its card."""
 
-    def __init__(self, twin: Twin, app: Application, card_channel: Channel, log_path: Path) -> None:
+    def __init__(
+        self, twin: Twin, app: Application, card_channel: Channel, log_path: Path, loop: str = "asyncio"
+    ) -> None:
         self.twin, self.app, self.card_channel, self.log_path = twin, app, card_channel, log_path
+        self.loop = loop
         self.process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
 
@@ -195,6 +199,7 @@ class BareProcess:
             BARE_API_BASE=self.twin.api_base,
             BARE_GATEWAY_URL=self.twin.gateway_url,
             BARE_CARD_CHANNEL=str(self.card_channel.id),
+            BARE_LOOP=self.loop,
         )
         self._log = _append(self.log_path)
         self.process = await asyncio.create_subprocess_exec(
@@ -356,19 +361,28 @@ async def run(
     concurrency: int = 8,
     mentors: int = 12,
     settle: float = SETTLE,
+    bare_loop: str = "asyncio",
 ) -> Result:
     logging.getLogger("twin").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="porchlight-interactions-") as tmp:
         twin = Twin()
         await twin.start()
         try:
-            return await _run(twin, Path(tmp), members, count, rounds, concurrency, mentors, settle)
+            return await _run(twin, Path(tmp), members, count, rounds, concurrency, mentors, settle, bare_loop)
         finally:
             await twin.close()
 
 
 async def _run(
-    twin: Twin, tmp: Path, members: int, count: int, rounds: int, concurrency: int, mentors: int, settle: float
+    twin: Twin,
+    tmp: Path,
+    members: int,
+    count: int,
+    rounds: int,
+    concurrency: int,
+    mentors: int,
+    settle: float,
+    bare_loop: str,
 ) -> Result:
     c = build_world(twin, ManualClock(datetime.now(UTC)), tmp / "porchlight.db")
     for index in range(members - len(c.guild.members) - 1):  # the bare bot joins below
@@ -380,7 +394,7 @@ async def _run(
     crowd = Crowd(p for p in humans if p.id not in staff)
 
     porchlight = BotProcess(twin, c.app, c.database_path, log_path=tmp / "porchlight.log")
-    bare = BareProcess(twin, bare_app, c.general, tmp / "bare.log")
+    bare = BareProcess(twin, bare_app, c.general, tmp / "bare.log", loop=bare_loop)
     memory = {"porchlight": Memory(), "bare": Memory()}
     try:
         await asyncio.gather(porchlight.start(), bare.start())
@@ -426,13 +440,13 @@ async def _run(
         raise
     finally:
         await asyncio.gather(porchlight.close(), bare.close())
-    return Result(members, count, rounds, concurrency, samples, memory, list(twin.violations))
+    return Result(members, count, rounds, concurrency, bare_loop, samples, memory, list(twin.violations))
 
 
 def report(result: Result) -> None:
     print(
         f"interactions through the twin: {result.rounds} rounds × {result.count} per operation and bot, "
-        f"{result.concurrency} in flight"
+        f"{result.concurrency} in flight; Porchlight on uvloop, the bare bot on {result.bare_loop}'s event loop"
     )
     print(
         f"  {'operation':<18}{'bot':<12}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'requests (global)':>19}"
@@ -462,6 +476,12 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
     parser.add_argument("--mentors", type=int, default=12, help="mentors to book (each takes ~40 calls)")
+    parser.add_argument(
+        "--bare-loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the bare bot's event loop (Porchlight runs on uvloop)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
@@ -473,6 +493,7 @@ if __name__ == "__main__":
                     rounds=args.rounds,
                     concurrency=args.concurrency,
                     mentors=args.mentors,
+                    bare_loop=args.bare_loop,
                 )
             )
         )

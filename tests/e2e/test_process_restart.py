@@ -184,3 +184,14 @@ async def test_once_ready_the_process_freezes_its_start_up_objects_out_of_the_co
     assert code == 0, log
     found = re.search(r"start-up objects frozen count=(\d+)", log)
     assert found is not None and int(found[1]) > 10_000, log  # modules, the command tree, the cogs: not rescanned
+
+
+async def test_the_process_runs_on_uvloop_and_stops_cleanly_on_sigterm(community: Community, tmp_path: Path) -> None:
+    database = tmp_path / "uvloop" / "porchlight.db"
+    database.parent.mkdir()
+    env, app = process_env(community, "Porchlight Loop", database)
+
+    code, log = await run_until(community, env, app, log_line="event loop")
+
+    assert code == 0, log
+    assert "event loop uvloop" in log, log  # signal handlers, aiosqlite's thread and the gateway all work on it
