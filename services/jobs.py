@@ -113,8 +113,9 @@ class JobDispatcher:
         self._kinds: dict[str, JobKind] = {}
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        # While the loop sleeps: when it looks at the table next by itself (None while a pass runs).
-        self._sleeping_until: datetime | None = None
+        # While the loop sleeps: when it looks at the table next by itself, on the event loop's clock (None while a
+        # pass runs).
+        self._wakes_at: float | None = None
         self._in_flight: dict[asyncio.Task[RunReport], Job] = {}
         self._stopping = False
         # Told of every job run: its kind, how late it started (seconds after due) and the outcome (for metrics).
@@ -222,15 +223,20 @@ class JobDispatcher:
         """Make :meth:`run_forever` look at the table now instead of at its next planned time; with ``due_at`` (a
         job just scheduled), only if that job is due before the loop looks by itself. A follow-up due in three days
         costs no pass: the loop's next look reads the table, and that job, anyway."""
-        sleeping_until = self._sleeping_until
-        if due_at is not None and sleeping_until is not None and due_at >= sleeping_until:
-            return
+        wakes_at = self._wakes_at
+        if due_at is not None and wakes_at is not None:
+            # Compared as seconds from now: the clock may jump (a test's, or the system's) while the loop sleeps.
+            due_in = (due_at - self._clock.now()).total_seconds()
+            if due_in >= wakes_at - asyncio.get_running_loop().time():
+                return
         self._wake.set()
 
     @property
-    def next_look(self) -> datetime | None:
-        """While the loop sleeps: when it looks at the table next by itself. None while a pass runs."""
-        return self._sleeping_until
+    def next_look(self) -> float | None:
+        """While the loop sleeps: in how many seconds it looks at the table by itself. None while a pass runs."""
+        if self._wakes_at is None:
+            return None
+        return max(self._wakes_at - asyncio.get_running_loop().time(), 0.0)
 
     @property
     def woken(self) -> bool:
@@ -414,7 +420,7 @@ class JobDispatcher:
         loop = asyncio.get_running_loop()
         next_renewal = loop.time() + renew_every
         while True:
-            self._sleeping_until = None  # a job scheduled during the pass wakes the loop again
+            self._wakes_at = None  # a job scheduled during the pass wakes the loop again
             self._wake.clear()  # before the pass, so a wake() during the pass is not lost
             self._slot_freed.clear()
             try:
@@ -432,7 +438,7 @@ class JobDispatcher:
                 return
             if self._in_flight:
                 timeout = min(timeout, max(next_renewal - loop.time(), 0.0))
-            self._sleeping_until = self._clock.now() + timedelta(seconds=timeout)
+            self._wakes_at = loop.time() + timeout
             waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self._slot_freed.wait())]
             try:
                 await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
