@@ -196,9 +196,28 @@ class SafetyService:
         :meth:`release` if the action then fails."""
         act = Action(action)
         now = self.clock.now()
-        async with self.db.transaction(scope=guild_scope(guild_id)) as conn:
-            await self._refuse_if_over(conn, guild_id, user_id, act, now)
-            event_id = await store.add_event(conn, guild_id=guild_id, user_id=user_id, action=act.value, now=now)
+        limit = LIMITS[act]
+        config = await guilds.get_config(self.db.conn, guild_id)  # the server's limits: settings, read beforehand
+        # The common case, a use within every limit, is one statement: checked and counted as it runs. It runs on
+        # every gated command, before the command can answer, under the lock every write waits for.
+        async with self.db.statement(scope=guild_scope(guild_id)) as conn:
+            event_id = await store.add_event_within_limits(
+                conn,
+                guild_id=guild_id,
+                user_id=user_id,
+                action=act.value,
+                now=now,
+                since=now - limit.window,
+                allowed=settings_catalog.number(config, limit.setting),
+                blockable=act in BLOCKED_ACTIONS,
+                pending_most=settings_catalog.number(config, PENDING_BOOKINGS.setting)
+                if act is Action.BOOKING_REQUEST
+                else None,
+            )
+        if event_id is None:  # refused: the check that says why (and counts the use, should the state have changed)
+            async with self.db.transaction(scope=guild_scope(guild_id)) as conn:
+                await self._refuse_if_over(conn, guild_id, user_id, act, now)
+                event_id = await store.add_event(conn, guild_id=guild_id, user_id=user_id, action=act.value, now=now)
         return Use(event_id, guild_id, user_id, act)
 
     async def release(self, use: Use) -> None:

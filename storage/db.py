@@ -194,20 +194,25 @@ class TransactionConn(SqliteConn):
     (or the first statement's error end the transaction), every later statement and the commit raise that error:
     nothing of the body runs outside a transaction, whatever it catches."""
 
-    __slots__ = ("first", "not_begun")
+    __slots__ = ("first", "not_begun", "single")
 
-    def __init__(self, raw: PrefetchingConnection) -> None:
+    def __init__(self, raw: PrefetchingConnection, *, single: bool = False) -> None:
         super().__init__(raw)
         self.first: asyncio.Future[Any] | None = None  # the trip that began the transaction, once made
         self.not_begun: BaseException | None = None
+        self.single = single  # :meth:`Database.statement`: one statement, no BEGIN (it commits as it runs)
 
     async def _trip(self, call: Callable[..., Any], *args: Any) -> Any:
         raw = cast(PrefetchingConnection, self.raw)
         if self.not_begun is not None:
             raise self.not_begun
         if self.first is not None:
+            if self.single:
+                raise RuntimeError("Database.statement() runs one statement: use Database.transaction() for more")
             return await raw.trip(call, *args)
-        self.first = asyncio.ensure_future(raw.trip(call, *args, begin=True))
+        self.first = asyncio.ensure_future(raw.trip(call, *args, begin=not self.single))
+        if self.single:
+            return await run_to_end(self.first)
         try:
             return await run_to_end(self.first)
         except Exception as error:
@@ -232,7 +237,7 @@ class TransactionConn(SqliteConn):
 
     @property
     def in_transaction(self) -> bool:
-        return self.not_begun is None
+        return self.not_begun is None and not self.single
 
 
 async def run_to_end(task: asyncio.Future[Any]) -> Any:
@@ -326,6 +331,19 @@ class Database:
                 if self.raw.in_transaction:  # the first trip, BEGIN included, has run to its end (``_trip``)
                     await self._run_to_end("ROLLBACK")
                 raise
+
+    @asynccontextmanager
+    async def statement(self, *, exclusive: bool = True, scope: str | None = None) -> AsyncIterator[Conn]:
+        """One write statement that is atomic by itself (an UPDATE of one row, a conditional INSERT): under the
+        transaction lock like a transaction, so it never joins another's, but one trip to the database thread and no
+        BEGIN or COMMIT (SQLite commits the statement as it runs). A second statement in the block is refused, and
+        the connection says it is not in a transaction, so a function that needs one refuses it too. ``exclusive``
+        and ``scope`` as for :meth:`transaction` (PostgreSQL runs the statement in one)."""
+        async with self._tx_lock:
+            conn = TransactionConn(cast(PrefetchingConnection, self.raw), single=True)
+            yield conn
+            if conn.first is not None:
+                self._committed()
 
     async def _run_to_end(self, statement: str) -> None:
         """Run a transaction-boundary statement to its end even if the caller is cancelled meanwhile

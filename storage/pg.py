@@ -342,6 +342,12 @@ class PostgresDatabase(Database):
             yield conn
 
     @asynccontextmanager
+    async def statement(self, *, exclusive: bool = True, scope: str | None = None) -> AsyncIterator[Conn]:
+        """One write statement (:meth:`storage.db.Database.statement`): here, a transaction with the same locks."""
+        async with self.transaction(exclusive=exclusive, scope=scope) as conn:
+            yield conn
+
+    @asynccontextmanager
     async def _transaction(self, locks: Sequence[tuple[int, bool]]) -> AsyncIterator[Conn]:
         """A transaction holding advisory ``locks`` (key, shared), taken in one statement."""
         async with self.pool.acquire() as connection:

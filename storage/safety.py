@@ -142,6 +142,57 @@ async def add_event(conn: Conn, *, guild_id: int, user_id: int, action: str, now
     return int(rows[0][0])
 
 
+async def add_event_within_limits(
+    conn: Conn,
+    *,
+    guild_id: int,
+    user_id: int,
+    action: str,
+    now: datetime,
+    since: datetime,
+    allowed: int,
+    blockable: bool,
+    pending_most: int | None,
+) -> int | None:
+    """Count one use in one statement, only if the member may make it: fewer than ``allowed`` ``action`` events
+    since ``since``, no active block (when the action is ``blockable``) and, with ``pending_most``, fewer booking
+    requests waiting for an answer. The event's id, or None when a limit refused it (the caller finds which). The
+    statement is atomic by itself, so no transaction is needed around it."""
+    rows = await conn.execute_fetchall(
+        """
+        INSERT INTO rate_events (guild_id, user_id, action, at)
+        SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT)
+        WHERE (SELECT count(*) FROM rate_events WHERE guild_id = ? AND user_id = ? AND action = ? AND at > ?) < ?
+          AND (? = 0 OR NOT EXISTS (
+                SELECT 1 FROM member_blocks WHERE guild_id = ? AND user_id = ? AND (until IS NULL OR until > ?)))
+          AND (CAST(? AS BIGINT) IS NULL OR (
+                SELECT count(*) FROM bookings WHERE guild_id = ? AND member_user_id = ? AND status = 'requested'
+              ) < ?)
+        RETURNING id
+        """,
+        (
+            guild_id,
+            user_id,
+            action,
+            to_epoch(now),
+            guild_id,
+            user_id,
+            action,
+            to_epoch(since),
+            allowed,
+            int(blockable),
+            guild_id,
+            user_id,
+            to_epoch(now),
+            pending_most,
+            guild_id,
+            user_id,
+            pending_most,
+        ),
+    )
+    return int(rows[0][0]) if rows else None
+
+
 async def delete_event(conn: Conn, event_id: int) -> bool:
     cur = await conn.execute("DELETE FROM rate_events WHERE id = ?", (event_id,))
     return cur.rowcount > 0

@@ -115,3 +115,86 @@ async def test_check_previews_without_counting(safety: SafetyService, db: Databa
     for _ in range(LIMIT + 2):
         await safety.check(GUILD, ALICE, Action.CHANGE)
     assert await _counted(db) == 0
+
+
+# The one-statement reservation (``storage.safety.add_event_within_limits``) must admit exactly what the full check
+# (``SafetyService._refuse_if_over``, which also words the refusal) admits: compared on both sides of every limit.
+SCENARIOS = {
+    # name: (action, events in the window, events just outside it, block until (hours from now; "ever"), pending)
+    "below the rate": (Action.CHECKIN, 5, 0, None, 0),
+    "at the rate": (Action.CHECKIN, 6, 0, None, 0),
+    "old uses do not count": (Action.CHECKIN, 5, 4, None, 0),
+    "blocked, an action that is not blockable": (Action.CHECKIN, 0, 0, "ever", 0),
+    "blocked for good": (Action.HELP_REQUEST, 0, 0, "ever", 0),
+    "blocked for an hour more": (Action.HELP_REQUEST, 0, 0, 1, 0),
+    "a block that ends now has ended": (Action.HELP_REQUEST, 0, 0, 0, 0),
+    "a block that ended": (Action.HELP_REQUEST, 0, 0, -1, 0),
+    "requests waiting, below the most": (Action.BOOKING_REQUEST, 1, 0, None, 2),
+    "requests waiting, at the most": (Action.BOOKING_REQUEST, 1, 0, None, 3),
+    "requests at the rate": (Action.BOOKING_REQUEST, 5, 0, None, 0),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+async def test_the_one_statement_reservation_admits_exactly_what_the_full_check_admits(
+    scenario: str, db: Database, clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    from services.safety import LIMITS, PENDING_BOOKINGS, PorchlightError
+    from storage.mentors import insert_booking
+
+    action, inside, outside, block_hours, pending = SCENARIOS[scenario]
+    now, window = clock.now(), LIMITS[action].window
+    async with db.transaction() as conn:
+        for i in range(inside):
+            await store.add_event(conn, guild_id=GUILD, user_id=ALICE, action=action.value, now=now - window / (i + 2))
+        for _ in range(outside):  # exactly at the window's edge: no longer counted
+            await store.add_event(conn, guild_id=GUILD, user_id=ALICE, action=action.value, now=now - window)
+        if block_hours is not None:
+            until = None if block_hours == "ever" else now + timedelta(hours=block_hours)
+            await store.put_block(
+                conn, guild_id=GUILD, user_id=ALICE, blocked_by=BOB, reason=None, until=until, now=now - window
+            )
+        for i in range(pending):
+            await insert_booking(
+                conn,
+                guild_id=GUILD,
+                mentor_user_id=BOB,
+                member_user_id=ALICE,
+                starts_at=now + timedelta(days=2, hours=i),
+                ends_at=now + timedelta(days=2, hours=i, minutes=20),
+                contact_mode="discord_voice",
+                topic_text="",
+                member_phone_encrypted=None,
+                expires_at=now + timedelta(days=1),
+                now=now,
+            )
+    safety = SafetyService(db, clock)
+    try:
+        await safety._refuse_if_over(db.conn, GUILD, ALICE, action, now)
+        full_check_admits = True
+    except PorchlightError:
+        full_check_admits = False
+    async with db.statement() as conn:
+        admitted = await store.add_event_within_limits(
+            conn,
+            guild_id=GUILD,
+            user_id=ALICE,
+            action=action.value,
+            now=now,
+            since=now - window,
+            allowed=LIMITS[action].default,
+            blockable=action in (Action.HELP_REQUEST, Action.BOOKING_REQUEST),
+            pending_most=PENDING_BOOKINGS.default if action is Action.BOOKING_REQUEST else None,
+        )
+    assert (admitted is not None) == full_check_admits, scenario
+    expected = scenario in {
+        "below the rate",
+        "old uses do not count",
+        "blocked, an action that is not blockable",
+        "a block that ends now has ended",
+        "a block that ended",
+        "requests waiting, below the most",
+    }
+    assert full_check_admits == expected, scenario

@@ -151,3 +151,17 @@ async def test_a_transaction_that_runs_no_statement_begins_and_commits_nothing(d
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
     assert db.commits == commits + 1
+
+
+@pytest.mark.sqlite_only
+async def test_a_one_statement_block_commits_its_statement_alone_and_refuses_a_second(db: Database) -> None:
+    commits = db.commits
+    async with db.statement() as conn:
+        assert not conn.in_transaction  # a function that needs a transaction refuses this connection
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('one', '1')")
+        assert not db.conn.in_transaction  # no BEGIN was made: SQLite committed the statement as it ran
+        with pytest.raises(RuntimeError, match="one statement"):
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('two', '2')")
+    assert db.commits == commits + 1
+    rows = await db.conn.execute_fetchall("SELECT key FROM meta WHERE key IN ('one', 'two')")
+    assert [row[0] for row in rows] == ["one"]
