@@ -1,4 +1,5 @@
-"""The interaction path's reads are index seeks, never a scan of a table that grows with history.
+"""The interaction path's reads (and its updates by a filter) are index seeks, never a scan of a table that grows
+with history.
 
 Each storage function runs for real; its SQL is captured as SQLite expanded it and explained. The benchmark
 (``make bench``) measures the same reads at 10M check-ins."""
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from storage import checkins, help_relays, mentors, safety, stats
+from storage import checkins, help_relays, jobs, mentors, safety, stats
 from storage.db import Database
 
 pytestmark = pytest.mark.sqlite_only  # about the SQLite file itself
@@ -35,6 +36,12 @@ READS: dict[str, Callable[[Any], Awaitable[object]]] = {
     "a DM's anonymous requests": lambda c: help_relays.live_anonymous_for_asker(c, 2),
     "a reply to a relayed DM": lambda c: help_relays.request_of_relayed_dm(c, 3),
     "a reply to a request's DM": lambda c: help_relays.request_of_effect_dm(c, 3),
+    "an effect's safety-net job": lambda c: jobs.pending_due_at(c, "effects:help:1"),
+    "a check-in cancels its member's follow-ups": lambda c: jobs.cancel(
+        c, kind="checkin.followup", guild_id=1, user_id=2, now=AT
+    ),
+    "a job cancelled by its key": lambda c: jobs.cancel(c, dedupe_key="checkin-followup:1:2", now=AT),
+    "a member's pending jobs": lambda c: jobs.pending(c, kind="help.nudge", guild_id=1, user_id=2),
 }
 
 # Where a coarser index would still be a SEARCH but read a whole server's history, the right index is pinned.
@@ -46,6 +53,10 @@ NARROW = {
     "stats: calls": "bookings_guild_created",
     "a DM's anonymous requests": "help_requests_anonymous",
     "a reply to a request's DM": "effects_result",
+    "an effect's safety-net job": "jobs_live_dedupe",  # not every pending job (``jobs_status_due``)
+    "a check-in cancels its member's follow-ups": "jobs_user",
+    "a job cancelled by its key": "jobs_live_dedupe",
+    "a member's pending jobs": "jobs_user",
 }
 
 
@@ -57,7 +68,7 @@ async def test_read_on_the_interaction_path_uses_an_index(db: Database, name: st
         await READS[name](db.conn)
     finally:
         await db.raw.set_trace_callback(None)
-    [sql] = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    [sql] = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE"))]
     async with db.conn.execute("EXPLAIN QUERY PLAN " + sql) as cur:
         steps = [str(row[3]) for row in await cur.fetchall()]
     async with db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
