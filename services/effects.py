@@ -41,6 +41,11 @@ class SubjectBusy(Exception):
     """Another runner (another process) holds the subject's effects now: it carries them out."""
 
 
+def safety_net_key(subject: str) -> str:
+    """The dedupe key of the subject's ``effects.run`` job."""
+    return f"effects:{subject}"
+
+
 def subject_of(job_payload: dict[str, Any]) -> str:
     subject = job_payload.get("subject")
     if not isinstance(subject, str) or not subject:
@@ -115,7 +120,7 @@ class Outbox:
             "max_attempts": EFFECTS_JOB_ATTEMPTS,
             "now": self.clock.now(),
         }
-        key = f"effects:{effect.subject}"
+        key = safety_net_key(effect.subject)
         due = await jobs_store.pending_due_at(conn, key)
         if due is not None and due <= due_at:
             return  # the subject's job already comes sooner, and it runs every pending effect
@@ -124,7 +129,7 @@ class Outbox:
         except jobs_store.DuplicateJob:
             # The subject's job is running now and may have looked past this effect already: a second job makes
             # sure it runs (the runner serialises a subject, and every effect is idempotent).
-            await jobs_store.schedule(conn, dedupe_key=f"effects:{effect.subject}:{effect.id}", **common)
+            await jobs_store.schedule(conn, dedupe_key=f"{key}:{effect.id}", **common)
 
     async def arm(self, subject: str, *, due_at: datetime) -> None:
         """Run the subject's effects again at ``due_at`` (an effect that waits for its time)."""
@@ -151,10 +156,14 @@ class Outbox:
 
     async def complete(self, effect: Effect, landed: Landed | None) -> list[Effect]:
         """Record ``effect`` as done with what it ``landed``; the subject's effects still pending after it (read in
-        the same transaction: the runner's next question)."""
+        the same transaction: the runner's next question). When none are, the subject's safety-net job has nothing
+        left to do and is cancelled with it (a later effect arms a new one)."""
         async with self.db.transaction() as conn:
             await self._complete(conn, effect, landed)
-            return await store.pending(conn, effect.subject)
+            pending = await store.pending(conn, effect.subject)
+            if not pending:
+                await jobs_store.cancel(conn, dedupe_key=safety_net_key(effect.subject), now=self.clock.now())
+            return pending
 
     async def _complete(self, conn: Conn, effect: Effect, landed: Landed | None) -> None:
         await store.complete(

@@ -92,3 +92,28 @@ async def test_deleting_a_member_removes_her_effects_and_finished_ones_are_purge
     clock.advance(timedelta(days=31))
     async with db.transaction() as conn:
         assert await store.purge_finished(conn, before=clock.now() - timedelta(days=30)) == 1
+
+
+async def test_completing_a_subjects_last_pending_effect_cancels_its_safety_net_job(
+    db: Database, outbox: Outbox, clock: ManualClock
+) -> None:
+    async with db.transaction() as conn:
+        thread = await outbox.record(conn, "help:1", "help.thread", guild_id=GUILD, user_id=ALICE)
+        tell = await outbox.record(conn, "help:1", "help.tell_asker", guild_id=GUILD, user_id=ALICE)
+        await outbox.record(conn, "help:2", "help.thread", guild_id=GUILD, user_id=ALICE)
+
+    async def safety_nets() -> list[str]:
+        return sorted(j.payload["subject"] for j in await jobs_store.pending(db.conn, kind=EFFECTS_JOB))
+
+    assert await outbox.claim("help:1") is not None
+    for effect in (thread, tell):
+        started = await outbox.start(effect)
+        assert started is not None
+        left = await outbox.complete(started, None)
+        # One effect still pending: the job stays, in case this run stops short; none: it has nothing left to do.
+        assert ([e.id for e in left], await safety_nets()) == (
+            ([tell.id], ["help:1", "help:2"]) if effect is thread else ([], ["help:2"])
+        )
+    async with db.transaction() as conn:  # a later effect of the subject arms a new one
+        await outbox.record(conn, "help:1", "help.card", guild_id=GUILD, user_id=ALICE)
+    assert await safety_nets() == ["help:1", "help:2"]
