@@ -139,7 +139,7 @@ class Outbox:
                 await self._arm(conn, waiting[0], due_at=due_at)
         self.dispatcher.wake()
 
-    # -- the executor's bookkeeping ---------------------------------------------------------------------------------
+    # -- the executor's bookkeeping (a single UPDATE needs no transaction: ``Database.statement``) ------------------
 
     async def pending(self, subject: str) -> list[Effect]:
         return await store.pending(self.db.conn, subject)
@@ -176,7 +176,7 @@ class Outbox:
 
     async def note_progress(self, effect: Effect, landed: Landed) -> None:
         assert landed.channel_id is not None and landed.result_id is not None
-        async with self.db.transaction() as conn:
+        async with self.db.statement() as conn:
             await store.note_progress(conn, effect.id, channel_id=landed.channel_id, result_id=landed.result_id)
 
     async def claim(self, subject: str) -> list[Effect] | None:
@@ -190,7 +190,7 @@ class Outbox:
             )
 
     async def release(self, subject: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.statement() as conn:
             await store.release_subject(conn, subject, worker=self.worker)
 
     async def release_previous_runs(self) -> int:
@@ -223,11 +223,11 @@ class Outbox:
         return started  # None: no longer pending (another runner finished or a change cancelled it)
 
     async def note_error(self, effect: Effect, error: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.statement() as conn:
             await store.note_error(conn, effect.id, error=error)
 
     async def fail(self, effect: Effect, error: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.statement() as conn:
             await store.fail(conn, effect.id, error=error, now=self.clock.now())
         log.warning("effect failed for good id=%d kind=%s error=%s", effect.id, effect.kind, error)
 

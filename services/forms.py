@@ -139,7 +139,7 @@ class FormDrafts:
     async def take(self, user_id: int, custom_id: str) -> FormDraft | None:
         """A submission arrived: its draft is deleted before the submission is answered, so that "Edit my answers"
         on an earlier refusal finds nothing once the form went through; a refusal keeps it again (:meth:`keep`)."""
-        async with self.db.transaction() as conn:
+        async with self.db.statement() as conn:  # one DELETE ... RETURNING: atomic by itself
             row = await store.take_draft(conn, user_id, custom_id, self.clock.now())
         return None if row is None else self._open(row)
 

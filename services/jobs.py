@@ -350,7 +350,7 @@ class JobDispatcher:
                 f"TooLate: due {int(lateness.total_seconds())}s ago, "
                 f"more than the {int(kind.max_lateness.total_seconds())}s allowed"
             )
-            async with self._db.transaction() as conn:
+            async with self._db.statement(exclusive=False) as conn:  # one UPDATE of its own leased row
                 await store.mark_skipped(conn, job_id=job.id, reason=reason, now=now, attempt=job.attempts)
             log.info("job skipped id=%d kind=%s late_s=%d", job.id, job.kind, int(lateness.total_seconds()))
             return RunReport(skipped=1)
@@ -364,7 +364,7 @@ class JobDispatcher:
             if job.attempts >= job.max_attempts:
                 return await self._fail(job, error)
             retry_at = self._clock.now() + self.backoff(job.attempts)
-            async with self._db.transaction() as conn:
+            async with self._db.statement(exclusive=False) as conn:  # one UPDATE of its own leased row
                 await store.mark_failed_or_retry(
                     conn, job_id=job.id, error=error, retry_at=retry_at, now=self._clock.now(), attempt=job.attempts
                 )
@@ -377,7 +377,7 @@ class JobDispatcher:
                 type(exc).__name__,
             )
             return RunReport(retried=1)
-        async with self._db.transaction() as conn:
+        async with self._db.statement(exclusive=False) as conn:  # one UPDATE of its own leased row
             recorded = await store.mark_done(conn, job_id=job.id, now=self._clock.now(), attempt=job.attempts)
         if not recorded:
             log.warning("job finished after its lease was taken over id=%d kind=%s", job.id, job.kind)
@@ -385,7 +385,7 @@ class JobDispatcher:
         return RunReport(ran=1)
 
     async def _fail(self, job: Job, error: str) -> RunReport:
-        async with self._db.transaction() as conn:
+        async with self._db.statement(exclusive=False) as conn:  # one UPDATE of its own leased row
             await store.mark_failed_or_retry(
                 conn, job_id=job.id, error=error, retry_at=None, now=self._clock.now(), attempt=job.attempts
             )
