@@ -42,7 +42,15 @@ import discord
 
 from cogs._dm import send_dm
 from cogs._threads import THREAD_ARCHIVE_MINUTES
-from services.effects import EFFECTS_JOB, EFFECTS_JOB_ATTEMPTS, Landed, Outbox, SubjectBusy, subject_of
+from services.effects import (
+    EFFECTS_JOB,
+    EFFECTS_JOB_ATTEMPTS,
+    Finished,
+    Landed,
+    Outbox,
+    SubjectBusy,
+    subject_of,
+)
 from services.jobs import JobKind, PermanentJobError
 from storage.effects import Effect
 from storage.jobs import Job
@@ -53,7 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[Landed | None]]
-Finished = tuple[Effect, Landed | None]  # an effect that landed, and what it landed
 
 # How far back a retried effect looks for the message it may already have posted.
 HISTORY_LOOKBACK = 100

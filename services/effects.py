@@ -61,6 +61,9 @@ class Landed:
     result_id: int | None = None
 
 
+Finished = tuple[Effect, Landed | None]  # an effect that landed, and what it landed: still to be recorded as done
+
+
 class Outbox:
     def __init__(self, db: Database, dispatcher: JobDispatcher, clock: Clock) -> None:
         self.db = db
@@ -202,7 +205,7 @@ class Outbox:
                 conn, stable_name=self.dispatcher.stable_name, current_worker=self.worker
             )
 
-    async def start(self, effect: Effect, *, finished: tuple[Effect, Landed | None] | None = None) -> Effect | None:
+    async def start(self, effect: Effect, *, finished: Finished | None = None) -> Effect | None:
         """Count a run before it touches Discord: a later run of an effect with ``attempts > 1`` knows the effect
         may already have happened (the process can die right after Discord did the work). Only while this process
         holds the subject (:meth:`claim`), whose hold on the effect it extends; raises :class:`SubjectBusy` when the

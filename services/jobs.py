@@ -223,12 +223,10 @@ class JobDispatcher:
         """Make :meth:`run_forever` look at the table now instead of at its next planned time; with ``due_at`` (a
         job just scheduled), only if that job is due before the loop looks by itself. A follow-up due in three days
         costs no pass: the loop's next look reads the table, and that job, anyway."""
-        wakes_at = self._wakes_at
-        if due_at is not None and wakes_at is not None:
-            # Compared as seconds from now: the clock may jump (a test's, or the system's) while the loop sleeps.
-            due_in = (due_at - self._clock.now()).total_seconds()
-            if due_in >= wakes_at - asyncio.get_running_loop().time():
-                return
+        look_in = self.next_look
+        # Compared as seconds from now: the clock may jump (a test's, or the system's) while the loop sleeps.
+        if due_at is not None and look_in is not None and (due_at - self._clock.now()).total_seconds() >= look_in:
+            return
         self._wake.set()
 
     @property

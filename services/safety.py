@@ -191,34 +191,38 @@ class SafetyService:
         await self._refuse_if_over(self.db.conn, guild_id, user_id, Action(action), self.clock.now())
 
     async def reserve(self, guild_id: int, user_id: int, action: Action | str) -> Use:
-        """Check as :meth:`check` does and count the use, in one short BEGIN IMMEDIATE transaction: of any number
-        of concurrent calls, exactly as many as the limit has room for succeed. Give the use back with
-        :meth:`release` if the action then fails."""
+        """Check as :meth:`check` does and count the use in the same step: of any number of concurrent calls,
+        exactly as many as the limit has room for succeed. Give the use back with :meth:`release` if the action then
+        fails."""
         act = Action(action)
         now = self.clock.now()
-        limit = LIMITS[act]
-        config = await guilds.get_config(self.db.conn, guild_id)  # the server's limits: settings, read beforehand
-        # The common case, a use within every limit, is one statement: checked and counted as it runs. It runs on
-        # every gated command, before the command can answer, under the lock every write waits for.
-        async with self.db.statement(scope=guild_scope(guild_id)) as conn:
-            event_id = await store.add_event_within_limits(
-                conn,
-                guild_id=guild_id,
-                user_id=user_id,
-                action=act.value,
-                now=now,
-                since=now - limit.window,
-                allowed=settings_catalog.number(config, limit.setting),
-                blockable=act in BLOCKED_ACTIONS,
-                pending_most=settings_catalog.number(config, PENDING_BOOKINGS.setting)
-                if act is Action.BOOKING_REQUEST
-                else None,
-            )
+        event_id = await self._count_within_limits(guild_id, user_id, act, now)
         if event_id is None:  # refused: the check that says why (and counts the use, should the state have changed)
             async with self.db.transaction(scope=guild_scope(guild_id)) as conn:
                 await self._refuse_if_over(conn, guild_id, user_id, act, now)
                 event_id = await store.add_event(conn, guild_id=guild_id, user_id=user_id, action=act.value, now=now)
         return Use(event_id, guild_id, user_id, act)
+
+    async def _count_within_limits(self, guild_id: int, user_id: int, action: Action, now: datetime) -> int | None:
+        """The common case, a use within every limit :meth:`_refuse_if_over` checks, in one statement: checked and
+        counted as it runs (it runs on every gated command, before the command can answer, under the lock every
+        write waits for). The event's id, or None when a limit refused it."""
+        limit = LIMITS[action]
+        config = await guilds.get_config(self.db.conn, guild_id)  # the server's limits: settings, read beforehand
+        async with self.db.statement(scope=guild_scope(guild_id)) as conn:
+            return await store.add_event_within_limits(
+                conn,
+                guild_id=guild_id,
+                user_id=user_id,
+                action=action.value,
+                now=now,
+                since=now - limit.window,
+                allowed=settings_catalog.number(config, limit.setting),
+                blockable=action in BLOCKED_ACTIONS,
+                pending_most=settings_catalog.number(config, PENDING_BOOKINGS.setting)
+                if action is Action.BOOKING_REQUEST
+                else None,
+            )
 
     async def release(self, use: Use) -> None:
         """The action a use was reserved for failed: it no longer counts. Releasing twice changes nothing."""

@@ -211,12 +211,10 @@ class TransactionConn(SqliteConn):
                 raise RuntimeError("Database.statement() runs one statement: use Database.transaction() for more")
             return await raw.trip(call, *args)
         self.first = asyncio.ensure_future(raw.trip(call, *args, begin=not self.single))
-        if self.single:
-            return await run_to_end(self.first)
         try:
             return await run_to_end(self.first)
         except Exception as error:
-            if not raw.in_transaction:
+            if not self.single and not raw.in_transaction:
                 self.not_begun = error
             raise
 

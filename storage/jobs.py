@@ -136,6 +136,14 @@ async def schedule(
     return rows[0]
 
 
+def _given(**filters: str | int | None) -> tuple[str, tuple[object, ...]]:
+    """`` AND column = ?`` for each filter given (not None), and their values: only those go into the statement,
+    so the planner can seek an index (``? IS NULL OR column = ?`` keeps it off every index). Column names come
+    from the callers' keywords, never from input."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    return "".join(f" AND {column} = ?" for column in given), tuple(given.values())
+
+
 async def cancel(
     conn: Conn,
     *,
@@ -151,14 +159,12 @@ async def cancel(
     the statement, so it seeks the member's jobs (``jobs_user``) or the key's (``jobs_live_dedupe``) instead of
     reading every pending job: a check-in cancels its member's follow-ups inside its transaction.
     """
-    filters = {"kind": kind, "dedupe_key": dedupe_key, "guild_id": guild_id, "user_id": user_id}
-    given = {column: value for column, value in filters.items() if value is not None}
-    if not given:
+    terms, params = _given(kind=kind, dedupe_key=dedupe_key, guild_id=guild_id, user_id=user_id)
+    if not params:
         raise ValueError("cancel needs at least one of kind, dedupe_key, guild_id, user_id")
-    terms = "".join(f" AND {column} = ?" for column in given)  # column names from the fixed set above
     live = "status IN ('pending', 'running') AND status = 'pending'"  # the IN: the partial index on live keys serves
     sql = f"UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE {live}{terms}"  # noqa: S608 (fixed names)
-    cur = await conn.execute(sql, (None if now is None else to_epoch(now), *given.values()))
+    cur = await conn.execute(sql, (None if now is None else to_epoch(now), *params))
     return cur.rowcount
 
 
@@ -317,12 +323,10 @@ async def pending(
 ) -> list[Job]:
     """Pending jobs matching every filter given, soonest first. Only the filters given are in the statement, so a
     member's jobs are sought by ``jobs_user`` instead of read from every pending job."""
-    filters = {"kind": kind, "user_id": user_id, "guild_id": guild_id}
-    given = {column: value for column, value in filters.items() if value is not None}
-    terms = "".join(f" AND {column} = ?" for column in given)  # column names from the fixed set above
+    terms, params = _given(kind=kind, user_id=user_id, guild_id=guild_id)
     sql = f"SELECT * FROM jobs WHERE status = 'pending'{terms}"  # noqa: S608 (fixed names)
     # Sorted here: an ORDER BY due_at would draw the planner to the (status, due_at) index, all pending jobs.
-    return sorted(await _all(conn, sql, tuple(given.values())), key=lambda job: (job.due_at, job.id))
+    return sorted(await _all(conn, sql, params), key=lambda job: (job.due_at, job.id))
 
 
 async def count_due(conn: Conn, now: datetime) -> int:

@@ -117,7 +117,7 @@ async def test_check_previews_without_counting(safety: SafetyService, db: Databa
     assert await _counted(db) == 0
 
 
-# The one-statement reservation (``storage.safety.add_event_within_limits``) must admit exactly what the full check
+# The one-statement reservation (``SafetyService._count_within_limits``) must admit exactly what the full check
 # (``SafetyService._refuse_if_over``, which also words the refusal) admits: compared on both sides of every limit.
 SCENARIOS = {
     # name: (action, events in the window, events just outside it, block until (hours from now; "ever"), pending)
@@ -141,7 +141,7 @@ async def test_the_one_statement_reservation_admits_exactly_what_the_full_check_
 ) -> None:
     from datetime import timedelta
 
-    from services.safety import LIMITS, PENDING_BOOKINGS, PorchlightError
+    from services.safety import LIMITS, PorchlightError
     from storage.mentors import insert_booking
 
     action, inside, outside, block_hours, pending = SCENARIOS[scenario]
@@ -176,18 +176,7 @@ async def test_the_one_statement_reservation_admits_exactly_what_the_full_check_
         full_check_admits = True
     except PorchlightError:
         full_check_admits = False
-    async with db.statement() as conn:
-        admitted = await store.add_event_within_limits(
-            conn,
-            guild_id=GUILD,
-            user_id=ALICE,
-            action=action.value,
-            now=now,
-            since=now - window,
-            allowed=LIMITS[action].default,
-            blockable=action in (Action.HELP_REQUEST, Action.BOOKING_REQUEST),
-            pending_most=PENDING_BOOKINGS.default if action is Action.BOOKING_REQUEST else None,
-        )
+    admitted = await safety._count_within_limits(GUILD, ALICE, action, now)
     assert (admitted is not None) == full_check_admits, scenario
     expected = scenario in {
         "below the rate",
