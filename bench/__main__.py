@@ -3,7 +3,8 @@
 - fan-out (``bench.fanout``): reminder DMs per second as a share of Discord's global limit, through a twin that
   enforces Discord's rate limits with a 100 ms round trip; then the same on PostgreSQL, against SQLite;
 - interactions (``bench.interactions``): p50/p99 and throughput of ``/setup show``, ``/checkin``, the ``/ask`` form
-  and a roster booking, Porchlight against a bare discord.py bot, each bot in its own process;
+  and a roster booking, Porchlight against a bare discord.py bot, each bot in its own process: once with the twin
+  answering at once (the bots' own cost), once with a 100 ms round trip on every REST call (as members feel it);
 - memory (measured in the same run): RSS of both processes with a guild of 50,000 members;
 - scale-out (``bench.scaleout``, PostgreSQL): ``/checkin``s a second across four servers, two processes against one;
 - storage (``bench.storage``): record, history and pulse p50 at 10M check-ins against 10k.
@@ -41,6 +42,17 @@ async def main(args: argparse.Namespace) -> None:
     )
     interactions.report(measured)
     summaries += [measured.interactions_summary(), measured.memory_summary()]
+    if args.round_trip:
+        print()
+        over_network = await interactions.run(
+            members=args.members,
+            count=args.count,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+            round_trip=args.round_trip / 1000,
+        )
+        interactions.report(over_network)
+        summaries.append(over_network.interactions_summary())
     if problem is None:
         print()
         scaled = await scaleout.run()
@@ -61,6 +73,13 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=100, help="interactions per operation, bot and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
+    parser.add_argument(
+        "--round-trip",
+        type=float,
+        default=fanout.ROUND_TRIP * 1000,
+        metavar="MS",
+        help="interactions: run them again with this round trip on every REST call, as on Discord (0: skip)",
+    )
     parser.add_argument(
         "--storage-rows", type=int, default=10_000_000, help="check-ins in the large storage database (0: skip)"
     )

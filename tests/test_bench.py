@@ -41,7 +41,20 @@ async def test_the_interactions_and_memory_benchmark_runs_both_bots_in_their_own
         for bot in ("porchlight", "bare"):
             assert result.samples[operation][bot].count == 2, (operation, bot)
     assert all(m.ready_kib > 0 and m.after_kib > 0 for m in result.memory.values())
-    assert "interactions:" in result.interactions_summary() and "memory:" in result.memory_summary()
+    assert "interactions (no network delay):" in result.interactions_summary()
+    assert "memory:" in result.memory_summary()
+
+
+async def test_the_interactions_benchmark_puts_its_round_trip_on_every_answer() -> None:
+    result = await interactions.run(members=120, count=2, rounds=1, concurrency=2, mentors=1, settle=0, round_trip=0.04)
+    assert not result.violations
+    for operation in ("/setup show", "/checkin", "/ask submit", "booking"):
+        for bot in ("porchlight", "bare"):
+            sample = result.samples[operation][bot]
+            assert sample.count == 2, (operation, bot)
+            # the answer's request waited out at least its way there (half the trip): the delay applies to both bots
+            assert min(sample.latencies) >= 0.02, (operation, bot, sample.latencies)
+    assert "interactions at a 40 ms round trip:" in result.interactions_summary()
 
 
 async def test_the_scale_out_benchmark_runs_one_and_two_processes_on_postgresql() -> None:
