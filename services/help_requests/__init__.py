@@ -49,8 +49,10 @@ Decisions:
   them (``asker_id`` NULL); claims they made as a helper are released and unlinked. Anonymous counts remain.
 """
 
+from services.help_requests._answers import *  # noqa: F403 - refusals and outcomes, listed in _answers.__all__
+from services.help_requests._answers import __all__ as _answer_names
 from services.help_requests._rules import *  # noqa: F403 - the package's vocabulary, listed once in _rules.__all__
 from services.help_requests._rules import __all__ as _rules_names
 from services.help_requests._service import HelpRequestService
 
-__all__ = [*_rules_names, "HelpRequestService"]
+__all__ = [*_answer_names, *_rules_names, "HelpRequestService"]

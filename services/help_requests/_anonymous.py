@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from services.help_requests._answers import (
+    RelayRefused,
+    RevealRefused,
+    WhichRequest,
+    _not_found,
+)
 from services.help_requests._arming import HelpRequestBase
 from services.help_requests._rules import (
     RELAY_LIMIT,
     REVEAL_REASON_LIMIT,
     HelpEffect,
-    RelayRefused,
-    RevealRefused,
-    WhichRequest,
-    _not_found,
 )
 from services.text import clean_text
 from storage import help_relays as relay_store

@@ -9,6 +9,9 @@ from typing import Any
 
 from services.clock import Clock
 from services.effects import Outbox
+from services.help_requests._answers import (
+    _not_found,
+)
 from services.help_requests._rules import (
     ESCALATE_JOB,
     IDLE_JOB,
@@ -16,7 +19,6 @@ from services.help_requests._rules import (
     HelpEffect,
     HelpSettings,
     QueueCard,
-    _not_found,
     escalation_key,
     help_subject,
     idle_key,
