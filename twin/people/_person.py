@@ -1,19 +1,17 @@
-"""A scripting API that reads like people using Discord: slash commands, buttons, selects, modals, messages.
-
-Every call sends what the Discord client would send and waits, event-driven, for the bot's answer. Answers come
-back as live views over the twin's state, so later edits by the bot show through.
-"""
+"""A person scripted like someone using the Discord client: slash commands, autocomplete, buttons, selects, modals,
+messages and DMs, each waiting, event-driven, for the bot's answer."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import mimetypes
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from twin import state as s
 from twin.interactions import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT, MODAL_SUBMIT, create_interaction
+from twin.people._inputs import _choice, _filled, _option_value
+from twin.people._views import MessageView, Modal, Visible
 from twin.state import Application, Channel, Command, Guild, Interaction, Member, Message, Role, User
 
 if TYPE_CHECKING:
@@ -26,7 +24,6 @@ UPDATE_SETTLE = 1.0
 
 _OPTION_TYPES = {1: "subcommand", 2: "group", 3: "string", 4: "integer", 5: "boolean", 6: "user", 7: "channel",
                  8: "role", 9: "mentionable", 10: "number", 11: "attachment"}  # fmt: skip
-_SELECT_TYPES = (3, 5, 6, 7, 8)
 
 
 class BotDidNotAnswer(AssertionError):
@@ -35,174 +32,6 @@ class BotDidNotAnswer(AssertionError):
 
 class CommandUnavailable(AssertionError):
     """The Discord client would not let this person run the command (permissions, overrides, context)."""
-
-
-class MessageView:
-    """A live view of one message in the twin."""
-
-    def __init__(self, twin: Twin, message_id: int) -> None:
-        self._twin = twin
-        self.id = message_id
-
-    @property
-    def message(self) -> Message:
-        return self._twin.state.messages[self.id]
-
-    @property
-    def content(self) -> str:
-        return self.message.content
-
-    @property
-    def embeds(self) -> list[dict[str, Any]]:
-        return self.message.embeds
-
-    @property
-    def components(self) -> list[dict[str, Any]]:
-        return self.message.components
-
-    @property
-    def flags(self) -> int:
-        return self.message.flags
-
-    @property
-    def ephemeral(self) -> bool:
-        return self.message.ephemeral_for is not None
-
-    @property
-    def deleted(self) -> bool:
-        return self.message.deleted
-
-    @property
-    def channel(self) -> Channel:
-        channel = self._twin.state.channel(self.message.channel_id)
-        assert channel is not None, f"the channel of message {self.id} is gone"
-        return channel
-
-    @property
-    def author(self) -> User:
-        return self.message.author
-
-    @property
-    def attachments(self) -> list[s.Attachment]:
-        return self.message.attachments
-
-    @property
-    def buttons(self) -> list[dict[str, Any]]:
-        return [c for c in _walk(self.components) if c.get("type") == 2]
-
-    @property
-    def selects(self) -> list[dict[str, Any]]:
-        return [c for c in _walk(self.components) if c.get("type") in _SELECT_TYPES]
-
-    @property
-    def text(self) -> str:
-        """All human-readable text: content, embeds, component labels and text attachments."""
-        return message_text(self.message)
-
-    @property
-    def followups(self) -> list[MessageView]:
-        interaction = self._twin.state.interactions.get(self.message.interaction_id or 0)
-        if interaction is None:
-            return []
-        return [MessageView(self._twin, m) for m in interaction.followup_ids if m != self.id]
-
-    def __repr__(self) -> str:
-        return f"<MessageView {self.id} {self.text[:80]!r}>"
-
-
-@dataclass
-class Modal:
-    """A modal the bot opened for a person; submit it with ``person.submit_modal``."""
-
-    twin: Twin
-    person: Person
-    interaction: Interaction
-
-    @property
-    def data(self) -> dict[str, Any]:
-        assert self.interaction.modal is not None
-        return self.interaction.modal
-
-    @property
-    def title(self) -> str:
-        return str(self.data.get("title", ""))
-
-    @property
-    def custom_id(self) -> str:
-        return str(self.data["custom_id"])
-
-    @property
-    def inputs(self) -> list[tuple[str, dict[str, Any]]]:
-        """(label, component) for each input in the modal."""
-        found = []
-        for top in self.data.get("components", []):
-            if top.get("type") == 18:
-                found.append((str(top.get("label", "")), top["component"]))
-            elif top.get("type") == 1:
-                for inner in top.get("components", []):
-                    found.append((str(inner.get("label", "")), inner))
-        return found
-
-
-@dataclass(frozen=True)
-class Visible:
-    """One message someone can see: its text and where it is."""
-
-    text: str
-    where: str
-    message: MessageView
-
-    @classmethod
-    def of(cls, twin: Twin, message: Message) -> Visible:
-        return cls(message_text(message), where_is(twin, message), MessageView(twin, message.id))
-
-
-def where_is(twin: Twin, message: Message) -> str:
-    if message.ephemeral_for is not None:
-        return "ephemeral"
-    channel = twin.state.channel(message.channel_id)
-    if channel is None:
-        return "deleted channel"
-    if channel.type == s.DM:
-        return "DM"
-    if channel.type == s.PRIVATE_THREAD:
-        return f"private thread #{channel.name}"
-    if channel.type == s.PUBLIC_THREAD:
-        return f"public thread #{channel.name}"
-    return f"public #{channel.name}"
-
-
-def message_text(message: Message) -> str:
-    parts = [message.content]
-    for embed in message.embeds:
-        parts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
-        parts.append(str((embed.get("author") or {}).get("name") or ""))
-        for field in embed.get("fields") or []:
-            parts += [str(field.get("name") or ""), str(field.get("value") or "")]
-        parts.append(str((embed.get("footer") or {}).get("text") or ""))
-    for component in _walk(message.components):
-        for key in ("label", "placeholder", "content"):
-            if component.get(key):
-                parts.append(str(component[key]))
-        for option in component.get("options") or []:
-            parts += [str(option.get("label") or ""), str(option.get("description") or "")]
-    for attachment in message.attachments:
-        try:
-            parts.append(attachment.data.decode("utf-8"))
-        except UnicodeDecodeError:
-            parts.append(attachment.filename)
-    return "\n".join(p for p in parts if p)
-
-
-def _walk(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for component in components:
-        found.append(component)
-        found += _walk(component.get("components") or [])
-        for key in ("accessory", "component"):
-            if isinstance(component.get(key), dict):
-                found += _walk([component[key]])
-    return found
 
 
 class Person:
@@ -647,40 +476,3 @@ def _updated(twin: Twin, interaction: Interaction) -> bool:
     original = twin.state.messages.get(interaction.original_message_id or 0)
     edited = original is not None and original.edited_at is not None and original.edited_at >= interaction.created_at
     return edited or bool(interaction.followup_ids)
-
-
-def _choice(command: str, definition: dict[str, Any], value: Any) -> Any:
-    choices = definition.get("choices") or []
-    if not choices:
-        return value
-    for choice in choices:
-        if value in (choice["value"], choice["name"]):
-            return choice["value"]
-    names = [c["name"] for c in choices]
-    raise AssertionError(f"/{command} {definition['name']}: {value!r} is not one of {names}")
-
-
-def _option_value(select: dict[str, Any], value: Any) -> str:
-    for option in select.get("options") or []:
-        if value in (option.get("value"), option.get("label")):
-            return str(option["value"])
-    raise AssertionError(f"select {select.get('custom_id')!r} has no option {value!r}")
-
-
-def _filled(component: dict[str, Any], label: str, remaining: dict[str, Any]) -> dict[str, Any]:
-    custom_id = component.get("custom_id")
-    key = next((k for k in (label, custom_id) if k in remaining), None)
-    kind = component.get("type")
-    if kind == 4:
-        value = str(remaining.pop(key)) if key is not None else str(component.get("value") or "")
-        if component.get("required", True) and not value:
-            raise AssertionError(f"the modal input {label or custom_id!r} is required")
-        low, high = int(component.get("min_length") or 0), int(component.get("max_length") or 4000)
-        if value and not low <= len(value) <= high:
-            raise AssertionError(f"the modal input {label or custom_id!r} takes {low}-{high} characters")
-        return {"type": 4, "id": component.get("id"), "custom_id": custom_id, "value": value}
-    if kind in _SELECT_TYPES:
-        raw = remaining.pop(key) if key is not None else []
-        values = [_option_value(component, v) if kind == 3 else str(getattr(v, "id", v)) for v in raw]
-        return {"type": kind, "id": component.get("id"), "custom_id": custom_id, "values": values}
-    return {"type": kind, "id": component.get("id")}
