@@ -15,7 +15,8 @@ import discord
 import pytest
 from jsonschema import Draft202012Validator
 
-from twin.openapi import _JSON, SPEC_URI, ApiSpec, _pointer, default_spec
+from twin.openapi import SPEC_URI, ApiSpec, default_spec
+from twin.openapi._spec import _JSON, _pointer
 
 CHANNEL = "/channels/1234567890123456789"
 
