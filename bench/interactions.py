@@ -366,8 +366,8 @@ class Operations:
 async def run(
     *,
     members: int = 50_000,
-    count: int = 100,
-    rounds: int = 3,
+    count: int = 50,
+    rounds: int = 6,
     concurrency: int = 8,
     mentors: int = 12,
     settle: float = SETTLE,
@@ -383,6 +383,7 @@ async def run(
         finally:
             await twin.close()
             gc.unfreeze()  # the world frozen in _run goes back to the collector with the twin
+            gc.enable()
 
 
 async def _run(
@@ -404,8 +405,9 @@ async def _run(
     humans = (Person(twin, c.guild, m.user) for m in list(c.guild.members.values()) if not m.user.bot)
     staff = {p.id for p in c.members}
     crowd = Crowd(p for p in humans if p.id not in staff)
-    # The twin plays Discord, whose pauses are not the bots': its world (50,000 members) leaves the collector's
-    # reach, or a full collection of it stops this process for ~0.2 s mid-run and lands on whichever bot runs then.
+    # The twin plays Discord, whose pauses are not the bots'. Its world (50,000 members) leaves the collector's reach,
+    # and the collector runs between the measured runs, never in one: a full collection stopped this process for
+    # 0.06-0.2 s mid-run (seen with gc callbacks), landing on whichever bot ran then.
     gc.collect()
     gc.freeze()
 
@@ -435,6 +437,7 @@ async def _run(
             for step in ops.steps().values():
                 await drive(step, min(count, 20), concurrency)
             ops.picker.clear()
+        gc.disable()  # enabled again by run(), whatever happens
         for _ in range(rounds):
             for op in OPERATIONS[:-1]:
                 for name, ops in bots.items():
@@ -448,6 +451,7 @@ async def _run(
                     samples[op][name].add(
                         latencies, wall, twin.requests[before:], cpu_seconds(pid) - cpu, time.process_time() - own
                     )
+                    gc.collect()
         for name, ops in bots.items():
             samples["booking picker"][name].add(ops.picker, samples["booking"][name].wall)
         memory["porchlight"].after_kib, memory["bare"].after_kib = rss_kib(porchlight.pid), rss_kib(bare.pid)
@@ -490,8 +494,13 @@ def report(result: Result) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.interactions", description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=50_000, help="members in the guild")
-    parser.add_argument("--count", type=int, default=100, help="interactions per operation, bot and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--count", type=int, default=50, help="interactions per operation, bot and round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="rounds; the bots take turns each round, so the machine's noise falls on both",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
     parser.add_argument("--mentors", type=int, default=12, help="mentors to book (each takes ~40 calls)")
     parser.add_argument(
