@@ -84,6 +84,7 @@ async def checking_in(c: Community, t: Transcript) -> None:
     t.heading("Three days later: the follow-up arrives by DM")
     c.clock.advance(timedelta(days=3))
     t.note(f"clock moved to {c.clock.now():%a %d %b %H:%M} UTC; due jobs run")
+    t.note("alice's weekday reminder is due as well: it gives way to the follow-up, which asks the same, so one DM")
     await c.run_jobs()
     t.flush()
     followup = next(dm for dm in reversed(c.alice.dms()) if dm.buttons)

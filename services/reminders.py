@@ -10,6 +10,9 @@ hours, so it stays at 07:30 on the wall clock across daylight-saving changes. De
   on Monday is Monday local time even when it is still Sunday in UTC.
 - After downtime the one overdue reminder job is sent once; the next one is then computed after *now*, so reminders
   missed while the bot was down are caught up once, not one per missed day.
+- A reminder gives way to the member's check-in follow-up in the same server when that follow-up is due within the
+  hour (or overdue, as after downtime) or was sent in the last hour: it asks the same question about the check-in
+  they made, so one DM does. The next reminder is scheduled as usual.
 - DMs are per user, not per guild: after three failures in a row the member's reminders are paused in every server
   and their reminder jobs are cancelled; the member is told the next time they use a command. Setting reminders
   again (``/reminders checkin``) resumes them.
@@ -24,6 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.checkins import FOLLOWUP_JOB
 from services.clock import Clock
 from services.errors import PorchlightError
 from services.jobs import JobDispatcher
@@ -34,11 +38,12 @@ from storage import dm_channels
 from storage import jobs as jobs_store
 from storage.checkins import ReminderSchedule
 from storage.db import Database, to_epoch
-from storage.jobs import Job
+from storage.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
 REMINDER_JOB = "checkin.reminder"
+GIVE_WAY_WITHIN = timedelta(hours=1)  # a follow-up due this soon replaces the reminder's DM
 PAUSE_AFTER_FAILURES = 3
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -301,6 +306,21 @@ class ReminderService:
         cancelled = await self.dispatcher.cancel(kind=REMINDER_JOB, guild_id=guild_id, user_id=user_id)
         log.info("reminders off guild_id=%d user_id=%d jobs_cancelled=%d", guild_id, user_id, cancelled)
         return deleted or cancelled > 0
+
+    async def gives_way(self, job: Job) -> bool:
+        """Whether reminder ``job`` sends no DM because the member's check-in follow-up in the same server asks the
+        same question within :data:`GIVE_WAY_WITHIN` of now: due by then (or overdue), running, or just sent."""
+        if job.guild_id is None or job.user_id is None:
+            return False
+        now = self.clock.now()
+        since = now - GIVE_WAY_WITHIN
+        followups = await jobs_store.of_member(
+            self.db.conn, kind=FOLLOWUP_JOB, user_id=job.user_id, guild_id=job.guild_id, done_since=since
+        )
+        if not any(f.status is not JobStatus.PENDING or f.due_at <= now + GIVE_WAY_WITHIN for f in followups):
+            return False
+        log.info("reminder gives way to a follow-up guild_id=%d user_id=%d", job.guild_id, job.user_id)
+        return True
 
     async def on_reminder_sent(self, job: Job) -> datetime | None:
         """Schedule the reminder after ``job``; call it once the DM was attempted (delivered or not).

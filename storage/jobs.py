@@ -329,6 +329,17 @@ async def pending(
     return sorted(await _all(conn, sql, params), key=lambda job: (job.due_at, job.id))
 
 
+async def of_member(conn: Conn, *, kind: str, user_id: int, guild_id: int, done_since: datetime) -> list[Job]:
+    """One member's jobs of ``kind`` in one server that are still to run (pending or running) or were done at
+    ``done_since`` or later, soonest due first (sought by ``jobs_user``)."""
+    sql = (
+        "SELECT * FROM jobs WHERE user_id = ? AND kind = ? AND guild_id = ?"
+        " AND (status IN ('pending', 'running') OR (status = 'done' AND finished_at >= ?))"
+    )
+    jobs = await _all(conn, sql, (user_id, kind, guild_id, to_epoch(done_since)))
+    return sorted(jobs, key=lambda job: (job.due_at, job.id))
+
+
 async def count_due(conn: Conn, now: datetime) -> int:
     """Pending jobs due at ``now`` or earlier (waiting for a free slot, or overdue after downtime)."""
     async with conn.execute(

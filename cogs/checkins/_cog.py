@@ -182,11 +182,12 @@ class CheckinCog(commands.Cog):
         await self._dm(checkin.user_id, prompt, status_view(guild.id, Source.FOLLOWUP))
 
     async def send_reminder(self, job: Job) -> None:
-        """``checkin.reminder``: the DM at the member's local time; then always schedule the next one."""
+        """``checkin.reminder``: the DM at the member's local time, unless a follow-up due within the hour asks
+        instead; then always schedule the next one."""
         assert job.guild_id is not None and job.user_id is not None
         try:
             guild = await guild_of(self.bot, job.guild_id)
-            if guild is not None:
+            if guild is not None and not await self.reminders.gives_way(job):
                 await self._dm(job.user_id, render.reminder_prompt(guild.name), status_view(guild.id, Source.REMINDER))
         finally:
             await self.reminders.on_reminder_sent(job)

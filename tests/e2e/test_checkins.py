@@ -18,7 +18,9 @@ import discord
 
 from demo.community import Community, final_answer
 from services.checkins import NOTE_LIMIT
+from services.reminders import REMINDER_JOB
 from storage import checkins as store
+from storage import jobs as jobs_store
 from storage.checkins import Checkin
 from twin.people import MessageView, Modal, Person
 from twin.state import PRIVATE_THREAD, Channel
@@ -529,6 +531,31 @@ async def test_reminder_dm_arrives_at_local_time_and_its_button_records_a_checki
     await c.run_jobs()
     first, second = c.alice.dms()
     assert "Checked in" in first.text and "Time for your check-in" in second.text
+
+
+async def test_a_reminder_due_with_a_followup_gives_way_to_it(community: Community) -> None:
+    c = community
+    assert c.bot is not None
+    # Monday 23 Nov 2026 09:00 UTC: stuck, so the follow-up comes Thursday 09:00 UTC. Reminders every day at 10:00
+    # in Berlin (09:00 UTC): Tuesday's comes alone; Wednesday's is missed (the bot was down) and caught up on
+    # Thursday, together with Thursday's and the follow-up: one DM, the follow-up.
+    await checkin(c, c.alice, "stuck")
+    await c.alice.slash("reminders checkin", channel=c.general, every="daily", time="10:00", timezone="Europe/Berlin")
+    c.clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    await c.run_jobs()
+    [tuesday] = c.alice.dms()
+    assert "Time for your check-in" in tuesday.text
+    c.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    await c.run_jobs()
+    later = c.alice.dms()[1:]
+    assert [m.text.split("**")[0] for m in later] == ["Hi — Porchlight here, from "], [m.text for m in later]
+    assert "A few days ago you checked in" in later[0].text
+    assert labels(later[0]) == ["On track", "Stuck", "In a rut", "Hired"]
+    # The reminders go on: the next one is Friday, 10:00 in Berlin.
+    [job] = await jobs_store.pending(c.bot.db.conn, kind=REMINDER_JOB, user_id=c.alice.id)
+    assert job.due_at == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    # Nobody else was told anything.
+    assert all(p.dms() == [] for p in c.members if p is not c.alice)
 
 
 async def test_reminders_bad_input_says_what_to_type_and_stores_nothing(community: Community) -> None:

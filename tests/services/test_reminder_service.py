@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.checkins import FOLLOWUP_JOB
 from services.jobs import JobDispatcher, JobKind
-from services.reminders import REMINDER_JOB, BadTime, MissingWeekday
+from services.reminders import GIVE_WAY_WITHIN, REMINDER_JOB, BadTime, MissingWeekday
 from services.timezones import UnknownTimezone
 from storage import checkins as store
 from storage import jobs as jobs_store
@@ -160,3 +161,51 @@ async def test_on_reminder_sent_does_nothing_for_a_paused_or_deleted_schedule(wo
     assert await world.reminders.on_reminder_sent(job) is None
     assert await _pending(world) == []
     assert job.due_at > world.clock.now() - timedelta(days=1)
+
+
+# --- a reminder gives way to a follow-up ------------------------------------------------------------------------------
+
+
+async def _reminder_and_followup(world: World, guild_id: int = GUILD) -> tuple[Job, Job]:
+    await world.checkins.record(guild_id, ALICE, "stuck")  # a follow-up in followup_days (3)
+    await world.reminders.set(guild_id, ALICE, "daily", "12:00", "UTC")
+    [followup] = await jobs_store.pending(world.db.conn, kind=FOLLOWUP_JOB, user_id=ALICE, guild_id=guild_id)
+    [reminder] = await jobs_store.pending(world.db.conn, kind=REMINDER_JOB, user_id=ALICE, guild_id=guild_id)
+    return reminder, followup
+
+
+async def test_a_reminder_gives_way_to_a_followup_due_within_the_hour_or_overdue(world: World) -> None:
+    reminder, followup = await _reminder_and_followup(world)
+    assert followup.due_at - world.clock.now() == timedelta(days=3)
+    assert not await world.reminders.gives_way(reminder)  # days away: the reminder asks
+    world.clock.set(followup.due_at - GIVE_WAY_WITHIN - timedelta(seconds=1))
+    assert not await world.reminders.gives_way(reminder)
+    world.clock.set(followup.due_at - GIVE_WAY_WITHIN)
+    assert await world.reminders.gives_way(reminder)
+    world.clock.set(followup.due_at + timedelta(days=2))  # both overdue after downtime: one DM, the follow-up
+    assert await world.reminders.gives_way(reminder)
+
+
+async def test_a_reminder_gives_way_to_a_followup_sent_in_the_last_hour(world: World) -> None:
+    reminder, followup = await _reminder_and_followup(world)
+    world.clock.set(followup.due_at)
+    await world.dispatcher.run_due()  # the follow-up (and the reminder due before it) run
+    assert [j.id for j in world.followups_sent] == [followup.id]
+    assert await world.reminders.gives_way(reminder)
+    world.clock.advance(minutes=59)
+    assert await world.reminders.gives_way(reminder)
+    world.clock.advance(minutes=2)
+    assert not await world.reminders.gives_way(reminder)
+
+
+async def test_a_reminder_does_not_give_way_to_another_servers_followup_or_a_superseded_one(world: World) -> None:
+    other = GUILD + 1
+    reminder, followup = await _reminder_and_followup(world)
+    await world.checkins.record(other, ALICE, "stuck")  # a follow-up elsewhere, due at the same moment
+    await world.reminders.set(other, BOB, "daily", "12:00", "UTC")
+    [bobs] = await jobs_store.pending(world.db.conn, kind=REMINDER_JOB, user_id=BOB)
+    world.clock.set(followup.due_at)
+    assert await world.reminders.gives_way(reminder)
+    assert not await world.reminders.gives_way(bobs)  # Bob has no follow-up there
+    await world.checkins.record(GUILD, ALICE, "hired")  # supersedes (cancels) her follow-up here
+    assert not await world.reminders.gives_way(reminder)

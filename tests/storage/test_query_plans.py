@@ -42,6 +42,9 @@ READS: dict[str, Callable[[Any], Awaitable[object]]] = {
     ),
     "a job cancelled by its key": lambda c: jobs.cancel(c, dedupe_key="checkin-followup:1:2", now=AT),
     "a member's pending jobs": lambda c: jobs.pending(c, kind="help.nudge", guild_id=1, user_id=2),
+    "a reminder looks for a follow-up": lambda c: jobs.of_member(
+        c, kind="checkin.followup", user_id=2, guild_id=1, done_since=AT
+    ),
 }
 
 # Where a coarser index would still be a SEARCH but read a whole server's history, the right index is pinned.
@@ -57,6 +60,7 @@ NARROW = {
     "a check-in cancels its member's follow-ups": "jobs_user",
     "a job cancelled by its key": "jobs_live_dedupe",
     "a member's pending jobs": "jobs_user",
+    "a reminder looks for a follow-up": "jobs_user",  # not every job the server ever ran
 }
 
 
