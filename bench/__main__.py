@@ -33,7 +33,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"\nfan-out on PostgreSQL ({postgres.POSTGRES_URL}), same reminders")
         on_postgres = await fanout.run(args.reminders, postgres=True)
         fanout.report(on_postgres)
-        summaries.append(fanout.backends_summary(result, on_postgres))
+        summaries.append(fanout.backends_summary(result, on_postgres, autovacuum=await postgres.autovacuum()))
     else:
         summaries.append(f"fan-out on PostgreSQL: skipped, server unreachable ({problem})")
     print()

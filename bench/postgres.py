@@ -47,6 +47,18 @@ async def unreachable() -> str | None:
     return None
 
 
+async def autovacuum(server: str = POSTGRES_URL) -> bool:
+    """Whether the server runs autovacuum (PostgreSQL's default). Without it, the dead rows a job queue leaves on
+    every claim and completion pile up until each claim wades through them."""
+    import asyncpg
+
+    connection = await asyncpg.connect(server)
+    try:
+        return str(await connection.fetchval("SHOW autovacuum")) == "on"
+    finally:
+        await connection.close()
+
+
 @asynccontextmanager
 async def scratch_schema(prefix: str = "bench", *, server: str = POSTGRES_URL) -> AsyncIterator[str]:
     """A new empty schema of ``server``, as a database URL (``?schema=``); dropped on exit. The tests use it too."""

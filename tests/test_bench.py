@@ -24,7 +24,7 @@ async def test_the_fan_out_benchmark_delivers_every_reminder_twice_and_reports_a
 
 
 async def test_the_fan_out_benchmark_runs_on_postgresql_and_compares_the_engines() -> None:
-    from bench.postgres import unreachable
+    from bench.postgres import autovacuum, unreachable
 
     if (problem := await unreachable()) is not None:
         require_postgres(problem)
@@ -32,6 +32,8 @@ async def test_the_fan_out_benchmark_runs_on_postgresql_and_compares_the_engines
     assert (on_postgres.first.dms, on_postgres.known.dms) == (12, 12)
     on_sqlite = await fanout.run(12, concurrency=4)
     assert "fan-out on PostgreSQL" in fanout.backends_summary(on_sqlite, on_postgres)
+    assert "WITHOUT autovacuum" in fanout.backends_summary(on_sqlite, on_postgres, autovacuum=False)
+    assert isinstance(await autovacuum(), bool)  # the server's own setting, read with SHOW
 
 
 async def test_the_interactions_and_memory_benchmark_runs_both_bots_in_their_own_processes() -> None:
