@@ -70,14 +70,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--reminders", type=int, default=2000, help="fan-out: reminders due at once")
     parser.add_argument("--members", type=int, default=50_000, help="interactions and memory: members in the guild")
-    parser.add_argument("--count", type=int, default=50, help="interactions per operation, bot and round")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=6,
-        help="rounds; the bots take turns each round, so the machine's noise falls on both",
-    )
-    parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
+    interactions.add_load_options(parser)
     parser.add_argument(
         "--round-trip",
         type=float,

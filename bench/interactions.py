@@ -69,6 +69,9 @@ ALONE = "/ask alone"  # the same form submission, one at a time with a pause: no
 PAUSE = 0.25  # seconds before each lone /ask: the pacer's burst is back, as in a community at an ordinary pace
 QUIET_GAP = 0.5  # seconds without a request: a bot's work after its answers is done
 QUIET_WITHIN = 60.0
+COUNT = 50  # interactions per operation, bot and round
+ROUNDS = 6  # the bots take turns each round, so the machine's noise falls on both
+CONCURRENCY = 8  # interactions in flight at once
 OPERATIONS = ("/setup show", "/checkin", "/ask submit", ALONE, "booking", "booking picker")
 
 log = logging.getLogger(__name__)
@@ -232,6 +235,18 @@ def _append(path: Path) -> IO[bytes]:
     return open(path, "ab")  # noqa: SIM115 - closed by BareProcess.close()
 
 
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """``--count``, ``--rounds`` and ``--concurrency``, for this module's command line and ``make bench``'s."""
+    parser.add_argument("--count", type=int, default=COUNT, help="interactions per operation, bot and round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help="rounds; the bots take turns each round, so the machine's noise falls on both",
+    )
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="interactions in flight at once")
+
+
 async def drive(step: Callable[[int], Awaitable[float]], count: int, concurrency: int) -> tuple[list[float], float]:
     """Run ``step(i)`` for i in range(count), ``concurrency`` at a time; each returns its timed latency."""
     gate = asyncio.Semaphore(concurrency)
@@ -366,9 +381,9 @@ class Operations:
 async def run(
     *,
     members: int = 50_000,
-    count: int = 50,
-    rounds: int = 6,
-    concurrency: int = 8,
+    count: int = COUNT,
+    rounds: int = ROUNDS,
+    concurrency: int = CONCURRENCY,
     mentors: int = 12,
     settle: float = SETTLE,
     bare_loop: str = "asyncio",
@@ -382,8 +397,6 @@ async def run(
             return await _run(twin, Path(tmp), members, count, rounds, concurrency, mentors, settle, bare_loop)
         finally:
             await twin.close()
-            gc.unfreeze()  # the world frozen in _run goes back to the collector with the twin
-            gc.enable()
 
 
 async def _run(
@@ -405,15 +418,15 @@ async def _run(
     humans = (Person(twin, c.guild, m.user) for m in list(c.guild.members.values()) if not m.user.bot)
     staff = {p.id for p in c.members}
     crowd = Crowd(p for p in humans if p.id not in staff)
-    # The twin plays Discord, whose pauses are not the bots'. Its world (50,000 members) leaves the collector's reach,
-    # and the collector runs between the measured runs, never in one: a full collection stopped this process for
-    # 0.06-0.2 s mid-run (seen with gc callbacks), landing on whichever bot ran then.
-    gc.collect()
-    gc.freeze()
 
     porchlight = BotProcess(twin, c.app, c.database_path, log_path=tmp / "porchlight.log")
     bare = BareProcess(twin, bare_app, c.general, tmp / "bare.log", loop=bare_loop)
     memory = {"porchlight": Memory(), "bare": Memory()}
+    # The twin plays Discord, whose pauses are not the bots'. Its world (50,000 members) leaves the collector's reach,
+    # and the collector runs between the measured runs, never in one: a full collection stopped this process for
+    # 0.06-0.2 s mid-run (seen with gc callbacks), landing on whichever bot ran then. Both undone in ``finally``.
+    gc.collect()
+    gc.freeze()
     try:
         await asyncio.gather(porchlight.start(), bare.start())
         await asyncio.sleep(settle)
@@ -437,7 +450,7 @@ async def _run(
             for step in ops.steps().values():
                 await drive(step, min(count, 20), concurrency)
             ops.picker.clear()
-        gc.disable()  # enabled again by run(), whatever happens
+        gc.disable()
         for _ in range(rounds):
             for op in OPERATIONS[:-1]:
                 for name, ops in bots.items():
@@ -459,6 +472,8 @@ async def _run(
         log.error("porchlight log:\n%s", porchlight.log()[-4000:])
         raise
     finally:
+        gc.enable()
+        gc.unfreeze()
         await asyncio.gather(porchlight.close(), bare.close())
     violations = list(twin.violations)
     return Result(members, count, rounds, concurrency, bare_loop, twin.latency, samples, memory, violations)
@@ -494,14 +509,7 @@ def report(result: Result) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.interactions", description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=50_000, help="members in the guild")
-    parser.add_argument("--count", type=int, default=50, help="interactions per operation, bot and round")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=6,
-        help="rounds; the bots take turns each round, so the machine's noise falls on both",
-    )
-    parser.add_argument("--concurrency", type=int, default=8, help="interactions in flight at once")
+    add_load_options(parser)
     parser.add_argument("--mentors", type=int, default=12, help="mentors to book (each takes ~40 calls)")
     parser.add_argument(
         "--bare-loop",
